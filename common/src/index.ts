@@ -1,0 +1,2 @@
+export * from './protobuf.ts';
+export * from './remote-write.ts';

@@ -1,0 +1,208 @@
+// Minimal protobuf wire-format reader and writer. Rootsight speaks a handful of
+// fixed protobuf schemas (Prometheus remote write, later OTLP); a generic
+// runtime would cost more than these ~150 lines and hide where limits are checked.
+
+export class ProtobufDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtobufDecodeError';
+  }
+}
+
+export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
+
+/** Reads fields from one message; nested messages get their own reader over a sub-range. */
+export class ProtobufReader {
+  private pos: number;
+  private readonly view: DataView;
+
+  constructor(private readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
+    this.pos = start;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** Returns [fieldNumber, wireType] of the next field. */
+  tag(): [number, number] {
+    const key = this.varint();
+    const field = Math.floor(key / 8);
+    if (field === 0) throw new ProtobufDecodeError(`field number 0 at byte ${this.pos}`);
+    return [field, key & 7];
+  }
+
+  /** Varints up to 2^53 are exact; larger ones (rare: huge int64 timestamps) lose precision, never throw. */
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtobufDecodeError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    throw new ProtobufDecodeError('varint longer than 10 bytes');
+  }
+
+  /** int64 as a two's-complement varint: negative values come back negative. */
+  int64(): number {
+    const start = this.pos;
+    const v = this.varint();
+    if (this.pos - start < 10) return v;
+    // Ten bytes means the top bit is set: redo it exactly with BigInt (rare path).
+    let big = 0n;
+    for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i]! & 0x7f);
+    return Number(BigInt.asIntN(64, big));
+  }
+
+  double(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  fixed64AsNumber(): number {
+    this.need(8);
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    return hi * 2 ** 32 + lo;
+  }
+
+  /** Returns [start, end) of a length-delimited field without copying. */
+  bytesRange(): [number, number] {
+    const len = this.varint();
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    return [start, this.pos];
+  }
+
+  bytes(): Uint8Array {
+    const [s, e] = this.bytesRange();
+    return this.buf.subarray(s, e);
+  }
+
+  string(): string {
+    const [s, e] = this.bytesRange();
+    try {
+      return textDecoder.decode(this.buf.subarray(s, e));
+    } catch {
+      throw new ProtobufDecodeError(`invalid UTF-8 in string field at byte ${s}`);
+    }
+  }
+
+  sub(): ProtobufReader {
+    const [s, e] = this.bytesRange();
+    return new ProtobufReader(this.buf, s, e);
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WireType.Varint: this.varint(); return;
+      case WireType.Fixed64: this.need(8); this.pos += 8; return;
+      case WireType.LengthDelimited: this.bytesRange(); return;
+      case WireType.Fixed32: this.need(4); this.pos += 4; return;
+      default: throw new ProtobufDecodeError(`unsupported wire type ${wireType} at byte ${this.pos}`);
+    }
+  }
+
+  expect(wireType: number, actual: number, field: string): void {
+    if (wireType !== actual) throw new ProtobufDecodeError(`field ${field}: wire type ${actual}, expected ${wireType}`);
+  }
+
+  private need(n: number): void {
+    if (n < 0 || this.pos + n > this.end) throw new ProtobufDecodeError(`truncated message: need ${n} bytes at ${this.pos}, have ${this.end - this.pos}`);
+  }
+}
+
+/** Append-only writer. Nested messages are written into a child writer and then embedded. */
+export class ProtobufWriter {
+  private chunks: Uint8Array[] = [];
+  private cur = new Uint8Array(256);
+  private len = 0;
+  private view = new DataView(this.cur.buffer);
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.cur.length) return;
+    let size = this.cur.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.cur.subarray(0, this.len));
+    this.cur = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  tag(field: number, wireType: number): this {
+    return this.varint(field * 8 + wireType);
+  }
+
+  varint(v: number): this {
+    this.ensure(10);
+    if (v < 0) {
+      // int64 negative: two's complement over 64 bits, always 10 bytes.
+      let lo = (v % 2 ** 32 + 2 ** 32) % 2 ** 32;
+      let hi = Math.floor(v / 2 ** 32) + 2 ** 32;
+      for (let i = 0; i < 9; i++) {
+        this.cur[this.len++] = (lo & 0x7f) | 0x80;
+        lo = (lo >>> 7) | ((hi & 0x7f) << 25);
+        hi = hi >>> 7;
+      }
+      this.cur[this.len++] = lo & 0x01;
+      return this;
+    }
+    while (v >= 0x80) {
+      this.cur[this.len++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.cur[this.len++] = v;
+    return this;
+  }
+
+  double(field: number, v: number): this {
+    this.tag(field, WireType.Fixed64);
+    this.ensure(8);
+    this.view.setFloat64(this.len, v, true);
+    this.len += 8;
+    return this;
+  }
+
+  int64(field: number, v: number): this {
+    return this.tag(field, WireType.Varint).varint(v);
+  }
+
+  uint(field: number, v: number): this {
+    return this.tag(field, WireType.Varint).varint(v);
+  }
+
+  bytes(field: number, data: Uint8Array): this {
+    this.tag(field, WireType.LengthDelimited).varint(data.length);
+    this.ensure(data.length);
+    this.cur.set(data, this.len);
+    this.len += data.length;
+    return this;
+  }
+
+  string(field: number, s: string): this {
+    return this.bytes(field, textEncoder.encode(s));
+  }
+
+  message(field: number, child: ProtobufWriter): this {
+    return this.bytes(field, child.finish());
+  }
+
+  finish(): Uint8Array {
+    return this.cur.subarray(0, this.len);
+  }
+}
