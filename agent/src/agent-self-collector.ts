@@ -1,0 +1,45 @@
+// The agent's own health as metrics: what the kernel side could attach, and
+// every place where data was dropped, so loss is never silent.
+import type { MetricCollector, MetricFamily } from './export/metric-family.ts';
+import type { RemoteWriteStats } from './export/remote-write-sender.ts';
+import type { ProgramCapability } from './kernel/tcp-tracer.ts';
+
+export interface AgentSelfState {
+  capabilities(): ProgramCapability[];
+  kernelCounters(): { ringbufDropped: number; mapFull: number; badRecords: number };
+  skipped(): Record<string, number>;
+  remoteWrite(): RemoteWriteStats | undefined;
+  trackedConnections(): number;
+}
+
+export class AgentSelfCollector implements MetricCollector {
+  constructor(private readonly state: AgentSelfState) {}
+
+  collect(): MetricFamily[] {
+    const k = this.state.kernelCounters();
+    const families: MetricFamily[] = [
+      {
+        name: 'rootsight_agent_capability', help: 'Kernel program state on this host: 1 attached, 0 not available (see /capabilities for the reason)', type: 'gauge',
+        samples: this.state.capabilities().map((c) => ({ labels: { program: c.program, attach_point: c.attachPoint }, value: c.attached ? 1 : 0 })),
+      },
+      { name: 'rootsight_agent_ringbuf_lost_events_total', help: 'Kernel events dropped because the ring buffer was full', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.ringbufDropped }] },
+      { name: 'rootsight_agent_bpf_map_full_total', help: 'Connections the kernel could not track because a BPF map was full', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.mapFull }] },
+      { name: 'rootsight_agent_malformed_records_total', help: 'Ring buffer records with an unexpected size, skipped', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.badRecords }] },
+      {
+        name: 'rootsight_agent_skipped_tcp_events_total', help: 'TCP events not counted, by reason', type: 'counter',
+        samples: Object.entries(this.state.skipped()).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      { name: 'rootsight_agent_tracked_connections', help: 'Outbound TCP connections tracked now', type: 'gauge', samples: [{ labels: {}, value: this.state.trackedConnections() }] },
+    ];
+    const rw = this.state.remoteWrite();
+    if (rw) {
+      families.push(
+        { name: 'rootsight_agent_remote_write_sent_samples_total', help: 'Samples accepted by the collector', type: 'counter', samples: [{ labels: {}, value: rw.sentSamples }] },
+        { name: 'rootsight_agent_remote_write_dropped_batches_total', help: 'Scrapes dropped: queue full or rejected by the collector', type: 'counter', samples: [{ labels: {}, value: rw.droppedBatches }] },
+        { name: 'rootsight_agent_remote_write_failed_attempts_total', help: 'Failed pushes that will be retried', type: 'counter', samples: [{ labels: {}, value: rw.failedAttempts }] },
+        { name: 'rootsight_agent_remote_write_queued_bytes', help: 'Encoded bytes waiting to be pushed', type: 'gauge', samples: [{ labels: {}, value: rw.queuedBytes }] },
+      );
+    }
+    return families;
+  }
+}

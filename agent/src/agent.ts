@@ -1,0 +1,218 @@
+// The agent: kernel events → connection and listen tables → metrics, served
+// on /metrics and pushed to the collector. Every part degrades on its own: no
+// kernel programs still gives node and container metrics; no collector still
+// serves /metrics.
+import { readlinkSync } from 'node:fs';
+import { AgentSelfCollector } from './agent-self-collector.ts';
+import { ContainerCollector } from './containers/container-collector.ts';
+import { ProcessTable } from './procs/process-table.ts';
+import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
+import { gather, withLabels, type MetricCollector, type MetricFamily } from './export/metric-family.ts';
+import { renderPrometheusText } from './export/prometheus-text.ts';
+import { toWriteRequest } from './export/remote-write-request.ts';
+import { RemoteWriteSender } from './export/remote-write-sender.ts';
+import { NodeCollector } from './host/node-collector.ts';
+import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';
+import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
+import { TcpTracer } from './kernel/tcp-tracer.ts';
+import { parsePortRanges } from './net/address.ts';
+import { scanListens } from './net/listen-scanner.ts';
+import { ListenTable } from './net/listen-table.ts';
+import { TcpConnectionTable } from './net/tcp-connection-table.ts';
+
+export interface AgentOptions {
+  listen: string;
+  collectorEndpoint?: string;
+  apiKey?: string;
+  cgroupfsRoot: string;
+  procRoot?: string;
+  scrapeIntervalMs: number;
+  ephemeralPortRange: string;
+  bpfObjectPath?: string;
+  log: (msg: string) => void;
+}
+
+const PROCESS_SCAN_INTERVAL_MS = 2000;
+const LISTEN_SCAN_INTERVAL_MS = 15_000;
+
+export class Agent {
+  readonly url: string;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  private constructor(
+    private readonly opts: AgentOptions,
+    private readonly node: NodeIdentity,
+    private readonly processes: ProcessTable,
+    private readonly listens: ListenTable,
+    private readonly connections: TcpConnectionTable,
+    private readonly tracer: TcpTracer,
+    private readonly sender: RemoteWriteSender | undefined,
+    private readonly collectors: MetricCollector[],
+    private readonly http: { url: string; server: import('node:http').Server },
+    private readonly hostNetns: number,
+  ) {
+    this.url = http.url;
+  }
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const procRoot = opts.procRoot ?? '/proc';
+    const node = readNodeIdentity();
+    const hostNetns = netnsInode(`${procRoot}/1/ns/net`);
+    const processes = new ProcessTable({ procRoot, cgroupfsRoot: opts.cgroupfsRoot });
+    await processes.scan();
+    const listens = new ListenTable();
+    const connections = new TcpConnectionTable({
+      containerOf: (e) => ownerOf(processes, listens, e),
+      isHostNetns: (ns) => ns === hostNetns,
+    }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
+
+    // Listen state first, so the first connection events already find their callee.
+    const first = await scanListens(processes.processes(), procRoot);
+    listens.reconcile(first.listens);
+    let addresses = first.addressesByNetns;
+
+    const onEvent = (e: TcpEvent) => {
+      if (e.type === 'listen_open') {
+        const containerId = e.pid ? processes.containerOfPid(e.pid)?.containerId : undefined;
+        if (containerId) listens.open({ netns: e.netns, ip: e.saddr, port: e.sport, containerId });
+      } else if (e.type === 'listen_close') {
+        listens.close(e.netns, e.saddr, e.sport);
+      } else {
+        connections.onEvent(e);
+      }
+    };
+    const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent, log: opts.log });
+    for (const c of tracer.capabilities()) {
+      if (!c.attached) opts.log(`kernel program ${c.program} (${c.attachPoint}) is not available: ${c.error ?? 'unknown reason'}; continuing without it`);
+    }
+
+    const sender = opts.collectorEndpoint
+      ? new RemoteWriteSender({ url: `${opts.collectorEndpoint.replace(/\/+$/, '')}/v1/metrics`, apiKey: opts.apiKey, log: opts.log })
+      : undefined;
+
+    const collectors: MetricCollector[] = [
+      new NodeCollector(node),
+      new ContainerCollector(processes),
+      { collect: () => connections.collect() },
+      { collect: () => [listens.collect((ns) => addresses.get(ns) ?? [], hostNetns)] },
+      new AgentSelfCollector({
+        capabilities: () => tracer.capabilities(),
+        kernelCounters: () => tracer.counters(),
+        skipped: () => ({ ...connections.skipped, listen_overflow: listens.overflow }),
+        remoteWrite: () => sender?.stats,
+        trackedConnections: () => connections.trackedConnections,
+      }),
+    ];
+
+    let agentRef: Agent | undefined;
+    const http = await startAgentHttpEndpoint(opts.listen, {
+      metricsText: () => agentRef!.metricsText(),
+      capabilities: () => agentRef!.capabilities(),
+    });
+    const agent = new Agent(opts, node, processes, listens, connections, tracer, sender, collectors, http, hostNetns);
+    agentRef = agent;
+
+    agent.every(PROCESS_SCAN_INTERVAL_MS, () => processes.scan());
+    agent.every(LISTEN_SCAN_INTERVAL_MS, async () => {
+      const r = await scanListens(processes.processes(), procRoot);
+      listens.reconcile(r.listens);
+      addresses = r.addressesByNetns;
+    });
+    if (sender) {
+      agent.push();
+      agent.every(opts.scrapeIntervalMs, async () => agent.push());
+    }
+    return agent;
+  }
+
+  /** Families with the labels every agent metric carries. Container series also get app_id. */
+  gather(): MetricFamily[] {
+    const families = gather(this.collectors).map((f) => ({
+      ...f,
+      samples: f.samples.map((s) => {
+        const appId = s.labels.container_id ? this.processes.appIdOf(s.labels.container_id) : undefined;
+        return appId ? { value: s.value, labels: { ...s.labels, app_id: appId } } : s;
+      }),
+    }));
+    return withLabels(families, { machine_id: this.node.machineId, system_uuid: this.node.systemUuid });
+  }
+
+  metricsText(): string {
+    return renderPrometheusText(this.gather());
+  }
+
+  capabilities(): unknown {
+    return {
+      node: { hostname: this.node.hostname, kernel: this.node.kernelVersion, machineId: this.node.machineId },
+      programs: this.tracer.capabilities(),
+      counters: this.tracer.counters(),
+    };
+  }
+
+  /** Takes a scrape and queues it for the collector. */
+  push(): void {
+    if (!this.sender) return;
+    const now = Date.now();
+    const req = toWriteRequest(this.gather(), now, { instance: this.node.instance, job: 'rootsight-agent' });
+    req.timeseries.push({ labels: [{ name: '__name__', value: 'up' }, { name: 'instance', value: this.node.instance }, { name: 'job', value: 'rootsight-agent' }], samples: [{ value: 1, timestampMs: now }] });
+    this.sender.enqueue(req);
+  }
+
+  /** Scrapes now and waits until the collector has accepted everything queued (tests, shutdown). */
+  async pushNow(timeoutMs = 10_000): Promise<void> {
+    if (!this.sender) throw new Error('no --collector-endpoint configured');
+    this.push();
+    await this.sender.flush(timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.tracer.stop();
+    this.sender?.close();
+    await new Promise<void>((r) => this.http.server.close(() => r()));
+  }
+
+  private every(ms: number, fn: () => unknown): void {
+    let running = false;
+    const t = setInterval(async () => {
+      if (running || this.closed) return;
+      running = true;
+      try {
+        await fn();
+      } catch (e) {
+        this.opts.log(`periodic task failed: ${(e as Error).message}`);
+      } finally {
+        running = false;
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+}
+
+function netnsInode(path: string): number {
+  try {
+    const m = /\[(\d+)\]/.exec(readlinkSync(path));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Outbound events carry the connecting pid (the kernel records it in connect()'s
+ * context). Inbound ones run in softirq: use the socket's cgroup, then the listener.
+ */
+function ownerOf(processes: ProcessTable, listens: ListenTable, e: TcpEvent): string | undefined {
+  if (e.pid) {
+    const c = processes.containerOfPid(e.pid);
+    if (c) return c.containerId;
+  }
+  const byCgroup = processes.containerOfCgroupId(e.cgroupId);
+  if (byCgroup) return byCgroup.containerId;
+  if (e.direction === 'inbound') return listens.ownerOf(e.netns, e.saddr, e.sport);
+  return undefined;
+}

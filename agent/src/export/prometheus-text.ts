@@ -1,0 +1,44 @@
+// Prometheus text exposition format 0.0.4, as promtool check metrics reads it.
+import type { MetricFamily } from './metric-family.ts';
+
+export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Empty label values are left out: in Prometheus an empty label is the same as an absent one. */
+export function formatLabels(labels: Record<string, string>): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(labels).sort()) {
+    const value = labels[name]!;
+    if (value === '') continue;
+    parts.push(`${name}="${escapeLabelValue(value)}"`);
+  }
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+export function renderPrometheusText(families: readonly MetricFamily[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    if (f.samples.length === 0) continue;
+    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
+    out.push(`# TYPE ${f.name} ${f.type}`);
+    // Identical label sets would make the exposition invalid; the last value wins.
+    const seen = new Map<string, string>();
+    for (const s of f.samples) seen.set(formatLabels(s.labels), formatValue(s.value));
+    for (const [labels, value] of seen) out.push(`${f.name}${labels} ${value}`);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}

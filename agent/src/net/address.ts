@@ -1,0 +1,39 @@
+// Address helpers shared by the connection and listen tables.
+import { isIPv6 } from 'node:net';
+
+/** host:port the way Go's net.JoinHostPort writes it (IPv6 in brackets), as metric labels expect. */
+export function joinHostPort(ip: string, port: number): string {
+  return isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+export function isLinkLocal(ip: string): boolean {
+  return ip.startsWith('169.254.') || /^fe[89ab][0-9a-f]:/i.test(ip);
+}
+
+export function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+export interface PortRange { from: number; to: number }
+
+/** Parses "32768-60999" or "1000-2000,3000-4000" (spaces or commas). */
+export function parsePortRanges(spec: string): PortRange[] {
+  const ranges: PortRange[] = [];
+  for (const part of spec.split(/[\s,]+/).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new Error(`invalid port range "${part}": expected FROM-TO, e.g. 32768-60999`);
+    const from = Number(m[1]);
+    const to = Number(m[2] ?? m[1]);
+    if (from > to || to > 65535) throw new Error(`invalid port range "${part}": FROM must be <= TO <= 65535`);
+    ranges.push({ from, to });
+  }
+  return ranges;
+}
+
+export function inRanges(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}

@@ -1,0 +1,134 @@
+// Outbound TCP connections per container and destination, built from kernel
+// events. Counters only ever grow (they are Prometheus counters); the active
+// gauge is the number of connections opened and not yet closed.
+import type { MetricFamily, MetricSample } from '../export/metric-family.ts';
+import type { TcpEvent } from '../kernel/tcp-event-decoder.ts';
+import { inRanges, isLinkLocal, isLoopback, joinHostPort, type PortRange } from './address.ts';
+
+/** Who owns an event: resolved by the agent from pid, cgroup id and the listen table. */
+export interface ConnectionOwnerResolver {
+  containerOf(e: TcpEvent): string | undefined;
+  isHostNetns(netns: number): boolean;
+}
+
+export interface TcpConnectionTableOptions {
+  ephemeralPorts: readonly PortRange[];
+  /** Most connections tracked at once; beyond it new ones are counted in `untracked`. */
+  maxConnections?: number;
+}
+
+interface DestinationStats {
+  destination: string;
+  actualDestination: string;
+  successfulConnects: number;
+  connectSeconds: number;
+  failedConnects: number;
+  active: number;
+  retransmits: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+interface TrackedConnection {
+  containerId: string;
+  stats: DestinationStats;
+}
+
+/** Port 50051 (gRPC's customary port) sits inside the default ephemeral range but is a real service. */
+const ALWAYS_KEPT_PORT = 50051;
+
+export class TcpConnectionTable {
+  private readonly byContainer = new Map<string, Map<string, DestinationStats>>();
+  private readonly open = new Map<bigint, TrackedConnection>();
+  /** Events whose owner could not be found, connections over the cap, filtered destinations. */
+  readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
+
+  constructor(private readonly resolver: ConnectionOwnerResolver, private readonly opts: TcpConnectionTableOptions) {}
+
+  onEvent(e: TcpEvent): void {
+    switch (e.type) {
+      case 'connect_ok': return this.onConnect(e, true);
+      case 'connect_fail': return this.onConnect(e, false);
+      case 'close': return this.onClose(e);
+      case 'retransmit': return this.onRetransmit(e);
+      default: return;
+    }
+  }
+
+  get trackedConnections(): number {
+    return this.open.size;
+  }
+
+  private tracked(e: TcpEvent): boolean {
+    if (e.dport !== ALWAYS_KEPT_PORT && inRanges(e.dport, this.opts.ephemeralPorts)) return false;
+    if (isLinkLocal(e.daddr)) return false;
+    if (isLoopback(e.daddr) && !this.resolver.isHostNetns(e.netns)) return false;
+    return true;
+  }
+
+  private statsFor(containerId: string, destination: string): DestinationStats {
+    let dests = this.byContainer.get(containerId);
+    if (!dests) this.byContainer.set(containerId, (dests = new Map()));
+    let s = dests.get(destination);
+    if (!s) {
+      // actual_destination equals destination until NAT resolution (conntrack) lands.
+      s = { destination, actualDestination: destination, successfulConnects: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
+      dests.set(destination, s);
+    }
+    return s;
+  }
+
+  private onConnect(e: TcpEvent, ok: boolean): void {
+    if (!this.tracked(e)) { this.skipped.filtered++; return; }
+    const containerId = this.resolver.containerOf(e);
+    if (!containerId) { this.skipped.unknownOwner++; return; }
+    const s = this.statsFor(containerId, joinHostPort(e.daddr, e.dport));
+    if (!ok) { s.failedConnects++; return; }
+    s.successfulConnects++;
+    s.connectSeconds += e.durationNs / 1e9;
+    if (this.open.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; return; }
+    s.active++;
+    this.open.set(e.sockId, { containerId, stats: s });
+  }
+
+  private onClose(e: TcpEvent): void {
+    const c = this.open.get(e.sockId);
+    if (!c) return; // inbound, or opened before the agent started
+    this.open.delete(e.sockId);
+    c.stats.active--;
+    c.stats.bytesSent += e.bytesSent;
+    c.stats.bytesReceived += e.bytesReceived;
+  }
+
+  private onRetransmit(e: TcpEvent): void {
+    const c = this.open.get(e.sockId);
+    if (c) c.stats.retransmits++;
+  }
+
+  collect(): MetricFamily[] {
+    // A destination that only ever failed has no successful-connect series, as in Coroot's agent.
+    const connected = (s: DestinationStats) => s.successfulConnects > 0;
+    const fam = (name: string, help: string, type: 'counter' | 'gauge', value: (s: DestinationStats) => number,
+      include: (s: DestinationStats) => boolean, withActual = true): MetricFamily => {
+      const samples: MetricSample[] = [];
+      for (const [containerId, dests] of this.byContainer) {
+        for (const s of dests.values()) {
+          if (!include(s)) continue;
+          const labels: Record<string, string> = { container_id: containerId, destination: s.destination };
+          if (withActual) labels.actual_destination = s.actualDestination;
+          samples.push({ labels, value: value(s) });
+        }
+      }
+      return { name, help, type, samples };
+    };
+    return [
+      fam('container_net_tcp_successful_connects_total', 'Outbound TCP connections established', 'counter', (s) => s.successfulConnects, connected),
+      fam('container_net_tcp_connection_time_seconds_total', 'Time spent establishing outbound TCP connections', 'counter', (s) => s.connectSeconds, connected),
+      fam('container_net_tcp_failed_connects_total', 'Outbound TCP connection attempts that failed', 'counter', (s) => s.failedConnects, (s) => s.failedConnects > 0, false),
+      fam('container_net_tcp_active_connections', 'Outbound TCP connections open now', 'gauge', (s) => s.active, connected),
+      fam('container_net_tcp_retransmits_total', 'TCP segments retransmitted on outbound connections', 'counter', (s) => s.retransmits, (s) => s.retransmits > 0),
+      fam('container_net_tcp_bytes_sent_total', 'Bytes sent and acknowledged on closed outbound TCP connections', 'counter', (s) => s.bytesSent, connected),
+      fam('container_net_tcp_bytes_received_total', 'Bytes received on closed outbound TCP connections', 'counter', (s) => s.bytesReceived, connected),
+    ];
+  }
+}

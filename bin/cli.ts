@@ -1,0 +1,120 @@
+// `rootsight up | agent | server`: one command for the whole system on one host,
+// or each half on its own.
+import { resolve } from 'node:path';
+import { Agent } from '../agent/src/agent.ts';
+import { startServer } from '../server/src/main.ts';
+import { FlagError, formatFlagHelp, parseDurationMs, parseFlags, type FlagSpec } from './flags.ts';
+
+const agentFlags: FlagSpec[] = [
+  { name: 'listen', help: 'address of the agent\'s /metrics and /capabilities endpoint', default: '127.0.0.1:10300' },
+  { name: 'collector-endpoint', help: 'Rootsight server base URL to push to (metrics go to <url>/v1/metrics); empty = pull only' },
+  { name: 'api-key', help: 'project API key sent as X-API-Key' },
+  { name: 'cgroupfs-root', help: 'where the host cgroup filesystem is mounted', default: '/sys/fs/cgroup' },
+  { name: 'scrape-interval', help: 'how often metrics are pushed to the collector', default: '15s' },
+  { name: 'ephemeral-port-range', help: 'destination ports treated as client ports and not tracked', default: '32768-60999' },
+];
+
+const serverFlags: FlagSpec[] = [
+  { name: 'listen', help: 'address of the UI, API and ingest endpoints', default: '127.0.0.1:8080' },
+  { name: 'data-dir', help: 'where the embedded storage keeps its files', default: './data' },
+];
+
+const upFlags: FlagSpec[] = [
+  ...serverFlags,
+  { name: 'agent-listen', help: 'address of the local agent\'s /metrics endpoint', default: '127.0.0.1:10300' },
+  { name: 'scrape-interval', help: 'how often the local agent pushes metrics', default: '15s' },
+];
+
+const usage = `rootsight — zero-instrumentation observability for Linux hosts
+
+Usage:
+  rootsight up      [flags]   run the server and an agent for this host (one-machine setup)
+  rootsight server  [flags]   run the server: ingest, storage, query API and UI
+  rootsight agent   [flags]   run the node agent (needs root for eBPF)
+  rootsight <command> --help  flags of a command; every flag can also be set by its environment variable
+`;
+
+const log = (component: string) => (msg: string) => console.error(`${new Date().toISOString()} ${component}: ${msg}`);
+
+function commandHelp(cmd: string, specs: FlagSpec[]): string {
+  return `Usage: rootsight ${cmd} [flags]\n\nFlags:\n${formatFlagHelp(specs)}\n`;
+}
+
+async function runAgent(f: Record<string, string | undefined>): Promise<() => Promise<void>> {
+  const agent = await Agent.start({
+    listen: f['listen']!,
+    collectorEndpoint: f['collector-endpoint'] || undefined,
+    apiKey: f['api-key'] || undefined,
+    cgroupfsRoot: f['cgroupfs-root']!,
+    scrapeIntervalMs: parseDurationMs(f['scrape-interval']!, 'scrape-interval'),
+    ephemeralPortRange: f['ephemeral-port-range']!,
+    log: log('agent'),
+  });
+  log('agent')(`serving ${agent.url}/metrics and ${agent.url}/capabilities${f['collector-endpoint'] ? `; pushing to ${f['collector-endpoint']}` : ''}`);
+  return () => agent.close();
+}
+
+async function runServer(f: Record<string, string | undefined>): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = await startServer({ listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server') });
+  return server;
+}
+
+function waitForSignal(closers: Array<() => Promise<void>>): Promise<number> {
+  return new Promise((done) => {
+    const stop = async (sig: string) => {
+      console.error(`\n${sig}: shutting down`);
+      for (const c of closers) await c().catch((e: Error) => console.error(e.message));
+      done(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const specs = cmd === 'agent' ? agentFlags : cmd === 'server' ? serverFlags : cmd === 'up' ? upFlags : undefined;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (!specs) {
+    process.stderr.write(`unknown command "${cmd}"\n\n${usage}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp(cmd, specs));
+    return 0;
+  }
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseFlags(rest, specs);
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    process.stderr.write(`rootsight ${cmd}: ${e.message}\n\n${commandHelp(cmd, specs)}`);
+    return 2;
+  }
+  try {
+    if (cmd === 'agent') return await waitForSignal([await runAgent(flags)]);
+    if (cmd === 'server') {
+      const server = await runServer(flags);
+      log('server')(`listening on ${server.url}`);
+      return await waitForSignal([server.close]);
+    }
+    const server = await runServer(flags);
+    // The local agent takes its defaults (and env overrides such as CGROUPFS_ROOT) from the
+    // agent's own flags; LISTEN belongs to the server here, so the agent's listen comes from --agent-listen.
+    const agentDefaults = parseFlags([], agentFlags.filter((s) => s.name !== 'listen'));
+    const closeAgent = await runAgent({
+      ...agentDefaults, listen: flags['agent-listen'], 'collector-endpoint': server.url, 'scrape-interval': flags['scrape-interval'],
+    });
+    console.log(`\nRootsight is running. Open the UI: ${server.url}\n`);
+    return await waitForSignal([closeAgent, server.close]);
+  } catch (e) {
+    if (e instanceof FlagError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
+      process.stderr.write(`rootsight ${cmd}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
