@@ -26,8 +26,8 @@ struct rs_tcp_event {
 	__u64 sock_id;      /*  8: kernel address of struct sock: identity of the connection */
 	__u64 cgroup_id;    /* 16: v2 cgroup id of the socket's owner (sk_cgrp_data), not of current */
 	__u64 duration_ns;  /* 24: connect duration for CONNECT_OK/FAIL, else 0 */
-	__u64 bytes_sent;   /* 32: CLOSE: tcp_sock.bytes_acked */
-	__u64 bytes_received; /* 40: CLOSE: tcp_sock.bytes_received */
+	__u64 bytes_sent;   /* 32: CLOSE: payload bytes acked by the peer (tcp_sock.bytes_acked minus SYN/FIN) */
+	__u64 bytes_received; /* 40: CLOSE: payload bytes received (tcp_sock.bytes_received minus FIN) */
 	__u32 pid;          /* 48: tgid of the process that called connect()/listen(); 0 when unknown */
 	__u32 netns;        /* 52: network namespace inode of the socket */
 	__u16 type;         /* 56: enum rs_tcp_event_type */
