@@ -1,6 +1,6 @@
 // Real kernel, real eBPF (needs root): TCP lifecycle events observed for the test's own sockets.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -214,6 +214,44 @@ describe('kernel TCP tracer', { skip }, () => {
       t2.stop();
       t2.stop();
       assert.equal(t2.running, false);
+    }
+  });
+});
+
+describe('native loader isolates failing programs', { skip }, () => {
+  test('verifier rejection, unsupported program types and attach failures do not stop the others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rs-mixed-'));
+    try {
+      const src = join(dir, 'mixed.bpf.c');
+      writeFileSync(src, `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+SEC("tracepoint/sock/inet_sock_set_state") int good_first(void *ctx) { return 0; }
+SEC("tracepoint/sock/inet_sock_set_state") int bad_verifier(void *ctx) { return *(int *)(long)bpf_get_prandom_u32(); }
+SEC("tracepoint/nosuchcat/nosuchevent") int bad_attach(void *ctx) { return 0; }
+SEC("tracepoint/tcp/tcp_retransmit_skb") int good_last(void *ctx) { return 0; }
+`);
+      const obj = join(dir, 'mixed.bpf.o');
+      execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', join(repoRoot, 'agent/bpf/build'), '-c', src, '-o', obj]);
+      const addon = loadNativeAddon();
+      const o = new addon.BpfObject(obj);
+      try {
+        const byName = Object.fromEntries(o.programs().map((p) => [p.name, p]));
+        assert.deepEqual(Object.keys(byName).sort(), ['bad_attach', 'bad_verifier', 'good_first', 'good_last']);
+        assert.equal(byName.good_first.attached, true, byName.good_first.error);
+        assert.equal(byName.good_last.attached, true, byName.good_last.error);
+        assert.equal(byName.bad_verifier.loaded, false);
+        assert.match(byName.bad_verifier.error ?? '', /load failed.*invalid mem access/);
+        assert.equal(byName.bad_attach.loaded, true);
+        assert.equal(byName.bad_attach.attached, false);
+        assert.match(byName.bad_attach.error ?? '', /attach failed/);
+        assert.equal(o.startPolling(() => {}), 1);
+      } finally {
+        o.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

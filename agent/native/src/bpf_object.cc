@@ -204,13 +204,18 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       std::string log = cap.Take();
       if (rc == 0) break;
 
-      // The first autoloaded program without an fd that the log names is the culprit.
+      // A failed load unloads every program, so fds tell nothing: the culprit is the last
+      // enabled program the log names ("prog 'x': failed to load: ...").
       std::string culprit;
+      size_t best = std::string::npos;
       bpf_object__for_each_program(prog, obj_) {
-        if (!bpf_program__autoload(prog) || bpf_program__fd(prog) >= 0) continue;
+        if (!bpf_program__autoload(prog)) continue;
         std::string name = bpf_program__name(prog);
-        if (log.find("prog '" + name + "'") != std::string::npos) culprit = name;
-        break;
+        size_t at = log.rfind("prog '" + name + "'");
+        if (at != std::string::npos && (best == std::string::npos || at > best)) {
+          best = at;
+          culprit = name;
+        }
       }
       if (culprit.empty()) {
         // Not a program's fault (maps, BTF, ...): every enabled program fails with it.
