@@ -1,0 +1,120 @@
+// POST /v1/metrics: Prometheus remote write 1.0 (snappy block of a protobuf WriteRequest), as sent
+// by our agent, Coroot's agent and Prometheus itself. Answers 204 only once the samples are stored,
+// so a sender that gets 204 may drop its copy; 4xx means "do not retry", 5xx means "retry".
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RemoteWriteDecodeError, decodeWriteRequest, snappyUncompress, type MetricMetadata } from '@rootsight/common';
+import type { MetricsStore, SampleRow } from '../storage/clickhouse/metrics-store.ts';
+import { InvalidSamplesError, writeRequestRows } from './write-request-rows.ts';
+
+export const protobufContentType = 'application/x-protobuf';
+
+export interface RemoteWriteLimits {
+  /** Largest compressed body accepted (413 above). */
+  maxCompressedBytes: number;
+  /** Largest decompressed WriteRequest accepted (413 above). */
+  maxDecompressedBytes: number;
+}
+
+export const defaultRemoteWriteLimits: RemoteWriteLimits = {
+  maxCompressedBytes: 32 * 1024 * 1024,
+  maxDecompressedBytes: 128 * 1024 * 1024,
+};
+
+export interface RemoteWriteOptions {
+  store: MetricsStore;
+  limits: RemoteWriteLimits;
+  log: (msg: string) => void;
+  now?: () => number;
+}
+
+export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptions): void {
+  const now = opts.now ?? Date.now;
+  const keys = new ApiKeyRecorder(opts.log);
+
+  app.post('/v1/metrics', {
+    bodyLimit: opts.limits.maxCompressedBytes,
+    // Checked before the body is parsed, so a JSON or text body never reaches another parser.
+    onRequest: async (req, reply) => {
+      const contentType = mediaType(req.headers['content-type']);
+      if (contentType !== protobufContentType) {
+        return fail(reply, 415, `POST /v1/metrics expects Content-Type: ${protobufContentType} (a snappy-compressed Prometheus remote-write WriteRequest), got ${contentType ? `"${contentType}"` : 'none'}`);
+      }
+      const encoding = String(req.headers['content-encoding'] ?? 'snappy').toLowerCase();
+      if (encoding !== 'snappy') return fail(reply, 415, `POST /v1/metrics expects Content-Encoding: snappy, got "${encoding}"`);
+    },
+  }, async (req, reply) => {
+    const body = req.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) return fail(reply, 400, 'empty body: expected a snappy-compressed remote-write WriteRequest');
+
+    // The snappy header declares the output size; refusing before decompression keeps a tiny
+    // malicious body from allocating gigabytes.
+    const declared = snappyDeclaredLength(body);
+    if (declared !== undefined && declared > opts.limits.maxDecompressedBytes) {
+      return fail(reply, 413, `decompressed body would be ${declared} bytes, over the limit of ${opts.limits.maxDecompressedBytes} bytes; send smaller batches`);
+    }
+    let rows: SampleRow[];
+    let metadata: MetricMetadata[];
+    try {
+      const decoded = decodeWriteRequest(snappyUncompress(body, opts.limits.maxDecompressedBytes));
+      rows = writeRequestRows(decoded, now());
+      metadata = decoded.metadata.filter((m) => m.family !== '');
+    } catch (e) {
+      if (e instanceof RemoteWriteDecodeError || e instanceof InvalidSamplesError) return fail(reply, 400, e.message);
+      throw e;
+    }
+    keys.record(apiKey(req), rows.length);
+    await opts.store.insertSamples(rows);
+    await opts.store.insertMetadata(metadata, now());
+    return reply.code(204).send();
+  });
+}
+
+async function fail(reply: FastifyReply, code: number, message: string): Promise<void> {
+  await reply.code(code).type('text/plain; charset=utf-8').send(`${message}\n`);
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function apiKey(req: FastifyRequest): string {
+  const v = req.headers['x-api-key'];
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+/** Reads the varint length preamble of a snappy block; undefined when it is malformed. */
+function snappyDeclaredLength(buf: Buffer): number | undefined {
+  let result = 0;
+  for (let i = 0, shift = 0; i < Math.min(buf.length, 5); i++, shift += 7) {
+    const b = buf[i]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return result;
+  }
+  return undefined;
+}
+
+/**
+ * Every key is accepted into the single default project for now (the config DB comes later), but
+ * we note which keys send data so that turning on key checks will not surprise anyone. Only a
+ * short hash is logged: keys are secrets.
+ */
+const maxRecordedKeys = 1000;
+
+class ApiKeyRecorder {
+  private readonly seen = new Map<string, { requests: number; samples: number }>();
+  constructor(private readonly log: (msg: string) => void) {}
+
+  record(key: string, samples: number): void {
+    const id = key === '' ? '(empty)' : `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+    let s = this.seen.get(id);
+    if (!s) {
+      if (this.seen.size >= maxRecordedKeys) return; // bounded: a key-spraying client cannot grow memory
+      s = { requests: 0, samples: 0 };
+      this.seen.set(id, s);
+      this.log(`remote write: first data with X-API-Key ${id}; accepted into the default project`);
+    }
+    s.requests++;
+    s.samples += samples;
+  }
+}

@@ -1,0 +1,76 @@
+// Starts the Rootsight server: one chDB store, the ingest, query and UI routes on one port.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { registerServiceMapApi } from './api/service-map.ts';
+import { registerUi } from './api/ui.ts';
+import { registerErrorHandler } from './http/errors.ts';
+import { formatUrl, parseListenAddress } from './http/listen-address.ts';
+import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
+import { registerPrometheusApi } from './metrics/prometheus-api.ts';
+import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
+import { ClickHouseSession } from './storage/clickhouse/session.ts';
+
+export interface StartServerOptions {
+  /** host:port to listen on; port 0 picks a free port. Default 127.0.0.1:8080. */
+  listen?: string;
+  /** Where chDB keeps its files (under <dataDir>/clickhouse). Default ./data. */
+  dataDir?: string;
+  /** Built UI (index.html and assets). Default <repo>/ui/dist. */
+  uiDir?: string;
+  log?: (msg: string) => void;
+  /** Remote-write body caps; defaults 32 MiB compressed, 128 MiB decompressed. */
+  remoteWriteLimits?: Partial<RemoteWriteLimits>;
+}
+
+export interface RunningServer {
+  /** The real base URL, e.g. http://127.0.0.1:41234 when port 0 was asked for. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export const defaultListen = '127.0.0.1:8080';
+export const defaultDataDir = './data';
+export const defaultUiDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../ui/dist');
+
+/** Starts the server. Only one may run per process at a time: chDB serves one data directory per process. */
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? ((msg: string) => console.log(msg));
+  const { host, port } = parseListenAddress(opts.listen ?? defaultListen);
+  const dataDir = resolve(opts.dataDir ?? defaultDataDir);
+  const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...opts.remoteWriteLimits };
+
+  const db = await ClickHouseSession.open(join(dataDir, 'clickhouse'));
+  const store = new MetricsStore(db);
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  try {
+    app.addContentTypeParser(protobufContentType, { parseAs: 'buffer', bodyLimit: limits.maxCompressedBytes }, (_req, body, done) => done(null, body));
+    // Prometheus clients (Grafana) POST queries as HTML forms.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    registerErrorHandler(app, log);
+    app.get('/health', async () => ({ status: 'ok' }));
+    registerRemoteWrite(app, { store, limits, log });
+    registerPrometheusApi(app, store);
+    registerServiceMapApi(app, store);
+    await registerUi(app, resolve(opts.uiDir ?? defaultUiDir));
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    await db.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const url = formatUrl(host, typeof addr === 'object' && addr ? addr.port : port);
+  log(`rootsight server listening on ${url} (data in ${dataDir})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close: () => (closing ??= (async () => {
+      await app.close();
+      await db.close();
+    })()),
+  };
+}
