@@ -76,6 +76,31 @@ describe('rejected pushes', () => {
   });
 });
 
+describe('random input', () => {
+  it('answers 4xx to random bodies and random snappy blocks, and stays up', async () => {
+    // A fixed-seed generator keeps failures reproducible.
+    let seed = 12345;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 60; i++) {
+      const raw = Uint8Array.from({ length: 1 + Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256));
+      const body = i % 2 === 0 ? raw : snappyCompress(raw);
+      const r = await postRaw(srv.url, body, protobufHeaders);
+      const text = await r.text();
+      assert.ok(r.status === 204 || (r.status >= 400 && r.status < 500), `case ${i}: ${r.status} ${text}`);
+    }
+    assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+  });
+});
+
+describe('metadata', () => {
+  it('stores type and help and serves them Prometheus-style', async () => {
+    const body = snappyCompress(encodeWriteRequest({ timeseries: [], metadata: [{ family: 'good_total', type: 'counter', help: 'Good things.', unit: '' }] }));
+    assert.equal((await postRaw(srv.url, body, protobufHeaders)).status, 204);
+    const r = await fetch(`${srv.url}/prometheus/api/v1/metadata?metric=good_total`);
+    assert.deepEqual(await r.json(), { status: 'success', data: { good_total: [{ type: 'counter', help: 'Good things.', unit: '' }] } });
+  });
+});
+
 describe('API keys', () => {
   it('any key is accepted and recorded by a hash, never in clear', async () => {
     assert.ok(srv.logs.some((l) => /X-API-Key sha256:[0-9a-f]{12}/.test(l)), srv.logs.join('\n'));

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CANNOT_COMPILE_REGEXP, ClickHouseQueryError } from '../storage/clickhouse/session.ts';
 import { BadParameterError, parseDurationParam, parseTimeParam } from './api-params.ts';
+import type { MetricMetadata } from '@rootsight/common';
 import type { SeriesSource } from './engine/evaluator.ts';
 import { instantQuery, maxPointsPerSeries, rangeQuery } from './engine/query.ts';
 import { PromqlEvalError } from './engine/values.ts';
@@ -9,7 +10,18 @@ import { PromqlSyntaxError } from './promql/parser.ts';
 
 type Params = Record<string, string | undefined>;
 
-export function registerPrometheusApi(app: FastifyInstance, source: SeriesSource, now: () => number = Date.now): void {
+export interface MetadataSource { metadata(): Promise<MetricMetadata[]> }
+
+export function registerPrometheusApi(app: FastifyInstance, source: SeriesSource & MetadataSource, now: () => number = Date.now): void {
+  app.get('/prometheus/api/v1/metadata', (req, reply) => answer(reply, async () => {
+    const metric = (req.query as Params).metric;
+    const out: Record<string, { type: string; help: string; unit: string }[]> = {};
+    for (const m of await source.metadata()) {
+      if (metric === undefined || metric === m.family) out[m.family] = [{ type: m.type, help: m.help, unit: m.unit }];
+    }
+    return out;
+  }));
+
   app.route({
     method: ['GET', 'POST'],
     url: '/prometheus/api/v1/query',
