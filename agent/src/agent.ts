@@ -16,9 +16,10 @@ import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';
 import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
 import { TcpTracer } from './kernel/tcp-tracer.ts';
 import { parsePortRanges } from './net/address.ts';
-import { scanListens } from './net/listen-scanner.ts';
+import { scanListens, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
 import { TcpConnectionTable } from './net/tcp-connection-table.ts';
+import { OrderedEventQueue } from './ordered-event-queue.ts';
 
 export interface AgentOptions {
   listen: string;
@@ -68,11 +69,11 @@ export class Agent {
     }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
 
     // Listen state first, so the first connection events already find their callee.
-    const first = await scanListens(processes.processes(), procRoot);
+    const first = await scanListens(listedProcesses(processes), procRoot);
     listens.reconcile(first.listens);
     let addresses = first.addressesByNetns;
 
-    const onEvent = (e: TcpEvent) => {
+    const apply = (e: TcpEvent) => {
       if (e.type === 'listen_open') {
         const containerId = e.pid ? processes.containerOfPid(e.pid)?.containerId : undefined;
         if (containerId) listens.open({ netns: e.netns, ip: e.saddr, port: e.sport, containerId });
@@ -82,7 +83,19 @@ export class Agent {
         connections.onEvent(e);
       }
     };
-    const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent, log: opts.log });
+    // Pids the kernel names that a lookup did not find (exited already): not looked up again.
+    const vanishedPids = new Set<number>();
+    const events = new OrderedEventQueue<TcpEvent>({
+      pidToResolve: (e) => (e.pid && !processes.get(e.pid) && !vanishedPids.has(e.pid) ? e.pid : undefined),
+      resolvePid: async (pid) => {
+        if (!(await processes.lookupPid(pid))) {
+          if (vanishedPids.size > 10_000) vanishedPids.clear();
+          vanishedPids.add(pid);
+        }
+      },
+      apply,
+    });
+    const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent: (e) => events.push(e), log: opts.log });
     for (const c of tracer.capabilities()) {
       if (!c.attached) opts.log(`kernel program ${c.program} (${c.attachPoint}) is not available: ${c.error ?? 'unknown reason'}; continuing without it`);
     }
@@ -99,7 +112,7 @@ export class Agent {
       new AgentSelfCollector({
         capabilities: () => tracer.capabilities(),
         kernelCounters: () => tracer.counters(),
-        skipped: () => ({ ...connections.skipped, listen_overflow: listens.overflow }),
+        skipped: () => ({ ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped }),
         remoteWrite: () => sender?.stats,
         trackedConnections: () => connections.trackedConnections,
       }),
@@ -115,7 +128,7 @@ export class Agent {
 
     agent.every(PROCESS_SCAN_INTERVAL_MS, () => processes.scan());
     agent.every(LISTEN_SCAN_INTERVAL_MS, async () => {
-      const r = await scanListens(processes.processes(), procRoot);
+      const r = await scanListens(listedProcesses(processes), procRoot);
       listens.reconcile(r.listens);
       addresses = r.addressesByNetns;
     });
@@ -131,7 +144,7 @@ export class Agent {
     const families = gather(this.collectors).map((f) => ({
       ...f,
       samples: f.samples.map((s) => {
-        const appId = s.labels.container_id ? this.processes.appIdOf(s.labels.container_id) : undefined;
+        const appId = s.labels.container_id ? this.processes.container(s.labels.container_id)?.appId : undefined;
         return appId ? { value: s.value, labels: { ...s.labels, app_id: appId } } : s;
       }),
     }));
@@ -191,6 +204,18 @@ export class Agent {
     t.unref();
     this.timers.push(t);
   }
+}
+
+/** Every known process with its namespace and container, for the /proc listen scan. */
+function listedProcesses(processes: ProcessTable): ScannedProcess[] {
+  const out: ScannedProcess[] = [];
+  for (const c of processes.containers()) {
+    for (const pid of c.pids) {
+      const netns = processes.get(pid)?.netns;
+      if (netns !== undefined) out.push({ pid, netns, containerId: c.containerId });
+    }
+  }
+  return out;
 }
 
 function netnsInode(path: string): number {

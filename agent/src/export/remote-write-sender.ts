@@ -113,7 +113,7 @@ export class RemoteWriteSender {
     const headers: Record<string, string> = { ...remoteWriteHeaders, 'User-Agent': 'rootsight-agent' };
     if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
     try {
-      const res = await fetch(this.opts.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      const res = await fetch(this.opts.url, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
       const text = (await res.text()).slice(0, 300);
       if (res.ok) return { kind: 'sent' };
       const error = `HTTP ${res.status}: ${text}`;

@@ -1,0 +1,20 @@
+// container_info: one series per known container, so the server learns about
+// applications even before they talk to anyone.
+import type { MetricCollector, MetricFamily } from '../export/metric-family.ts';
+import type { ContainerRef } from '../procs/process-table.ts';
+
+export class ContainerCollector implements MetricCollector {
+  constructor(private readonly source: { containers(): ContainerRef[] }) {}
+
+  /**
+   * Coroot's agent emits container_info only when an image or systemd property is
+   * known; we emit it for every container (empty labels left out), because on hosts
+   * without runtime metadata it is the only series that says a container exists.
+   */
+  collect(): MetricFamily[] {
+    return [{
+      name: 'container_info', help: 'Metadata of a container; value always 1', type: 'gauge',
+      samples: this.source.containers().map((c) => ({ labels: { container_id: c.containerId, image: c.image ?? '', systemd_triggered_by: '', systemd_type: '' }, value: 1 })),
+    }];
+  }
+}
