@@ -1,8 +1,7 @@
 // The service map from synthetic agent metrics, through ingest, storage, the PromQL engine and
-// the builder. Counters are sampled every 30 s across the whole 300 s window so that Prometheus'
-// extrapolation is easy to follow: 10 samples from T0+30s to T0+300s span 270 s, the first one is
-// 30 s from the window start (< 1.1 × 30 s) so increase() stretches the raw delta by 300/270 = 10/9.
-// A raw delta of 18 therefore reads as 20, a delta of 9 as 10.
+// the builder. Counters are sampled every 30 s from T0 to T0+300s. The map counts with
+// increase_pure(): exact, no extrapolation; the window is (T0, T0+300s], so the sample at T0 is
+// the baseline and a counter growing by k per step increases by exactly 10k.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TimeSeries } from '@rootsight/common';
@@ -12,7 +11,7 @@ import { assertClose, push, removeDir, series, startTestServer, vector, type Tes
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 const T = T0 + 300_000;
-const steps = Array.from({ length: 10 }, (_, i) => T0 + 30_000 * (i + 1));
+const steps = Array.from({ length: 11 }, (_, i) => T0 + 30_000 * i);
 
 const frontend = '/docker/frontend', api = '/docker/api', worker = '/docker/worker';
 
@@ -28,6 +27,11 @@ const conn = (containerId: string, machineId: string, destination: string, actua
 
 let srv: TestServer;
 let map: ServiceMap;
+const edge = (source: string, target: string) => {
+  const e = map.edges.find((x) => x.source === source && x.target === target);
+  assert.ok(e, `edge ${source} → ${target}`);
+  return e;
+};
 
 before(async () => {
   srv = await startTestServer();
@@ -41,18 +45,17 @@ before(async () => {
     // A closed listener (value 0) must not count as listening.
     gauge('container_net_tcp_listen_info', { container_id: worker, machine_id: 'm3', listen_addr: '10.0.0.3:7000', proxy: '' }, 0),
 
-    // frontend → api from two hosts, directly (delta 18 each → 20) and through a service IP that
-    // NATs to api (delta 9 → 10): one edge, 50 connects, two destinations.
+    // frontend → api from two hosts, directly (20 each) and through a service IP that NATs to
+    // api (10): one edge, 50 connects, two destinations.
     counter('container_net_tcp_successful_connects_total', conn(frontend, 'm1', '10.0.0.2:8080', '10.0.0.2:8080'), 100, 2),
     counter('container_net_tcp_successful_connects_total', conn(frontend, 'm2', '10.0.0.2:8080', '10.0.0.2:8080'), 300, 2),
     counter('container_net_tcp_successful_connects_total', conn(frontend, 'm1', '10.96.0.10:80', '10.0.0.2:8080'), 7, 1),
-    // Failed connects carry only `destination` (delta 9 → 10).
+    // Failed connects carry only `destination` (10).
     counter('container_net_tcp_failed_connects_total', conn(frontend, 'm1', '10.0.0.2:8080'), 50, 1),
     gauge('container_net_tcp_active_connections', conn(frontend, 'm1', '10.0.0.2:8080', '10.0.0.2:8080'), 3),
     gauge('container_net_tcp_active_connections', conn(frontend, 'm2', '10.0.0.2:8080', '10.0.0.2:8080'), 2),
 
-    // worker → a closed port of api: refused, attributed to api by IP (10 failures). The counter
-    // must not start at 0: then increase() would stop extrapolating at the zero point (→ 9).
+    // worker → a closed port of api: refused, attributed to api by IP (10 failures).
     counter('container_net_tcp_failed_connects_total', conn(worker, 'm3', '10.0.0.2:9999'), 20, 1),
     // worker → an outside address nobody listens on: 20 connects, 10 retransmits.
     counter('container_net_tcp_successful_connects_total', conn(worker, 'm3', '93.184.216.34:443', '93.184.216.34:443'), 1000, 2),
@@ -62,6 +65,8 @@ before(async () => {
     counter('container_net_tcp_successful_connects_total', conn(worker, 'm3', '10.0.0.1:80', '10.0.0.1:80'), 5, 0),
     // ...and a key last seen before the window.
     series('container_net_tcp_successful_connects_total', { ...conn(frontend, 'm1', '10.0.0.9:5432', '10.0.0.9:5432'), instance: 'm1' }, [[T0 - 600_000, 1], [T0 - 300_000, 9]]),
+    // A series born inside the window counts from zero: 7 connects, though increase() sees none.
+    series('container_net_tcp_successful_connects_total', { ...conn(api, 'm3', '10.0.0.1:80', '10.0.0.1:80'), instance: 'm3' }, [[T0 + 200_000, 7], [T0 + 250_000, 7]]),
   ]);
   assert.equal(res.status, 204, await res.text());
   const r = await fetch(`${srv.url}/api/service-map?window=300&time=${T / 1000}`);
@@ -82,14 +87,20 @@ describe('service map', () => {
     assert.equal(map.generatedAt, T);
   });
 
-  it('has exactly the three real edges', () => {
+  it('has exactly the four real edges', () => {
     assert.deepEqual(map.edges.map((e) => [e.source, e.target]), [
-      [frontend, api], [worker, api], [worker, 'external:93.184.216.34:443'],
+      [api, frontend], [frontend, api], [worker, api], [worker, 'external:93.184.216.34:443'],
     ]);
   });
 
+  it('a connection series born inside the window counts from zero', () => {
+    const e = edge(api, frontend);
+    assert.equal(e.connects, 7);
+    assert.equal(e.status, 'ok');
+  });
+
   it('frontend → api sums hosts and destinations and is critical because of failures', () => {
-    const e = map.edges[0]!;
+    const e = edge(frontend, api);
     assert.deepEqual(e.destinations, ['10.0.0.2:8080', '10.96.0.10:80']);
     assertClose(e.connects, 50, 'connects');
     assertClose(e.failures, 10, 'failures');
@@ -99,7 +110,7 @@ describe('service map', () => {
   });
 
   it('refused connects to a closed port point at the app owning the IP', () => {
-    const e = map.edges[1]!;
+    const e = edge(worker, api);
     assert.deepEqual(e.destinations, ['10.0.0.2:9999']);
     assert.equal(e.connects, 0);
     assertClose(e.failures, 10, 'failures');
@@ -107,7 +118,7 @@ describe('service map', () => {
   });
 
   it('an address nobody listens on is external; retransmits make it a warning', () => {
-    const e = map.edges[2]!;
+    const e = edge(worker, 'external:93.184.216.34:443');
     assertClose(e.connects, 20, 'connects');
     assertClose(e.retransmits, 10, 'retransmits');
     assert.equal(e.failures, 0);
@@ -115,8 +126,12 @@ describe('service map', () => {
   });
 
   it('agrees with the PromQL API on the same counters', async () => {
-    const v = await vector(srv.url, `sum by (container_id) (increase(container_net_tcp_successful_connects_total{container_id="${frontend}"}[300s]))`, T);
-    assert.equal(v.get(JSON.stringify([['container_id', frontend]])), map.edges[0]!.connects);
+    const v = await vector(srv.url, `sum by (container_id) (increase_pure(container_net_tcp_successful_connects_total{container_id="${frontend}"}[300s]))`, T);
+    assert.equal(v.get(JSON.stringify([['container_id', frontend]])), edge(frontend, api).connects);
+    // For the series born in the window PromQL's increase() sees no increase at all, which is why the map does not use it.
+    const born = `container_net_tcp_successful_connects_total{container_id="${api}"}[300s]`;
+    assert.equal((await vector(srv.url, `sum(increase_pure(${born}))`, T)).get('[]'), 7);
+    assert.equal((await vector(srv.url, `sum(increase(${born}))`, T)).get('[]'), 0);
   });
 
   it('rejects a bad window', async () => {

@@ -28,9 +28,9 @@ export async function serviceMap(source: SeriesSource, windowSeconds: number, ti
   const [info, listen, connects, failures, retransmits, active] = await Promise.all([
     instantQuery(source, `container_info[${w}]`, timeMs),
     instantQuery(source, `container_net_tcp_listen_info[${w}]`, timeMs),
-    instantQuery(source, `sum by (${byKey}) (increase(container_net_tcp_successful_connects_total[${w}]))`, timeMs),
-    instantQuery(source, `sum by (${byKey}) (increase(container_net_tcp_failed_connects_total[${w}]))`, timeMs),
-    instantQuery(source, `sum by (${byKey}) (increase(container_net_tcp_retransmits_total[${w}]))`, timeMs),
+    instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_successful_connects_total[${w}]))`, timeMs),
+    instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_failed_connects_total[${w}]))`, timeMs),
+    instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_retransmits_total[${w}]))`, timeMs),
     instantQuery(source, `sum by (${byKey}) (container_net_tcp_active_connections)`, timeMs),
   ]);
 

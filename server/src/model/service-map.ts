@@ -16,7 +16,7 @@ export interface ServiceMapEdge {
   target: string;
   /** The addresses the source dialled that led to this target, sorted. */
   destinations: string[];
-  /** Successful connects over the window (PromQL increase(), so extrapolated, not an integer). */
+  /** Successful connects over the window: increase_pure(), exact, a new series counted from zero. */
   connects: number;
   failures: number;
   retransmits: number;

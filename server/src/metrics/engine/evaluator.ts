@@ -5,6 +5,7 @@ import type { StoredSeries } from '../../storage/clickhouse/metrics-store.ts';
 import type { LabelMatcher } from '../label-matcher.ts';
 import type { Expr, MatrixSelector, VectorSelector } from '../promql/ast.ts';
 import { extrapolatedIncrease } from './extrapolated-rate.ts';
+import { pureIncrease, priorSampleLookbackMs } from './pure-increase.ts';
 import { groupingLabels, labelsKey, withoutName, type Labels } from './labels.ts';
 import { PromqlEvalError, type InstantSample, type InstantVector, type RangeSeries, type Value } from './values.ts';
 
@@ -45,6 +46,12 @@ export class Evaluator {
         const m = e.arg.kind === 'paren' ? unparen(e.arg) : e.arg;
         if (m.kind !== 'matrix') throw new PromqlEvalError(`${e.func}() needs a range vector selector`);
         const out: InstantSample[] = [];
+        if (e.func === 'increase_pure') {
+          for (const s of this.rangeWithPrior(m, t)) {
+            out.push({ labels: withoutName(s.labels), value: pureIncrease(s.prior, s.values) });
+          }
+          return { type: 'vector', samples: checkUnique(out) };
+        }
         for (const s of this.range(m, t)) {
           const v = extrapolatedIncrease(s.timestamps, s.values, t - m.rangeMs, t, e.func === 'rate');
           if (v !== undefined) out.push({ labels: withoutName(s.labels), value: v });
@@ -97,6 +104,19 @@ export class Evaluator {
     }
     return out;
   }
+
+  /** Like range(), plus the value of the last sample before the window (within priorSampleLookbackMs), if any. */
+  private rangeWithPrior(m: MatrixSelector, t: number): Array<RangeSeries & { prior: number | undefined }> {
+    const out: Array<RangeSeries & { prior: number | undefined }> = [];
+    for (const s of this.data.get(m.selector) ?? []) {
+      const hi = lastIndexAtOrBefore(s.timestamps, t);
+      const before = lastIndexAtOrBefore(s.timestamps, t - m.rangeMs);
+      if (hi <= before) continue;
+      const prior = before >= 0 && s.timestamps[before]! > t - m.rangeMs - priorSampleLookbackMs ? s.values[before]! : undefined;
+      out.push({ labels: s.labels, timestamps: s.timestamps.slice(before + 1, hi + 1), values: s.values.slice(before + 1, hi + 1), prior });
+    }
+    return out;
+  }
 }
 
 const arithmetic: Record<string, (a: number, b: number) => number> = {
@@ -113,7 +133,10 @@ function walkSelectors(e: Expr, fn: (sel: VectorSelector, windowMs: number) => v
   switch (e.kind) {
     case 'vector': fn(e, lookbackDeltaMs); break;
     case 'matrix': fn(e.selector, e.rangeMs); break;
-    case 'call': walkSelectors(e.arg, fn); break;
+    case 'call':
+      if (e.func === 'increase_pure' && e.arg.kind === 'matrix') fn(e.arg.selector, e.arg.rangeMs + priorSampleLookbackMs);
+      else walkSelectors(e.arg, fn);
+      break;
     case 'aggregation': case 'paren': walkSelectors(e.expr, fn); break;
     case 'binary': walkSelectors(e.lhs, fn); walkSelectors(e.rhs, fn); break;
     case 'number': break;

@@ -12,8 +12,9 @@ export type BinaryOp = '+' | '-' | '*' | '/';
 export interface Binary { kind: 'binary'; op: BinaryOp; lhs: Expr; rhs: Expr }
 export interface Paren { kind: 'paren'; expr: Expr }
 
-export type FunctionName = 'rate' | 'increase';
-export const functionNames: readonly FunctionName[] = ['rate', 'increase'];
+/** increase_pure is MetricsQL's (VictoriaMetrics): an exact increase that counts a new series from 0. */
+export type FunctionName = 'rate' | 'increase' | 'increase_pure';
+export const functionNames: readonly FunctionName[] = ['rate', 'increase', 'increase_pure'];
 
 /** What an expression evaluates to, named as Prometheus names result types. */
 export type ValueType = 'scalar' | 'vector' | 'matrix';
