@@ -12,6 +12,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'cgroupfs-root', help: 'where the host cgroup filesystem is mounted', default: '/sys/fs/cgroup' },
   { name: 'scrape-interval', help: 'how often metrics are pushed to the collector', default: '15s' },
   { name: 'ephemeral-port-range', help: 'destination ports treated as client ports and not tracked', default: '32768-60999' },
+  { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
 ];
 
 const serverFlags: FlagSpec[] = [
@@ -48,6 +49,7 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
     cgroupfsRoot: f['cgroupfs-root']!,
     scrapeIntervalMs: parseDurationMs(f['scrape-interval']!, 'scrape-interval'),
     ephemeralPortRange: f['ephemeral-port-range']!,
+    minContainerAgeMs: f['min-container-age'] === '0' ? 0 : parseDurationMs(f['min-container-age']!, 'min-container-age'),
     log: log('agent'),
   });
   log('agent')(`serving ${agent.url}/metrics and ${agent.url}/capabilities${f['collector-endpoint'] ? `; pushing to ${f['collector-endpoint']}` : ''}`);

@@ -29,6 +29,8 @@ export interface AgentOptions {
   procRoot?: string;
   scrapeIntervalMs: number;
   ephemeralPortRange: string;
+  /** container_info waits until a container is this old (0 = announce at once). */
+  minContainerAgeMs: number;
   bpfObjectPath?: string;
   log: (msg: string) => void;
 }
@@ -106,7 +108,7 @@ export class Agent {
 
     const collectors: MetricCollector[] = [
       new NodeCollector(node),
-      new ContainerCollector(processes),
+      new ContainerCollector(processes, opts.minContainerAgeMs),
       { collect: () => connections.collect() },
       { collect: () => [listens.collect((ns) => addresses.get(ns) ?? [], hostNetns)] },
       new AgentSelfCollector({

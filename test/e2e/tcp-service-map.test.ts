@@ -35,7 +35,7 @@ before(async () => {
   server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'data'), log: () => {} });
   agent = await Agent.start({
     listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup',
-    scrapeIntervalMs: 3_600_000, ephemeralPortRange: '32768-60999', log: (m) => console.error(`agent: ${m}`),
+    scrapeIntervalMs: 3_600_000, ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
   writeFileSync(join(work, 'nginx.conf'), `daemon off;
 worker_processes 2;

@@ -4,7 +4,12 @@ import type { MetricCollector, MetricFamily } from '../export/metric-family.ts';
 import type { ContainerRef } from '../procs/process-table.ts';
 
 export class ContainerCollector implements MetricCollector {
-  constructor(private readonly source: { containers(): ContainerRef[] }) {}
+  /**
+   * @param minAgeMs containers younger than this are not announced yet, so that short-lived
+   *   commands (a shell pipeline's `cut`, a cron job's `curl`) do not each become an application.
+   *   Their TCP activity is still counted.
+   */
+  constructor(private readonly source: { containers(): ContainerRef[] }, private readonly minAgeMs: number, private readonly now: () => number = Date.now) {}
 
   /**
    * Coroot's agent emits container_info only when an image or systemd property is
@@ -14,7 +19,7 @@ export class ContainerCollector implements MetricCollector {
   collect(): MetricFamily[] {
     return [{
       name: 'container_info', help: 'Metadata of a container; value always 1', type: 'gauge',
-      samples: this.source.containers().map((c) => ({ labels: { container_id: c.containerId, image: c.image ?? '', systemd_triggered_by: '', systemd_type: '' }, value: 1 })),
+      samples: this.source.containers().filter((c) => this.now() - c.startedAtMs >= this.minAgeMs).map((c) => ({ labels: { container_id: c.containerId, image: c.image ?? '', systemd_triggered_by: '', systemd_type: '' }, value: 1 })),
     }];
   }
 }

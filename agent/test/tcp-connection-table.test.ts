@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TcpEvent } from '../src/kernel/tcp-event-decoder.ts';
+import { parsePortRanges } from '../src/net/address.ts';
+import { TcpConnectionTable } from '../src/net/tcp-connection-table.ts';
+import { OrderedEventQueue } from '../src/ordered-event-queue.ts';
+import { ContainerCollector } from '../src/containers/container-collector.ts';
+import type { ContainerRef } from '../src/procs/process-table.ts';
+
+const HOST_NS = 1, POD_NS = 2;
+let sock = 1n;
+function ev(type: TcpEvent['type'], over: Partial<TcpEvent> = {}): TcpEvent {
+  return {
+    type, timestampNs: 0, sockId: sock, cgroupId: 0, durationNs: 0, bytesSent: 0, bytesReceived: 0, pid: 100, netns: POD_NS,
+    family: 4, sport: 40000, dport: 80, saddr: '10.0.0.1', daddr: '10.0.0.2', direction: 'outbound', ...over,
+  };
+}
+
+function table() {
+  const owners: Record<number, string> = { 100: '/docker/client', 200: '/host/curl' };
+  return new TcpConnectionTable({ containerOf: (e) => owners[e.pid], isHostNetns: (ns) => ns === HOST_NS }, { ephemeralPorts: parsePortRanges('32768-60999') });
+}
+
+function value(t: TcpConnectionTable, name: string, labels: Record<string, string>): number | undefined {
+  const f = t.collect().find((x) => x.name === name)!;
+  return f.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+test('connects, failures, active gauge, bytes and retransmits per destination', () => {
+  const t = table();
+  for (let i = 0; i < 5; i++) t.onEvent(ev('connect_ok', { sockId: BigInt(i), durationNs: 2e6 }));
+  t.onEvent(ev('retransmit', { sockId: 3n }));
+  t.onEvent(ev('retransmit', { sockId: 999n })); // unknown socket: ignored
+  for (let i = 0; i < 4; i++) t.onEvent(ev('close', { sockId: BigInt(i), bytesSent: 10, bytesReceived: 100 }));
+  t.onEvent(ev('close', { sockId: 1n, bytesSent: 10 })); // a second close of the same socket changes nothing
+  t.onEvent(ev('connect_fail', { dport: 81 }));
+  t.onEvent(ev('connect_fail', { dport: 81 }));
+  const d = { container_id: '/docker/client', destination: '10.0.0.2:80' };
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', d), 5);
+  assert.equal(value(t, 'container_net_tcp_connection_time_seconds_total', d), 0.01);
+  assert.equal(value(t, 'container_net_tcp_active_connections', d), 1);
+  assert.equal(value(t, 'container_net_tcp_bytes_sent_total', d), 40);
+  assert.equal(value(t, 'container_net_tcp_bytes_received_total', d), 400);
+  assert.equal(value(t, 'container_net_tcp_retransmits_total', d), 1);
+  assert.equal(value(t, 'container_net_tcp_failed_connects_total', { destination: '10.0.0.2:81' }), 2);
+  // A destination that only failed has no success series; failures carry no actual_destination.
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', { destination: '10.0.0.2:81' }), undefined);
+  const failed = t.collect().find((x) => x.name === 'container_net_tcp_failed_connects_total')!.samples[0]!;
+  assert.equal(failed.labels.actual_destination, undefined);
+  assert.equal(t.trackedConnections, 1);
+});
+
+test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
+  const t = table();
+  t.onEvent(ev('connect_ok', { sockId: 10n, dport: 45000 }));
+  t.onEvent(ev('connect_ok', { sockId: 11n, dport: 50051 }));
+  t.onEvent(ev('connect_ok', { sockId: 12n, daddr: '169.254.169.254' }));
+  t.onEvent(ev('connect_ok', { sockId: 13n, daddr: '127.0.0.1', netns: POD_NS }));
+  t.onEvent(ev('connect_ok', { sockId: 14n, daddr: '127.0.0.1', netns: HOST_NS, pid: 200 }));
+  t.onEvent(ev('connect_ok', { sockId: 15n, pid: 4242 }));
+  assert.deepEqual(t.skipped, { unknownOwner: 1, untracked: 0, filtered: 3 });
+  const dests = t.collect().find((x) => x.name === 'container_net_tcp_successful_connects_total')!.samples.map((s) => `${s.labels.container_id} ${s.labels.destination}`).sort();
+  assert.deepEqual(dests, ['/docker/client 10.0.0.2:50051', '/host/curl 127.0.0.1:80']);
+});
+
+test('the connection cap is enforced and counted', () => {
+  const t = new TcpConnectionTable({ containerOf: () => '/x', isHostNetns: () => false }, { ephemeralPorts: [], maxConnections: 2 });
+  for (let i = 0; i < 5; i++) t.onEvent(ev('connect_ok', { sockId: BigInt(i) }));
+  assert.equal(t.trackedConnections, 2);
+  assert.equal(t.skipped.untracked, 3);
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', {}), 5, 'still counted as connects');
+});
+
+test('ordered event queue waits for a pid lookup without reordering later events', async () => {
+  const known = new Set<number>([1]);
+  const applied: string[] = [];
+  let release!: () => void;
+  const q = new OrderedEventQueue<{ pid: number; tag: string }>({
+    pidToResolve: (e) => (known.has(e.pid) ? undefined : e.pid),
+    resolvePid: (pid) => new Promise<void>((r) => { release = () => { known.add(pid); r(); }; }),
+    apply: (e) => applied.push(e.tag),
+    maxQueued: 3,
+  });
+  q.push({ pid: 1, tag: 'a' });
+  q.push({ pid: 2, tag: 'connect' });
+  q.push({ pid: 1, tag: 'close' });
+  q.push({ pid: 1, tag: 'b' });
+  q.push({ pid: 1, tag: 'over-the-cap' });
+  assert.deepEqual(applied, ['a']);
+  assert.equal(q.dropped, 1);
+  release();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(applied, ['a', 'connect', 'close', 'b']);
+  assert.equal(q.length, 0);
+});
+
+test('container_info waits for the minimum container age', () => {
+  const now = 1_000_000;
+  const ref = (id: string, startedAtMs: number): ContainerRef => ({ containerId: id, kind: 'docker', pids: new Set(), netns: new Set(), cgroupIds: new Set(), startedAtMs, image: id === '/docker/old' ? 'nginx:1.22' : undefined });
+  const c = new ContainerCollector({ containers: () => [ref('/docker/old', now - 60_000), ref('/host/cut', now - 100)] }, 30_000, () => now);
+  const samples = c.collect()[0]!.samples;
+  assert.deepEqual(samples.map((s) => s.labels.container_id), ['/docker/old']);
+  assert.equal(samples[0]!.labels.image, 'nginx:1.22');
+  assert.equal(new ContainerCollector({ containers: () => [ref('/host/cut', now)] }, 0, () => now).collect()[0]!.samples.length, 1);
+});
