@@ -5,7 +5,7 @@
 // client's, and the client's connect latency on/off.
 //
 //   npm run bench -- [--rate 2000] [--seconds 60] [--port 18090]
-import { spawn, execFileSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -31,9 +31,12 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-async function runLoad(port: number): Promise<LoadResult> {
-  const out = execFileSync(process.execPath, [join(import.meta.dirname, 'connection-load.mjs'), '127.0.0.1', String(port), String(RATE), String(SECONDS)], { maxBuffer: 1 << 20 });
-  return JSON.parse(out.toString()) as LoadResult;
+/** Runs the load generator without blocking this process's event loop, which serves the sink. */
+function runLoad(port: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(import.meta.dirname, 'connection-load.mjs'), '127.0.0.1', String(port), String(RATE), String(SECONDS)], { maxBuffer: 1 << 20 },
+      (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as LoadResult)));
+  });
 }
 
 async function metric(name: string, match: (labels: string) => boolean): Promise<number> {

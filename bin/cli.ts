@@ -1,8 +1,6 @@
 // `rootsight up | agent | server`: one command for the whole system on one host,
 // or each half on its own.
 import { resolve } from 'node:path';
-import { Agent } from '../agent/src/agent.ts';
-import { startServer } from '../server/src/main.ts';
 import { FlagError, formatFlagHelp, parseDurationMs, parseFlags, type FlagSpec } from './flags.ts';
 
 const agentFlags: FlagSpec[] = [
@@ -41,7 +39,10 @@ function commandHelp(cmd: string, specs: FlagSpec[]): string {
   return `Usage: rootsight ${cmd} [flags]\n\nFlags:\n${formatFlagHelp(specs)}\n`;
 }
 
+// The agent and the server are imported only when run: the server links ClickHouse (chDB),
+// which the agent must not carry in its memory.
 async function runAgent(f: Record<string, string | undefined>): Promise<() => Promise<void>> {
+  const { Agent } = await import('../agent/src/agent.ts');
   const agent = await Agent.start({
     listen: f['listen']!,
     collectorEndpoint: f['collector-endpoint'] || undefined,
@@ -57,6 +58,7 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
 }
 
 async function runServer(f: Record<string, string | undefined>): Promise<{ url: string; close: () => Promise<void> }> {
+  const { startServer } = await import('../server/src/main.ts');
   const server = await startServer({ listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server') });
   return server;
 }

@@ -94,7 +94,7 @@ if (outdated(addon, ['agent/native'])) {
 }
 
 // 5. the UI bundle
-if (outdated('ui/dist/index.html', ['ui/src', 'ui/index.html', 'ui/vite.config.ts', 'ui/package.json'])) {
+if (outdated('ui/dist/index.html', ['ui/src', 'ui/index.html', 'ui/vite.config.ts', 'ui/package.json', 'server/src/model'])) {
   step('building the UI');
   run('npm', ['run', '-s', 'build', '-w', 'ui']);
 }

@@ -61,7 +61,9 @@ export class Agent {
   static async start(opts: AgentOptions): Promise<Agent> {
     const procRoot = opts.procRoot ?? '/proc';
     const node = readNodeIdentity();
-    const hostNetns = netnsInode(`${procRoot}/1/ns/net`);
+    // The agent runs in the host network namespace (hostNetwork in Kubernetes); pid 1's link is
+    // the authority, but some sandboxes deny reading it, and then our own is the same answer.
+    const hostNetns = netnsInode(`${procRoot}/1/ns/net`) || netnsInode(`${procRoot}/self/ns/net`);
     const processes = new ProcessTable({ procRoot, cgroupfsRoot: opts.cgroupfsRoot });
     await processes.scan();
     const listens = new ListenTable();

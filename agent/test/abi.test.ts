@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { formatIpv6 } from '../src/net/address.ts';
 import {
   decodeTcpEventBatch,
-  formatIpv6,
   TCP_COUNTER_INDEX,
   TCP_EVENT_OFFSETS,
   TCP_EVENT_SIZE,

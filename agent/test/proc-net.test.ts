@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIpv6, parseFibTrieLocalAddresses, parseIfInet6, parseProcNetTcp } from '../src/net/proc-net-tcp.ts';
-import { joinHostPort, parsePortRanges, inRanges } from '../src/net/address.ts';
+import { parseFibTrieLocalAddresses, parseIfInet6, parseProcNetTcp } from '../src/net/proc-net-tcp.ts';
+import { formatIpv6, joinHostPort, parsePortRanges, inRanges } from '../src/net/address.ts';
 import { ListenTable } from '../src/net/listen-table.ts';
 
 const tcp4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -29,7 +29,7 @@ test('parses /proc/net/tcp and tcp6, skipping garbage', () => {
 });
 
 test('IPv6 formatting follows RFC 5952', () => {
-  const b = (hex: string) => hex.match(/../g)!.map((x) => parseInt(x, 16));
+  const b = (hex: string) => Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16)));
   assert.equal(formatIpv6(b('20010db8000000000000000000000001')), '2001:db8::1');
   assert.equal(formatIpv6(b('00000000000000000000000000000000')), '::');
   assert.equal(formatIpv6(b('20010db8000100000001000000000001')), '2001:db8:1:0:1::1');

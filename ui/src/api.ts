@@ -1,31 +1,13 @@
 // Types and the one fetch for GET /api/service-map. The response is validated here, at the edge,
 // so components can trust the shapes they receive.
 
-export type EdgeStatus = 'ok' | 'warning' | 'critical';
+// The response shape is the server's own model type, so the two cannot drift apart.
+import type { EdgeStatus, ServiceMap, ServiceMapApplication, ServiceMapEdge } from '../../server/src/model/service-map.ts';
 
-export interface Application {
-  id: string;
-  instances: number;
-}
-
-export interface ServiceEdge {
-  source: string;
-  /** An application id, or `external:<ip:port>` for destinations outside the model. */
-  target: string;
-  destinations: string[];
-  connects: number;
-  failures: number;
-  retransmits: number;
-  activeConnections: number;
-  status: EdgeStatus;
-}
-
-export interface ServiceMapData {
-  applications: Application[];
-  edges: ServiceEdge[];
-  /** Unix milliseconds. */
-  generatedAt: number;
-}
+export type { EdgeStatus };
+export type Application = ServiceMapApplication;
+export type ServiceEdge = ServiceMapEdge;
+export type ServiceMapData = ServiceMap;
 
 export const EXTERNAL_PREFIX = 'external:';
 

@@ -1,5 +1,6 @@
 // Decoder for struct rs_tcp_event (agent/bpf/tcp_events.h). agent/test/abi.test.ts compiles the
 // header and checks every constant below against sizeof/offsetof.
+import { formatIpv6 } from '../net/address.ts';
 
 export const TCP_EVENT_SIZE = 104;
 
@@ -69,30 +70,6 @@ export interface TcpEvent {
 
 function ipv4(buf: Buffer, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-}
-
-/** RFC 5952 text form; IPv4-mapped addresses (::ffff:a.b.c.d) are shown as plain IPv4. */
-export function formatIpv6(buf: Buffer, off: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(off + i * 2));
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    return ipv4(buf, off + 12);
-  }
-  // longest run of two or more zero groups, the first one on a tie
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLen).join(':');
-  return `${head}::${tail}`;
 }
 
 /** Decodes one record at off. Returns undefined for an unknown type or family. */

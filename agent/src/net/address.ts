@@ -37,3 +37,24 @@ export function parsePortRanges(spec: string): PortRange[] {
 export function inRanges(port: number, ranges: readonly PortRange[]): boolean {
   return ranges.some((r) => port >= r.from && port <= r.to);
 }
+
+/** RFC 5952 text form of 16 address bytes at offset; IPv4-mapped (::ffff:a.b.c.d) comes back as plain IPv4. */
+export function formatIpv6(bytes: Uint8Array, offset = 0): string {
+  const b = (i: number) => bytes[offset + i]!;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b(i) << 8) | b(i + 1));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `${b(12)}.${b(13)}.${b(14)}.${b(15)}`;
+  // The longest run of two or more zero groups becomes "::" (the first one on a tie).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}

@@ -1,5 +1,6 @@
 // Parsers for the per-network-namespace views under /proc/<pid>/net: TCP socket
 // tables and the namespace's own IP addresses. All tolerate garbage lines.
+import { formatIpv6 } from './address.ts';
 
 export const TCP_STATE_ESTABLISHED = 0x01;
 export const TCP_STATE_LISTEN = 0x0a;
@@ -27,29 +28,9 @@ function decodeHexAddress(hex: string): string | undefined {
       if (Number.isNaN(n)) return undefined;
       bytes.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
     }
-    return formatIpv6(bytes);
+    return formatIpv6(Uint8Array.from(bytes));
   }
   return undefined;
-}
-
-/** Canonical IPv6 text (RFC 5952); an IPv4-mapped address comes back as plain IPv4. */
-export function formatIpv6(bytes: readonly number[]): string {
-  const isMapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (isMapped) return bytes.slice(12).join('.');
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (words[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 export function parseProcNetTcp(text: string): ProcTcpSocket[] {
@@ -90,7 +71,7 @@ export function parseIfInet6(text: string): string[] {
     if (f.length < 6 || f[0]!.length !== 32 || !/^[0-9a-f]+$/i.test(f[0]!)) continue;
     const bytes: number[] = [];
     for (let i = 0; i < 32; i += 2) bytes.push(Number.parseInt(f[0]!.slice(i, i + 2), 16));
-    out.push(formatIpv6(bytes));
+    out.push(formatIpv6(Uint8Array.from(bytes)));
   }
   return out;
 }

@@ -1,0 +1,66 @@
+// The `rootsight` command as a user runs it: help, errors, and `up` serving the UI and API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = join(import.meta.dirname, '../../bin/rootsight.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LISTEN: '' } });
+
+test('--help for the command and each subcommand', () => {
+  const top = run('--help');
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /rootsight up/);
+  assert.match(top.stdout, /rootsight agent/);
+  const agent = run('agent', '--help');
+  assert.equal(agent.status, 0);
+  for (const f of ['--listen', '--collector-endpoint', '--api-key', '--cgroupfs-root']) assert.ok(agent.stdout.includes(f), f);
+  assert.match(agent.stdout, /default 127\.0\.0\.1:10300/);
+  const server = run('server', '--help');
+  assert.match(server.stdout, /--data-dir/);
+  assert.match(server.stdout, /default 127\.0\.0\.1:8080/);
+});
+
+test('unknown commands and flags exit 2 with a message and usage', () => {
+  const cmd = run('frobnicate');
+  assert.equal(cmd.status, 2);
+  assert.match(cmd.stderr, /unknown command "frobnicate"/);
+  const flag = run('server', '--nope');
+  assert.equal(flag.status, 2);
+  assert.match(flag.stderr, /unknown flag --nope/);
+  assert.match(flag.stderr, /Usage: rootsight server/);
+  const listen = run('server', '--listen', 'nonsense');
+  assert.equal(listen.status, 1);
+  assert.match(listen.stderr, /nonsense/);
+});
+
+test('rootsight up serves the UI and the service map, and stops cleanly on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rootsight-up-'));
+  const child = spawn(process.execPath, [bin, 'up', '--listen', '127.0.0.1:0', '--agent-listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no UI address printed:\n${out}`)), 60_000);
+      child.stdout.on('data', () => {
+        const m = /Open the UI: (http:\/\/\S+)/.exec(out);
+        if (m) { clearTimeout(timer); resolve(m[1]!); }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+    });
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="root">|<html/i);
+    const map = await fetch(`${url}/api/service-map`);
+    assert.equal(map.status, 200);
+    assert.ok(Array.isArray(((await map.json()) as { applications: unknown[] }).applications));
+  } finally {
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, out);
+  }
+});
