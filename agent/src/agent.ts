@@ -16,7 +16,7 @@ import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';
 import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
 import { TcpTracer } from './kernel/tcp-tracer.ts';
 import { parsePortRanges } from './net/address.ts';
-import { scanListens, type ScannedProcess } from './net/listen-scanner.ts';
+import { ListenScanner, readNamespaceAddresses, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
 import { TcpConnectionTable } from './net/tcp-connection-table.ts';
 import { OrderedEventQueue } from './ordered-event-queue.ts';
@@ -73,7 +73,8 @@ export class Agent {
     }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
 
     // Listen state first, so the first connection events already find their callee.
-    const first = await scanListens(listedProcesses(processes), procRoot);
+    const listenScanner = new ListenScanner(procRoot);
+    const first = await listenScanner.scan(listedProcesses(processes));
     listens.reconcile(first.listens);
     let addresses = first.addressesByNetns;
 
@@ -81,6 +82,11 @@ export class Agent {
       if (e.type === 'listen_open') {
         const containerId = e.pid ? processes.containerOfPid(e.pid)?.containerId : undefined;
         if (containerId) listens.open({ netns: e.netns, ip: e.saddr, port: e.sport, containerId });
+        // A namespace born since the last scan: learn its addresses now, so a wildcard listen
+        // is published at once rather than at the next scan.
+        if (!addresses.has(e.netns) && e.pid) {
+          void readNamespaceAddresses(e.pid, procRoot).then((a) => { if (!addresses.has(e.netns)) addresses.set(e.netns, a); });
+        }
       } else if (e.type === 'listen_close') {
         listens.close(e.netns, e.saddr, e.sport);
       } else {
@@ -132,7 +138,7 @@ export class Agent {
 
     agent.every(PROCESS_SCAN_INTERVAL_MS, () => processes.scan());
     agent.every(LISTEN_SCAN_INTERVAL_MS, async () => {
-      const r = await scanListens(listedProcesses(processes), procRoot);
+      const r = await listenScanner.scan(listedProcesses(processes));
       listens.reconcile(r.listens);
       addresses = r.addressesByNetns;
     });

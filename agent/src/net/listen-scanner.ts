@@ -44,36 +44,63 @@ async function socketInodesOf(procRoot: string, pid: number): Promise<number[]> 
   return inodes;
 }
 
-export async function scanListens(processes: readonly ScannedProcess[], procRoot = '/proc'): Promise<ListenScanResult> {
-  const byNetns = new Map<number, ScannedProcess[]>();
-  for (const p of processes) {
-    const list = byNetns.get(p.netns);
-    if (list) list.push(p);
-    else byNetns.set(p.netns, [p]);
-  }
-  const listens: ListenSocket[] = [];
-  const addressesByNetns = new Map<number, string[]>();
-  for (const [netns, procs] of byNetns) {
-    const probe = procs[0]!.pid;
-    const [tcp4, tcp6, fib, inet6] = await Promise.all([
-      readOrEmpty(`${procRoot}/${probe}/net/tcp`), readOrEmpty(`${procRoot}/${probe}/net/tcp6`),
-      readOrEmpty(`${procRoot}/${probe}/net/fib_trie`), readOrEmpty(`${procRoot}/${probe}/net/if_inet6`),
-    ]);
-    addressesByNetns.set(netns, [...parseFibTrieLocalAddresses(fib), ...parseIfInet6(inet6)]);
-    const listening = new Map<number, { ip: string; port: number }>();
-    for (const s of [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)]) {
-      if (s.state === TCP_STATE_LISTEN && s.inode > 0) listening.set(s.inode, { ip: s.localIp, port: s.localPort });
+/** The IP addresses of the network namespace that pid lives in. */
+export async function readNamespaceAddresses(pid: number, procRoot = '/proc'): Promise<string[]> {
+  const [fib, inet6] = await Promise.all([readOrEmpty(`${procRoot}/${pid}/net/fib_trie`), readOrEmpty(`${procRoot}/${pid}/net/if_inet6`)]);
+  return [...parseFibTrieLocalAddresses(fib), ...parseIfInet6(inet6)];
+}
+
+/**
+ * Owners of listening sockets are found by reading processes' fd links, which costs one readlink
+ * per open fd. Inode owners are remembered between scans, so the links are read again only in a
+ * namespace that has a listening socket we have not attributed yet.
+ */
+export class ListenScanner {
+  private owners = new Map<number, { pid: number; containerId: string }>();
+
+  constructor(private readonly procRoot = '/proc') {}
+
+  async scan(processes: readonly ScannedProcess[]): Promise<ListenScanResult> {
+    const byNetns = new Map<number, ScannedProcess[]>();
+    const alive = new Set<number>();
+    for (const p of processes) {
+      alive.add(p.pid);
+      const list = byNetns.get(p.netns);
+      if (list) list.push(p);
+      else byNetns.set(p.netns, [p]);
     }
-    if (listening.size === 0) continue;
-    for (const p of procs) {
-      for (const inode of await socketInodesOf(procRoot, p.pid)) {
-        const l = listening.get(inode);
-        if (!l) continue;
-        listens.push({ netns, ip: l.ip, port: l.port, containerId: p.containerId });
-        listening.delete(inode);
+    const listens: ListenSocket[] = [];
+    const addressesByNetns = new Map<number, string[]>();
+    const owners = new Map<number, { pid: number; containerId: string }>();
+    for (const [netns, procs] of byNetns) {
+      const probe = `${this.procRoot}/${procs[0]!.pid}/net`;
+      const [tcp4, tcp6, addresses] = await Promise.all([
+        readOrEmpty(`${probe}/tcp`), readOrEmpty(`${probe}/tcp6`), readNamespaceAddresses(procs[0]!.pid, this.procRoot),
+      ]);
+      addressesByNetns.set(netns, addresses);
+      const unattributed = new Map<number, { ip: string; port: number }>();
+      for (const s of [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)]) {
+        if (s.state !== TCP_STATE_LISTEN || s.inode <= 0) continue;
+        const known = this.owners.get(s.inode);
+        if (known && alive.has(known.pid)) {
+          owners.set(s.inode, known);
+          listens.push({ netns, ip: s.localIp, port: s.localPort, containerId: known.containerId });
+        } else {
+          unattributed.set(s.inode, { ip: s.localIp, port: s.localPort });
+        }
       }
-      if (listening.size === 0) break;
+      for (const p of procs) {
+        if (unattributed.size === 0) break;
+        for (const inode of await socketInodesOf(this.procRoot, p.pid)) {
+          const l = unattributed.get(inode);
+          if (!l) continue;
+          owners.set(inode, { pid: p.pid, containerId: p.containerId });
+          listens.push({ netns, ip: l.ip, port: l.port, containerId: p.containerId });
+          unattributed.delete(inode);
+        }
+      }
     }
+    this.owners = owners;
+    return { listens, addressesByNetns };
   }
-  return { listens, addressesByNetns };
 }
