@@ -95,6 +95,16 @@ static __always_inline struct rs_tcp_event *rs_reserve(void)
 	return e;
 }
 
+/* Wake user space only once a good amount of data waits: it also drains on its own timer, so a
+ * busy host costs about a hundred wakeups a second instead of one per event. */
+#define RS_WAKEUP_BYTES (256 * 1024)
+
+static __always_inline void rs_submit(struct rs_tcp_event *e)
+{
+	__u64 waiting = bpf_ringbuf_query(&rs_tcp_events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, waiting >= RS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 /* Owner identity from the socket: v2 cgroup id and netns inode. */
 static __always_inline void rs_fill_owner(struct rs_tcp_event *e, struct sock *sk)
 {
@@ -198,7 +208,7 @@ static __always_inline void rs_emit_state(struct trace_event_raw_inet_sock_set_s
 	e->duration_ns = duration_ns;
 	if (with_bytes)
 		rs_fill_payload_bytes(e, sk, a->oldstate, direction);
-	bpf_ringbuf_submit(e, 0);
+	rs_submit(e);
 }
 
 static __always_inline void rs_track(__u64 key, __u32 pid, __u8 direction)
@@ -322,6 +332,6 @@ int rs_tcp_retransmit_skb(struct rs_tcp_retransmit_args *ctx)
 		e->pid = t->pid;
 		e->direction = t->direction;
 	}
-	bpf_ringbuf_submit(e, 0);
+	rs_submit(e);
 	return 0;
 }

@@ -406,6 +406,9 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   void PollLoop() {
     while (running_.load()) {
       int n = ring_buffer__poll(rb_, kPollTimeoutMs);
+      // The kernel side submits without waking us until much is waiting, so the timeout is the
+      // normal way out of poll: take what arrived meanwhile.
+      if (n == 0) n = ring_buffer__consume(rb_);
       if (n < 0 && n != -EINTR) {
         // Unexpected: avoid a hot loop, keep trying.
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
