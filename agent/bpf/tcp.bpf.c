@@ -40,6 +40,7 @@ struct rs_connecting {
 	__u64 start_ns;
 	__u32 pid;
 	__u32 _pad;
+	char comm[16];
 };
 
 struct rs_tracked {
@@ -193,7 +194,8 @@ static __always_inline void rs_fill_payload_bytes(struct rs_tcp_event *e, struct
 
 static __always_inline void rs_emit_state(struct trace_event_raw_inet_sock_set_state *ctx,
 					  const struct rs_state_args *a, __u16 type, __u32 pid,
-					  __u8 direction, __u64 duration_ns, bool with_bytes)
+					  __u8 direction, __u64 duration_ns, bool with_bytes,
+					  const char *comm, bool current_comm)
 {
 	struct sock *sk = (struct sock *)(unsigned long)a->sk;
 	struct rs_tcp_event *e = rs_reserve();
@@ -208,6 +210,10 @@ static __always_inline void rs_emit_state(struct trace_event_raw_inet_sock_set_s
 	e->duration_ns = duration_ns;
 	if (with_bytes)
 		rs_fill_payload_bytes(e, sk, a->oldstate, direction);
+	if (current_comm)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	else if (comm)
+		bpf_probe_read_kernel(e->comm, sizeof(e->comm), comm);
 	rs_submit(e);
 }
 
@@ -239,6 +245,7 @@ int rs_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			.start_ns = bpf_ktime_get_ns(),
 			.pid = bpf_get_current_pid_tgid() >> 32,
 		};
+		bpf_get_current_comm(c.comm, sizeof(c.comm));
 		if (bpf_map_update_elem(&rs_tcp_connecting, &key, &c, BPF_ANY) != 0)
 			rs_count(RS_CNT_MAP_FULL);
 		return 0;
@@ -246,22 +253,23 @@ int rs_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (a.oldstate == RS_TCPS_SYN_SENT) {
 		struct rs_connecting *c = bpf_map_lookup_elem(&rs_tcp_connecting, &key);
-		__u32 pid = 0;
+		struct rs_connecting saved = {};
 		__u64 duration = 0;
 		if (c) {
-			pid = c->pid;
+			saved = *c;
 			duration = bpf_ktime_get_ns() - c->start_ns;
 			bpf_map_delete_elem(&rs_tcp_connecting, &key);
 		}
+		__u32 pid = saved.pid;
 		if (a.newstate == RS_TCPS_ESTABLISHED) {
-			rs_emit_state(ctx, &a, RS_TCP_CONNECT_OK, pid, RS_DIR_OUTBOUND, duration, false);
+			rs_emit_state(ctx, &a, RS_TCP_CONNECT_OK, pid, RS_DIR_OUTBOUND, duration, false, saved.comm, false);
 			rs_track(key, pid, RS_DIR_OUTBOUND);
 		} else if (a.newstate == RS_TCPS_CLOSE) {
-			rs_emit_state(ctx, &a, RS_TCP_CONNECT_FAIL, pid, RS_DIR_OUTBOUND, duration, false);
+			rs_emit_state(ctx, &a, RS_TCP_CONNECT_FAIL, pid, RS_DIR_OUTBOUND, duration, false, saved.comm, false);
 		} else if (a.newstate == RS_TCPS_SYN_RECV && c) {
 			/* simultaneous open: keep waiting for ESTABLISHED */
-			struct rs_connecting again = { .start_ns = bpf_ktime_get_ns() - duration, .pid = pid };
-			bpf_map_update_elem(&rs_tcp_connecting, &key, &again, BPF_ANY);
+			saved.start_ns = bpf_ktime_get_ns() - duration;
+			bpf_map_update_elem(&rs_tcp_connecting, &key, &saved, BPF_ANY);
 		}
 		return 0;
 	}
@@ -269,29 +277,30 @@ int rs_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (a.oldstate == RS_TCPS_SYN_RECV && a.newstate == RS_TCPS_ESTABLISHED) {
 		struct rs_connecting *c = bpf_map_lookup_elem(&rs_tcp_connecting, &key);
 		if (c) { /* end of a simultaneous open */
-			__u32 pid = c->pid;
+			struct rs_connecting saved = *c;
 			__u64 duration = bpf_ktime_get_ns() - c->start_ns;
 			bpf_map_delete_elem(&rs_tcp_connecting, &key);
-			rs_emit_state(ctx, &a, RS_TCP_CONNECT_OK, pid, RS_DIR_OUTBOUND, duration, false);
+			__u32 pid = saved.pid;
+			rs_emit_state(ctx, &a, RS_TCP_CONNECT_OK, pid, RS_DIR_OUTBOUND, duration, false, saved.comm, false);
 			rs_track(key, pid, RS_DIR_OUTBOUND);
 			return 0;
 		}
 		/* server side of accept, softirq: the owner is resolved in user space */
-		rs_emit_state(ctx, &a, RS_TCP_ACCEPT, 0, RS_DIR_INBOUND, 0, false);
+		rs_emit_state(ctx, &a, RS_TCP_ACCEPT, 0, RS_DIR_INBOUND, 0, false, NULL, false);
 		rs_track(key, 0, RS_DIR_INBOUND);
 		return 0;
 	}
 
 	if (a.newstate == RS_TCPS_LISTEN) {
 		rs_emit_state(ctx, &a, RS_TCP_LISTEN_OPEN, bpf_get_current_pid_tgid() >> 32,
-			      RS_DIR_UNKNOWN, 0, false);
+			      RS_DIR_UNKNOWN, 0, false, NULL, true);
 		return 0;
 	}
 
 	if (a.newstate == RS_TCPS_CLOSE) {
 		if (a.oldstate == RS_TCPS_LISTEN) {
 			rs_emit_state(ctx, &a, RS_TCP_LISTEN_CLOSE, bpf_get_current_pid_tgid() >> 32,
-				      RS_DIR_UNKNOWN, 0, false);
+				      RS_DIR_UNKNOWN, 0, false, NULL, true);
 			return 0;
 		}
 		struct rs_tracked *t = bpf_map_lookup_elem(&rs_tcp_tracked, &key);
@@ -300,7 +309,7 @@ int rs_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		__u32 pid = t->pid;
 		__u8 dir = t->direction;
 		bpf_map_delete_elem(&rs_tcp_tracked, &key);
-		rs_emit_state(ctx, &a, RS_TCP_CLOSE, pid, dir, 0, true);
+		rs_emit_state(ctx, &a, RS_TCP_CLOSE, pid, dir, 0, true, NULL, false);
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@ enum rs_tcp_direction {
 	RS_DIR_INBOUND = 2,
 };
 
-/* One fixed-size record per event, 104 bytes. Addresses are in network byte order;
+/* One fixed-size record per event, 120 bytes. Addresses are in network byte order;
  * IPv4 uses the first 4 bytes of saddr/daddr. Ports are host byte order. */
 struct rs_tcp_event {
 	__u64 timestamp_ns; /*  0: bpf_ktime_get_ns() */
@@ -38,7 +38,9 @@ struct rs_tcp_event {
 	__u8 daddr[16];     /* 80 */
 	__u8 direction;     /* 96: enum rs_tcp_direction */
 	__u8 _pad[7];       /* 97 */
-};                      /* size 104 */
+	char comm[16];      /* 104: task comm of pid (connect/listen caller): names a process that has
+	                     *      already exited by the time user space looks it up; else zeros */
+};                      /* size 120 */
 
 /* Counters kept in an array map, index by enum rs_tcp_counter. */
 enum rs_tcp_counter {

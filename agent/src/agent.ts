@@ -4,6 +4,7 @@
 // serves /metrics.
 import { readlinkSync } from 'node:fs';
 import { AgentSelfCollector } from './agent-self-collector.ts';
+import { CgroupIdIndex } from './containers/cgroup-id-index.ts';
 import { ContainerCollector } from './containers/container-collector.ts';
 import { ProcessTable } from './procs/process-table.ts';
 import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
@@ -68,7 +69,7 @@ export class Agent {
     await processes.scan();
     const listens = new ListenTable();
     const connections = new TcpConnectionTable({
-      containerOf: (e) => ownerOf(processes, listens, e),
+      containerOf: (e) => ownerOf(processes, listens, e) ?? exitedOwners.get(exitedKey(e)),
       isHostNetns: (ns) => ns === hostNetns,
     }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
 
@@ -93,15 +94,19 @@ export class Agent {
         connections.onEvent(e);
       }
     };
-    // Pids the kernel names that a lookup did not find (exited already): not looked up again.
-    const vanishedPids = new Set<number>();
+    // Pids the kernel names that were gone before /proc could be read (a curl that connects
+    // and exits within milliseconds): named from their cgroup and comm instead, and remembered.
+    // Keyed by pid, comm and cgroup so a reused pid is not mistaken for the exited process.
+    const exitedOwners = new Map<string, string | undefined>();
+    const exitedKey = (e: TcpEvent) => `${e.pid}|${e.comm}|${e.cgroupId}`;
+    const cgroupIds = new CgroupIdIndex(() => processes.cgroupV2Root);
     const events = new OrderedEventQueue<TcpEvent>({
-      pidToResolve: (e) => (e.pid && !processes.get(e.pid) && !vanishedPids.has(e.pid) ? e.pid : undefined),
+      pidToResolve: (e) => (e.pid && !processes.get(e.pid) && !exitedOwners.has(exitedKey(e)) ? e.pid : undefined),
       resolvePid: async (pid) => {
-        if (!(await processes.lookupPid(pid))) {
-          if (vanishedPids.size > 10_000) vanishedPids.clear();
-          vanishedPids.add(pid);
-        }
+        if (await processes.lookupPid(pid)) return;
+        const e = events.current;
+        if (exitedOwners.size > 10_000) exitedOwners.clear();
+        if (e) exitedOwners.set(exitedKey(e), await cgroupIds.containerOf(e.cgroupId, e.comm));
       },
       apply,
     });

@@ -28,6 +28,11 @@ export class OrderedEventQueue<E> {
     if (!this.waiting) this.drain();
   }
 
+  /** The event waiting for its lookup, while resolvePid runs. */
+  get current(): E | undefined {
+    return this.waiting ? this.queue[this.head] : undefined;
+  }
+
   get length(): number {
     return this.queue.length - this.head;
   }

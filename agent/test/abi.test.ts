@@ -49,7 +49,7 @@ ${Object.entries(TCP_EVENT_TYPE_CODES).map(([, code]) => `  printf(",\\"type${co
 
   test('size matches', () => {
     assert.equal(c.size, TCP_EVENT_SIZE);
-    assert.equal(c.size, 104);
+    assert.equal(c.size, 120);
   });
 
   for (const f of fields) {
@@ -58,8 +58,9 @@ ${Object.entries(TCP_EVENT_TYPE_CODES).map(([, code]) => `  printf(",\\"type${co
     });
   }
 
-  test('padding follows direction up to the end', () => {
+  test('padding follows direction up to comm', () => {
     assert.equal(c.pad, TCP_EVENT_OFFSETS.direction + 1);
+    assert.equal(TCP_EVENT_OFFSETS.comm, TCP_EVENT_OFFSETS.direction + 8);
   });
 
   test('event type codes', () => {
@@ -110,6 +111,7 @@ function record(spec: RecordSpec): Buffer {
   Buffer.from(spec.saddr).copy(b, O.saddr);
   Buffer.from(spec.daddr).copy(b, O.daddr);
   b[O.direction] = spec.direction ?? 1;
+  b.write('curl', O.comm, 'latin1'); // NUL-terminated by the zeroed buffer
   return b;
 }
 
@@ -147,6 +149,7 @@ describe('decodeTcpEventBatch', () => {
       bytesSent: 10_000_000_000,
       bytesReceived: 77,
       pid: 31337,
+      comm: 'curl',
       netns: 4026531840,
       family: 4,
       sport: 40000,

@@ -11,7 +11,7 @@ const HOST_NS = 1, POD_NS = 2;
 let sock = 1n;
 function ev(type: TcpEvent['type'], over: Partial<TcpEvent> = {}): TcpEvent {
   return {
-    type, timestampNs: 0, sockId: sock, cgroupId: 0, durationNs: 0, bytesSent: 0, bytesReceived: 0, pid: 100, netns: POD_NS,
+    type, timestampNs: 0, sockId: sock, cgroupId: 0, durationNs: 0, bytesSent: 0, bytesReceived: 0, pid: 100, comm: 'client', netns: POD_NS,
     family: 4, sport: 40000, dport: 80, saddr: '10.0.0.1', daddr: '10.0.0.2', direction: 'outbound', ...over,
   };
 }

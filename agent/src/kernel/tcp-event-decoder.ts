@@ -2,7 +2,7 @@
 // header and checks every constant below against sizeof/offsetof.
 import { formatIpv6 } from '../net/address.ts';
 
-export const TCP_EVENT_SIZE = 104;
+export const TCP_EVENT_SIZE = 120;
 
 export const TCP_EVENT_OFFSETS = {
   timestamp_ns: 0,
@@ -20,6 +20,7 @@ export const TCP_EVENT_OFFSETS = {
   saddr: 64,
   daddr: 80,
   direction: 96,
+  comm: 104,
 } as const;
 
 /** enum rs_tcp_event_type */
@@ -58,6 +59,8 @@ export interface TcpEvent {
   bytesReceived: number;
   /** tgid of the connect()/listen() caller; 0 when unknown (e.g. accept, which runs in softirq). */
   pid: number;
+  /** Task name of pid, from the kernel; '' when pid is unknown. Names processes that exit too fast to be looked up. */
+  comm: string;
   netns: number;
   /** Socket family. A v6 socket talking to an IPv4-mapped peer stays 6, its addresses print as IPv4. */
   family: 4 | 6;
@@ -66,6 +69,12 @@ export interface TcpEvent {
   saddr: string;
   daddr: string;
   direction: 'outbound' | 'inbound' | 'unknown';
+}
+
+function cString(buf: Buffer, off: number, max: number): string {
+  const nul = buf.indexOf(0, off);
+  const end = nul < 0 || nul > off + max ? off + max : nul;
+  return buf.toString('latin1', off, end);
 }
 
 function ipv4(buf: Buffer, off: number): string {
@@ -89,6 +98,7 @@ export function decodeTcpEvent(buf: Buffer, off: number): TcpEvent | undefined {
     bytesSent: Number(buf.readBigUInt64LE(off + O.bytes_sent)),
     bytesReceived: Number(buf.readBigUInt64LE(off + O.bytes_received)),
     pid: buf.readUInt32LE(off + O.pid),
+    comm: cString(buf, off + O.comm, 16),
     netns: buf.readUInt32LE(off + O.netns),
     family: v4 ? 4 : 6,
     sport: buf.readUInt16LE(off + O.sport),
