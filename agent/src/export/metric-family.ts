@@ -1,13 +1,15 @@
 // The agent's in-memory shape of a scrape: families of samples computed from
 // live state at collection time, then rendered as Prometheus text or remote write.
 
-export type MetricType = 'counter' | 'gauge';
+export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 export type Labels = Record<string, string>;
 
 export interface MetricSample {
   labels: Labels;
   value: number;
+  /** Histogram series: appended to the family name (`_bucket` with an `le` label, `_sum`, `_count`). */
+  suffix?: '_bucket' | '_sum' | '_count';
 }
 
 export interface MetricFamily {
@@ -39,6 +41,6 @@ export function gather(collectors: readonly MetricCollector[]): MetricFamily[] {
 export function withLabels(families: MetricFamily[], extra: Labels): MetricFamily[] {
   return families.map((f) => ({
     ...f,
-    samples: f.samples.map((s) => ({ value: s.value, labels: { ...extra, ...s.labels } })),
+    samples: f.samples.map((s) => ({ ...s, labels: { ...extra, ...s.labels } })),
   }));
 }

@@ -37,8 +37,8 @@ export function renderPrometheusText(families: readonly MetricFamily[]): string 
     out.push(`# TYPE ${f.name} ${f.type}`);
     // Identical label sets would make the exposition invalid; the last value wins.
     const seen = new Map<string, string>();
-    for (const s of f.samples) seen.set(formatLabels(s.labels), formatValue(s.value));
-    for (const [labels, value] of seen) out.push(`${f.name}${labels} ${value}`);
+    for (const s of f.samples) seen.set(`${f.name}${s.suffix ?? ''}${formatLabels(s.labels)}`, formatValue(s.value));
+    for (const [series, value] of seen) out.push(`${series} ${value}`);
   }
   return out.length ? out.join('\n') + '\n' : '';
 }

@@ -8,7 +8,7 @@ export function toWriteRequest(families: readonly MetricFamily[], timestampMs: n
     if (f.samples.length === 0) continue;
     req.metadata.push({ type: f.type, family: f.name, help: f.help, unit: '' });
     for (const s of f.samples) {
-      const labels: Label[] = [{ name: '__name__', value: f.name }];
+      const labels: Label[] = [{ name: '__name__', value: f.name + (s.suffix ?? '') }];
       const merged = { ...extraLabels, ...s.labels };
       for (const name of Object.keys(merged).sort()) {
         const value = merged[name]!;
