@@ -1,14 +1,14 @@
 // The agent's own health as metrics: what the kernel side could attach, and
 // every place where data was dropped, so loss is never silent.
 import type { MetricCollector, MetricFamily } from './export/metric-family.ts';
-import type { RemoteWriteStats } from './export/remote-write-sender.ts';
+import type { PushQueueStats } from './export/push-queue.ts';
 import type { ProgramCapability } from './kernel/tcp-tracer.ts';
 
 export interface AgentSelfState {
   capabilities(): ProgramCapability[];
   kernelCounters(): { ringbufDropped: number; mapFull: number; badRecords: number };
   skipped(): Record<string, number>;
-  remoteWrite(): RemoteWriteStats | undefined;
+  remoteWrite(): PushQueueStats | undefined;
   trackedConnections(): number;
 }
 
@@ -34,7 +34,7 @@ export class AgentSelfCollector implements MetricCollector {
     const rw = this.state.remoteWrite();
     if (rw) {
       families.push(
-        { name: 'rootsight_agent_remote_write_sent_samples_total', help: 'Samples accepted by the collector', type: 'counter', samples: [{ labels: {}, value: rw.sentSamples }] },
+        { name: 'rootsight_agent_remote_write_sent_samples_total', help: 'Samples accepted by the collector', type: 'counter', samples: [{ labels: {}, value: rw.sentItems }] },
         { name: 'rootsight_agent_remote_write_dropped_batches_total', help: 'Scrapes dropped: queue full or rejected by the collector', type: 'counter', samples: [{ labels: {}, value: rw.droppedBatches }] },
         { name: 'rootsight_agent_remote_write_failed_attempts_total', help: 'Failed pushes that will be retried', type: 'counter', samples: [{ labels: {}, value: rw.failedAttempts }] },
         { name: 'rootsight_agent_remote_write_queued_bytes', help: 'Encoded bytes waiting to be pushed', type: 'gauge', samples: [{ labels: {}, value: rw.queuedBytes }] },

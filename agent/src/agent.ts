@@ -3,6 +3,7 @@
 // kernel programs still gives node and container metrics; no collector still
 // serves /metrics.
 import { readlinkSync } from 'node:fs';
+import { encodeWriteRequest, remoteWriteHeaders, snappyCompress } from '@rootsight/common';
 import { AgentSelfCollector } from './agent-self-collector.ts';
 import { CgroupIdIndex } from './containers/cgroup-id-index.ts';
 import { ContainerCollector } from './containers/container-collector.ts';
@@ -11,7 +12,7 @@ import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
 import { gather, withLabels, type MetricCollector, type MetricFamily } from './export/metric-family.ts';
 import { renderPrometheusText } from './export/prometheus-text.ts';
 import { toWriteRequest } from './export/remote-write-request.ts';
-import { RemoteWriteSender } from './export/remote-write-sender.ts';
+import { PushQueue } from './export/push-queue.ts';
 import { NodeCollector } from './host/node-collector.ts';
 import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';
 import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
@@ -51,7 +52,7 @@ export class Agent {
     private readonly listens: ListenTable,
     private readonly connections: TcpConnectionTable,
     private readonly tracer: TcpTracer,
-    private readonly sender: RemoteWriteSender | undefined,
+    private readonly sender: PushQueue | undefined,
     private readonly collectors: MetricCollector[],
     private readonly http: { url: string; server: import('node:http').Server },
     private readonly hostNetns: number,
@@ -116,7 +117,7 @@ export class Agent {
     }
 
     const sender = opts.collectorEndpoint
-      ? new RemoteWriteSender({ url: `${opts.collectorEndpoint.replace(/\/+$/, '')}/v1/metrics`, apiKey: opts.apiKey, log: opts.log })
+      ? new PushQueue({ url: `${opts.collectorEndpoint.replace(/\/+$/, '')}/v1/metrics`, what: 'remote write', headers: remoteWriteHeaders, apiKey: opts.apiKey, log: opts.log })
       : undefined;
 
     const collectors: MetricCollector[] = [
@@ -184,7 +185,7 @@ export class Agent {
     const now = Date.now();
     const req = toWriteRequest(this.gather(), now, { instance: this.node.instance, job: 'rootsight-agent' });
     req.timeseries.push({ labels: [{ name: '__name__', value: 'up' }, { name: 'instance', value: this.node.instance }, { name: 'job', value: 'rootsight-agent' }], samples: [{ value: 1, timestampMs: now }] });
-    this.sender.enqueue(req);
+    this.sender.enqueue(snappyCompress(encodeWriteRequest(req)), req.timeseries.length);
   }
 
   /** Scrapes now and waits until the collector has accepted everything queued (tests, shutdown). */

@@ -178,6 +178,19 @@ export class ProtobufWriter {
     return this;
   }
 
+  /** fixed64 from a bigint (OTLP nanosecond timestamps exceed 2^53). */
+  fixed64(field: number, v: bigint): this {
+    this.tag(field, WireType.Fixed64);
+    this.ensure(8);
+    this.view.setBigUint64(this.len, BigInt.asUintN(64, v), true);
+    this.len += 8;
+    return this;
+  }
+
+  bool(field: number, v: boolean): this {
+    return this.tag(field, WireType.Varint).varint(v ? 1 : 0);
+  }
+
   int64(field: number, v: number): this {
     return this.tag(field, WireType.Varint).varint(v);
   }

@@ -1,10 +1,13 @@
-// Pushes scrapes to <collector-endpoint>/v1/metrics. Batches wait in a bounded
-// in-memory queue while the server is unreachable; when the queue is full the
-// oldest batch is dropped and counted, so the agent's memory never grows.
-import { encodeWriteRequest, remoteWriteHeaders, snappyCompress, type WriteRequest } from '@rootsight/common';
+// Pushes encoded batches (remote-write scrapes, OTLP spans) to the collector. Batches wait in
+// a bounded in-memory queue while the server is unreachable; when the queue is full the oldest
+// batch is dropped and counted, so the agent's memory never grows.
 
-export interface RemoteWriteSenderOptions {
+export interface PushQueueOptions {
   url: string;
+  /** What is pushed, for log lines: "remote write", "OTLP traces". */
+  what: string;
+  /** Content-Type and friends. */
+  headers: Record<string, string>;
   apiKey?: string;
   /** Most encoded bytes kept waiting. */
   maxQueueBytes?: number;
@@ -12,20 +15,21 @@ export interface RemoteWriteSenderOptions {
   log?: (msg: string) => void;
 }
 
-export interface RemoteWriteStats {
+export interface PushQueueStats {
   sentBatches: number;
-  sentSamples: number;
+  /** Samples or spans accepted by the collector. */
+  sentItems: number;
   failedAttempts: number;
   droppedBatches: number;
   queuedBatches: number;
   queuedBytes: number;
 }
 
-interface QueuedBatch { body: Uint8Array; samples: number }
+interface QueuedBatch { body: Uint8Array; items: number }
 
 type PostOutcome = { kind: 'sent' } | { kind: 'drop'; error: string } | { kind: 'retry'; error: string };
 
-export class RemoteWriteSender {
+export class PushQueue {
   private readonly queue: QueuedBatch[] = [];
   private queuedBytes = 0;
   private sending = false;
@@ -33,15 +37,14 @@ export class RemoteWriteSender {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastError = '';
   private closed = false;
-  readonly stats: RemoteWriteStats = { sentBatches: 0, sentSamples: 0, failedAttempts: 0, droppedBatches: 0, queuedBatches: 0, queuedBytes: 0 };
+  readonly stats: PushQueueStats = { sentBatches: 0, sentItems: 0, failedAttempts: 0, droppedBatches: 0, queuedBatches: 0, queuedBytes: 0 };
 
-  constructor(private readonly opts: RemoteWriteSenderOptions) {}
+  constructor(private readonly opts: PushQueueOptions) {}
 
-  enqueue(req: WriteRequest): void {
-    const body = snappyCompress(encodeWriteRequest(req));
-    const samples = req.timeseries.reduce((n, ts) => n + ts.samples.length, 0);
+  /** Queues one encoded batch of `items` samples or spans. */
+  enqueue(body: Uint8Array, items: number): void {
     const cap = this.opts.maxQueueBytes ?? 64 * 1024 * 1024;
-    this.queue.push({ body, samples });
+    this.queue.push({ body, items });
     this.queuedBytes += body.length;
     while (this.queuedBytes > cap && this.queue.length > 1) {
       const dropped = this.queue.shift()!;
@@ -56,7 +59,7 @@ export class RemoteWriteSender {
   async flush(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.length > 0 || this.sending) {
-      if (Date.now() > deadline) throw new Error(`remote write flush timed out: ${this.queue.length} batches queued; last error: ${this.lastError || 'none'}`);
+      if (Date.now() > deadline) throw new Error(`${this.opts.what} flush timed out: ${this.queue.length} batches queued; last error: ${this.lastError || 'none'}`);
       if (!this.sending) {
         this.backoffMs = 0;
         await this.drain();
@@ -81,7 +84,7 @@ export class RemoteWriteSender {
         if (outcome.kind === 'retry') {
           const error = outcome.error;
           this.stats.failedAttempts++;
-          if (error !== this.lastError) this.opts.log?.(`remote write to ${this.opts.url} failed: ${error}; retrying with backoff`);
+          if (error !== this.lastError) this.opts.log?.(`${this.opts.what} to ${this.opts.url} failed: ${error}; retrying with backoff`);
           this.lastError = error;
           this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 1000), 60_000);
           clearTimeout(this.retryTimer);
@@ -89,16 +92,16 @@ export class RemoteWriteSender {
           this.retryTimer.unref();
           return;
         }
-        if (this.lastError) this.opts.log?.(`remote write to ${this.opts.url} recovered`);
+        if (this.lastError) this.opts.log?.(`${this.opts.what} to ${this.opts.url} recovered`);
         this.lastError = '';
         this.backoffMs = 0;
         this.queue.shift();
         this.queuedBytes -= batch.body.length;
         if (outcome.kind === 'sent') {
           this.stats.sentBatches++;
-          this.stats.sentSamples += batch.samples;
+          this.stats.sentItems += batch.items;
         } else {
-          this.opts.log?.(`remote write rejected: ${outcome.error}; dropping the batch`);
+          this.opts.log?.(`${this.opts.what} rejected: ${outcome.error}; dropping the batch`);
           this.stats.droppedBatches++;
         }
         this.updateQueueStats();
@@ -110,7 +113,7 @@ export class RemoteWriteSender {
 
   /** A 4xx other than 429 means the batch itself is bad: retrying cannot help, so it is dropped. */
   private async post(body: Uint8Array): Promise<PostOutcome> {
-    const headers: Record<string, string> = { ...remoteWriteHeaders, 'User-Agent': 'rootsight-agent' };
+    const headers: Record<string, string> = { ...this.opts.headers, 'User-Agent': 'rootsight-agent' };
     if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
     try {
       const res = await fetch(this.opts.url, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });

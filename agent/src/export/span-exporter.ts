@@ -1,0 +1,55 @@
+// Batches spans per resource (container) and pushes them as OTLP/HTTP protobuf to
+// <collector-endpoint>/v1/traces. A batch goes out at 512 spans or after 1 s; the push queue
+// bounds memory and counts what it drops.
+import { PushQueue, type PushQueueStats } from './push-queue.ts';
+import { encodeExportTraceRequest, type AgentSpan, type SpanResource } from './otlp-traces.ts';
+
+const MAX_BATCH_SPANS = 512;
+const FLUSH_INTERVAL_MS = 1000;
+
+export class SpanExporter {
+  private readonly pending = new Map<string, { resource: SpanResource; spans: AgentSpan[] }>();
+  private pendingCount = 0;
+  private readonly queue: PushQueue;
+  private readonly timer: NodeJS.Timeout;
+
+  private readonly scopeVersion: string;
+
+  constructor(opts: { url: string; apiKey?: string; scopeVersion: string; log?: (m: string) => void }) {
+    this.scopeVersion = opts.scopeVersion;
+    this.queue = new PushQueue({ url: opts.url, what: 'OTLP traces', headers: { 'Content-Type': 'application/x-protobuf' }, apiKey: opts.apiKey, log: opts.log, maxQueueBytes: 32 * 1024 * 1024 });
+    this.timer = setInterval(() => this.flushBatch(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  get stats(): PushQueueStats {
+    return this.queue.stats;
+  }
+
+  add(resource: SpanResource, span: AgentSpan): void {
+    let g = this.pending.get(resource.containerId);
+    if (!g) this.pending.set(resource.containerId, (g = { resource, spans: [] }));
+    g.spans.push(span);
+    if (++this.pendingCount >= MAX_BATCH_SPANS) this.flushBatch();
+  }
+
+  /** Sends what is pending and waits until the collector has it (tests, shutdown). */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    this.flushBatch();
+    await this.queue.flush(timeoutMs);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flushBatch();
+    this.queue.close();
+  }
+
+  private flushBatch(): void {
+    if (this.pendingCount === 0) return;
+    const groups = [...this.pending.values()];
+    this.queue.enqueue(encodeExportTraceRequest(groups, this.scopeVersion), this.pendingCount);
+    this.pending.clear();
+    this.pendingCount = 0;
+  }
+}
