@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: GPL-2.0
+/* L7 request capture from syscall tracepoints only (no kprobes/fentry).
+ *
+ * Which fds are sockets we care about:
+ *   connect() (0 or EINPROGRESS)  -> outbound;  accept()/accept4()  -> inbound;
+ *   send*()/recv*() on an fd we have not seen -> outbound if first seen on a send, inbound on a recv
+ *   (unconnected UDP such as DNS). The fd's struct socket is found by walking
+ *   current->files->fdt->fd[fd]->private_data (CO-RE reads); only AF_INET/AF_INET6 stream and
+ *   datagram sockets are tracked. Other fds seen by send*()/recv*() go to a negative cache.
+ *   The struct sock address is the connection identity: it equals rs_tcp_event.sock_id.
+ *
+ * Per syscall: the enter program checks (tgid, fd) against the connection map (one hash lookup,
+ * so untraced fds pay little) and saves the arguments per thread; the exit program does the work
+ * with the real byte count (the user buffer is still intact at sys_exit).
+ *
+ * Pairing: on the request side (write on outbound, read on inbound) the first bytes are checked
+ * for a known protocol; if one matches, a pending request (first <=1024 bytes, iovecs
+ * concatenated) is stored under (tgid, fd, stream) without overwriting one that is already
+ * pending, so the first unanswered request defines the start. The first response-side syscall
+ * with data pairs it and emits one event; later chunks find nothing pending and are ignored. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "l7_events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define RS_AF_INET 2
+#define RS_AF_INET6 10
+#define RS_SOCK_STREAM 1
+#define RS_SOCK_DGRAM 2
+#define RS_EINPROGRESS 115
+#define RS_EEXIST 17
+#define RS_MAX_IOV 8
+
+#define RS_BARRIER(v) asm volatile("" : "+r"(v))
+
+enum rs_io_kind {
+	RS_K_BUF = 1,     /* (ptr, len) */
+	RS_K_IOV = 2,     /* (struct iovec *, cnt) */
+	RS_K_MSG = 3,     /* struct user_msghdr * */
+	RS_K_MMSG = 4,    /* struct mmsghdr *, vlen */
+	RS_K_CONNECT = 5, /* connect(fd) */
+};
+
+struct rs_l7_conn {
+	__u64 sk;
+	__u64 start_ns;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u8 direction;
+	__u8 protocol;
+	__u8 sock_type;
+	__u8 _pad[5];
+};
+
+struct rs_l7_args {
+	__u64 ptr;
+	__u64 cnt;
+	__u32 fd;
+	__u8 kind;
+	__u8 is_write;
+	__u8 discover; /* fd not tracked yet: find out at exit whether it is an INET socket */
+	__u8 _pad;
+};
+
+struct rs_l7_pkey {
+	__u64 conn; /* tgid << 32 | fd */
+	__u32 stream;
+	__u32 _pad;
+};
+
+struct rs_l7_req {
+	__u64 ts;
+	__u64 conn_start;
+	__u64 size;
+	__u32 len;
+	__u8 protocol;
+	__u8 _pad[3];
+	__u8 payload[RS_L7_MAX_REQUEST];
+};
+
+/* Per-CPU scratch: the request plus slack so that bounded copies at bounded offsets verify. */
+struct rs_l7_req_scratch {
+	struct rs_l7_req req;
+	__u8 slack[RS_L7_MAX_REQUEST];
+};
+
+#define RS_EV_DATA 8192
+#define RS_EV_RESP_TMP 4096 /* response is first copied here, then moved behind the request */
+struct rs_l7_ev_scratch {
+	struct rs_l7_event hdr;
+	__u8 data[RS_EV_DATA];
+};
+
+struct rs_io {
+	__u64 ptr;
+	__u64 iovcnt; /* 0: ptr is a plain buffer */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} rs_l7_events SEC(".maps");
+
+/* (tgid << 32 | fd) -> tracked socket. LRU: processes that exit never call close(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct rs_l7_conn);
+} rs_l7_conns SEC(".maps");
+
+/* (tgid << 32 | fd) seen by send*()/recv*() and found not to be an INET socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} rs_l7_nonsock SEC(".maps");
+
+/* pid_tgid -> arguments saved at sys_enter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u64);
+	__type(value, struct rs_l7_args);
+} rs_l7_args SEC(".maps");
+
+/* One pending request per (tgid, fd, stream). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct rs_l7_pkey);
+	__type(value, struct rs_l7_req);
+} rs_l7_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rs_l7_req_scratch);
+} rs_l7_req_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rs_l7_ev_scratch);
+} rs_l7_ev_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RS_L7_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rs_l7_counters SEC(".maps");
+
+static __always_inline void rs_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&rs_l7_counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* Same trick as tcp.bpf.c: no wakeup until much is waiting; user space drains on a 10 ms timer. */
+#define RS_WAKEUP_BYTES (256 * 1024)
+
+static __always_inline void rs_output(struct rs_l7_ev_scratch *ev, __u64 size)
+{
+	RS_BARRIER(size);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	if (size < sizeof(struct rs_l7_event))
+		size = sizeof(struct rs_l7_event);
+	__u64 waiting = bpf_ringbuf_query(&rs_l7_events, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&rs_l7_events, ev, size,
+			       waiting >= RS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP) != 0)
+		rs_count(RS_L7_CNT_RINGBUF_DROPPED);
+}
+
+/* Copies up to cap (a power of two) bytes of the first `total` bytes of a buffer or iovec
+ * array into dst, which must have room for 2 * cap bytes. Returns the bytes copied. */
+static __always_inline __u64 rs_copy_user(__u8 *dst, const __u64 cap, const struct rs_io *io, __u64 total)
+{
+	if (io->iovcnt == 0) {
+		__u64 n = total;
+		RS_BARRIER(n);
+		if (n > cap)
+			n = cap;
+		if (bpf_probe_read_user(dst, n, (const void *)io->ptr) != 0)
+			return 0;
+		return n;
+	}
+	__u64 off = 0;
+	__u64 cnt = io->iovcnt;
+	for (int i = 0; i < RS_MAX_IOV; i++) {
+		if (i >= cnt || off >= cap || total == 0)
+			break;
+		struct iovec iov;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(io->ptr + i * sizeof(struct iovec))) != 0)
+			break;
+		__u64 n = (__u64)iov.iov_len;
+		if (n > total)
+			n = total;
+		if (n > cap - off)
+			n = cap - off;
+		__u64 o = off;
+		RS_BARRIER(o);
+		o &= cap - 1;
+		RS_BARRIER(n);
+		if (n > cap)
+			n = cap;
+		if (n > 0 && bpf_probe_read_user(dst + o, n, iov.iov_base) != 0)
+			break;
+		off += n;
+		total -= n;
+	}
+	return off;
+}
+
+/* ---------------- socket discovery ---------------- */
+
+static __always_inline struct sock *rs_fd_sock(__u32 fd, __u16 *family, __u16 *type)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return NULL;
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+		return NULL;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != f) /* private_data of a socket file points back */
+		return NULL;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	*type = (__u16)BPF_CORE_READ(sock, type);
+	return sk;
+}
+
+static __always_inline void rs_evict_pending(__u64 ck)
+{
+	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
+	if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0)
+		rs_count(RS_L7_CNT_REQUEST_EVICTED);
+}
+
+/* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry. */
+static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 direction, bool negative_cache)
+{
+	__u16 family = 0, type = 0;
+	struct sock *sk = rs_fd_sock(fd, &family, &type);
+	if (!sk || (family != RS_AF_INET && family != RS_AF_INET6) ||
+	    (type != RS_SOCK_STREAM && type != RS_SOCK_DGRAM)) {
+		if (negative_cache) {
+			__u8 one = 1;
+			bpf_map_update_elem(&rs_l7_nonsock, &ck, &one, BPF_ANY);
+		}
+		return NULL;
+	}
+	struct rs_l7_conn c = {
+		.sk = (__u64)(unsigned long)sk,
+		.start_ns = bpf_ktime_get_ns(),
+		.direction = direction,
+		.sock_type = (__u8)type,
+	};
+	rs_evict_pending(ck); /* fd reused without a close() we saw */
+	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
+		rs_count(RS_L7_CNT_CONN_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&rs_l7_conns, &ck);
+}
+
+/* ---------------- protocol detection (user space re-checks everything) ---------------- */
+
+/* p starts with the first n (<= 8) bytes of the literal s. Written out so clang folds s[i]. */
+#define RS_PC(i) (n <= (i) || p[i] == (__u8)s[i])
+static __always_inline bool rs_prefix(const __u8 *p, __u64 len, const char *s, const int n)
+{
+	if (len < n)
+		return false;
+	return RS_PC(0) && RS_PC(1) && RS_PC(2) && RS_PC(3) && RS_PC(4) && RS_PC(5) && RS_PC(6) && RS_PC(7);
+}
+
+static __always_inline bool rs_digit(__u8 c) { return c >= '0' && c <= '9'; }
+
+static __always_inline __u32 rs_be32(const __u8 *p) { return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3]; }
+static __always_inline __u32 rs_le32(const __u8 *p) { return ((__u32)p[3] << 24) | ((__u32)p[2] << 16) | ((__u32)p[1] << 8) | p[0]; }
+static __always_inline __u16 rs_be16(const __u8 *p) { return ((__u16)p[0] << 8) | p[1]; }
+
+/* Byte at a variable index below len (len <= RS_L7_MAX_REQUEST); p has 2 * MAX room. */
+static __always_inline __u8 rs_at(const __u8 *p, __u64 i)
+{
+	RS_BARRIER(i);
+	i &= 2 * RS_L7_MAX_REQUEST - 1;
+	return p[i];
+}
+
+/* The whole write was copied and it ends with CRLF. */
+static __always_inline bool rs_ends_crlf(const __u8 *p, __u64 len, __u64 size)
+{
+	if (size != len || len < 2)
+		return false;
+	return rs_at(p, len - 2) == '\r' && rs_at(p, len - 1) == '\n';
+}
+
+static __always_inline bool rs_is_http(const __u8 *p, __u64 len)
+{
+	return rs_prefix(p, len, "GET ", 4) || rs_prefix(p, len, "POST ", 5) || rs_prefix(p, len, "PUT ", 4) ||
+	       rs_prefix(p, len, "HEAD ", 5) || rs_prefix(p, len, "DELETE ", 7) || rs_prefix(p, len, "PATCH ", 6) ||
+	       rs_prefix(p, len, "OPTIONS ", 8) || rs_prefix(p, len, "CONNECT ", 8) || rs_prefix(p, len, "TRACE ", 6);
+}
+
+static __always_inline bool rs_is_postgres(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 5)
+		return false;
+	if ((p[0] == 'Q' || p[0] == 'C') && (__u64)rs_be32(p + 1) + 1 == size)
+		return true;
+	/* extended protocol: Parse/Bind/Execute... terminated by Sync 'S' 00 00 00 04 */
+	if ((p[0] == 'P' || p[0] == 'B' || p[0] == 'E' || p[0] == 'D') && size == len && len >= 10) {
+		return rs_at(p, len - 5) == 'S' && rs_at(p, len - 4) == 0 && rs_at(p, len - 3) == 0 &&
+		       rs_at(p, len - 2) == 0 && rs_at(p, len - 1) == 4;
+	}
+	return false;
+}
+
+static __always_inline bool rs_is_redis(const __u8 *p, __u64 len)
+{
+	/* *<1-2 digits>\r\n$<1-2 digits>\r\n<letter> */
+	if (len < 11 || p[0] != '*' || !rs_digit(p[1]))
+		return false;
+	int i = 2;
+	if (rs_digit(p[2]))
+		i = 3;
+	if (rs_at(p, i) != '\r' || rs_at(p, i + 1) != '\n' || rs_at(p, i + 2) != '$' || !rs_digit(rs_at(p, i + 3)))
+		return false;
+	i += 4;
+	if (rs_digit(rs_at(p, i)))
+		i++;
+	if (rs_at(p, i) != '\r' || rs_at(p, i + 1) != '\n')
+		return false;
+	__u8 c = rs_at(p, i + 2) | 0x20;
+	return c >= 'a' && c <= 'z';
+}
+
+static __always_inline bool rs_is_memcached(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 9 || !rs_ends_crlf(p, len, size))
+		return false;
+	return rs_prefix(p, len, "set ", 4) || rs_prefix(p, len, "add ", 4) || rs_prefix(p, len, "cas ", 4) ||
+	       rs_prefix(p, len, "get ", 4) || rs_prefix(p, len, "gets ", 5) || rs_prefix(p, len, "gat ", 4) ||
+	       rs_prefix(p, len, "gats ", 5) || rs_prefix(p, len, "incr ", 5) || rs_prefix(p, len, "decr ", 5) ||
+	       rs_prefix(p, len, "touch ", 6) || rs_prefix(p, len, "delete ", 7) || rs_prefix(p, len, "append ", 7) ||
+	       rs_prefix(p, len, "prepend ", 8) || rs_prefix(p, len, "replace ", 8);
+}
+
+static __always_inline bool rs_is_mysql(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 5)
+		return false;
+	__u32 plen = p[0] | ((__u32)p[1] << 8) | ((__u32)p[2] << 16);
+	if ((__u64)plen + 4 != size || p[3] != 0)
+		return false;
+	return p[4] == 0x03 || p[4] == 0x16 || p[4] == 0x17 || p[4] == 0x19;
+}
+
+static __always_inline bool rs_is_mongo(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 16 || size < 16)
+		return false;
+	if ((__u64)rs_le32(p) < size || rs_le32(p + 8) != 0)
+		return false;
+	__u32 op = rs_le32(p + 12);
+	return op == 2013 || op == 2012 || op == 2004;
+}
+
+static __always_inline bool rs_is_amqp_method(const __u8 *p, __u64 len, __u16 class_id, __u16 method_id)
+{
+	if (len < 12 || p[0] != 1)
+		return false;
+	__u64 fsize = rs_be32(p + 3);
+	if (7 + fsize >= len || rs_at(p, 7 + fsize) != 0xCE)
+		return false;
+	return rs_be16(p + 7) == class_id && rs_be16(p + 9) == method_id;
+}
+
+static __always_inline bool rs_is_nats_pub(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 7 || !rs_ends_crlf(p, len, size))
+		return false;
+	return rs_prefix(p, len, "PUB ", 4) || rs_prefix(p, len, "PUB\t", 4) || rs_prefix(p, len, "HPUB ", 5) ||
+	       rs_prefix(p, len, "HPUB\t", 5);
+}
+
+static __always_inline bool rs_is_cassandra(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 9 || (p[0] != 3 && p[0] != 4 && p[0] != 5))
+		return false;
+	if (p[4] != 0x07 && p[4] != 0x0A && p[4] != 0x0D)
+		return false;
+	return (__u64)rs_be32(p + 5) + 9 == size;
+}
+
+static __always_inline bool rs_is_http2_preface(const __u8 *p, __u64 len)
+{
+	return rs_prefix(p, len, "PRI * HT", 8) && rs_prefix(p + 8, len - 8, "TP/2.0\r\n", 8) &&
+	       rs_prefix(p + 16, len - 16, "\r\nSM\r\n\r\n", 8);
+}
+
+static __always_inline bool rs_is_clickhouse(const __u8 *p, __u64 len)
+{
+	/* client Query packet: type 1, query id (empty or UUID), client info */
+	if (len < 40 || p[0] != 1 || (p[1] != 0 && p[1] != 36))
+		return false;
+	__u64 i = 2 + p[1];
+	__u8 kind = rs_at(p, i);
+	if (kind != 1 && kind != 2)
+		return false;
+	__u8 ulen = rs_at(p, i + 1);
+	if (ulen > 63)
+		return false;
+	i += 2 + ulen;
+	__u8 qlen = rs_at(p, i);
+	if (qlen != 0 && qlen != 36)
+		return false;
+	i += 1 + qlen;
+	__u8 alen = rs_at(p, i);
+	if (alen == 0 || alen > 48 || i + 1 >= len)
+		return false;
+	__u8 c = rs_at(p, i + 1);
+	return rs_digit(c) || c == '[' || c == ':';
+}
+
+static __always_inline bool rs_is_kafka(const __u8 *p, __u64 len, __u64 size)
+{
+	if (len < 12 || (__u64)rs_be32(p) + 4 != size)
+		return false;
+	__u16 api_key = rs_be16(p + 4);
+	__u16 api_version = rs_be16(p + 6);
+	__s32 corr = (__s32)rs_be32(p + 8);
+	return api_key <= 67 && api_version <= 20 && corr > 0;
+}
+
+static __always_inline bool rs_is_dns_query(const __u8 *p, __u64 len)
+{
+	if (len < 12)
+		return false;
+	return (p[2] & 0x80) == 0 && ((p[2] >> 3) & 0xF) == 0 && rs_be16(p + 4) == 1 && rs_be16(p + 6) == 0;
+}
+
+static __always_inline __u8 rs_detect(const __u8 *p, __u64 len, __u64 size, __u8 sock_type)
+{
+	if (sock_type == RS_SOCK_DGRAM)
+		return rs_is_dns_query(p, len) ? RS_L7_DNS : RS_L7_UNKNOWN;
+	if (rs_is_http(p, len))
+		return RS_L7_HTTP;
+	if (rs_is_postgres(p, len, size))
+		return RS_L7_POSTGRES;
+	if (rs_is_redis(p, len))
+		return RS_L7_REDIS;
+	if (rs_is_memcached(p, len, size))
+		return RS_L7_MEMCACHED;
+	if (rs_is_mysql(p, len, size))
+		return RS_L7_MYSQL;
+	if (rs_is_mongo(p, len, size))
+		return RS_L7_MONGO;
+	if (rs_is_amqp_method(p, len, 60, 40)) /* Basic.Publish */
+		return RS_L7_RABBITMQ;
+	if (rs_is_nats_pub(p, len, size))
+		return RS_L7_NATS;
+	if (rs_is_cassandra(p, len, size))
+		return RS_L7_CASSANDRA;
+	if (rs_is_http2_preface(p, len))
+		return RS_L7_HTTP2;
+	if (rs_is_clickhouse(p, len))
+		return RS_L7_CLICKHOUSE;
+	if (rs_is_kafka(p, len, size))
+		return RS_L7_KAFKA;
+	return RS_L7_UNKNOWN;
+}
+
+/* ---------------- events ---------------- */
+
+/* The heavy lifting lives in global (noinline, non-static) functions with scalar arguments: the
+ * verifier checks each of them once instead of once per call site and per path, which keeps the
+ * eighteen syscall programs far below the complexity limit. Per-CPU scratch is looked up again
+ * inside each function (tracepoint programs do not migrate between CPUs while running). */
+#define RS_GLOBAL __attribute__((noinline))
+#define RS_F_WRITE 1
+#define RS_F_PROTO_SHIFT 8
+
+static __always_inline struct rs_l7_ev_scratch *rs_ev(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&rs_l7_ev_buf, &zero);
+}
+
+static __always_inline struct rs_l7_req_scratch *rs_reqbuf(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&rs_l7_req_buf, &zero);
+}
+
+/* request bytes -> request scratch (cap RS_L7_MAX_REQUEST) */
+RS_GLOBAL int rs_copy_req(__u64 ptr, __u64 iovcnt, __u64 total)
+{
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	struct rs_io io = { .ptr = ptr, .iovcnt = iovcnt };
+	return rs_copy_user(s->req.payload, RS_L7_MAX_REQUEST, &io, total);
+}
+
+/* response bytes -> event scratch at RS_EV_RESP_TMP (cap RS_L7_MAX_RESPONSE) */
+RS_GLOBAL int rs_copy_resp(__u64 ptr, __u64 iovcnt, __u64 total)
+{
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 0;
+	struct rs_io io = { .ptr = ptr, .iovcnt = iovcnt };
+	return rs_copy_user(ev->data + RS_EV_RESP_TMP, RS_L7_MAX_RESPONSE, &io, total);
+}
+
+/* data bytes -> event scratch at 0 (cap RS_L7_MAX_CHUNK when big, else RS_L7_MAX_REQUEST) */
+RS_GLOBAL int rs_copy_data(__u64 ptr, __u64 iovcnt, __u64 total, __u64 big)
+{
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 0;
+	struct rs_io io = { .ptr = ptr, .iovcnt = iovcnt };
+	if (big)
+		return rs_copy_user(ev->data, RS_L7_MAX_CHUNK, &io, total);
+	return rs_copy_user(ev->data, RS_L7_MAX_REQUEST, &io, total);
+}
+
+/* protocol of the bytes in the request scratch */
+RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type)
+{
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	if (len > RS_L7_MAX_REQUEST)
+		len = RS_L7_MAX_REQUEST;
+	return rs_detect(s->req.payload, len, size, sock_type);
+}
+
+static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l7_conn *c, __u64 ck, __u8 kind,
+					__u64 now)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	h->timestamp_ns = now;
+	h->sock_id = c->sk;
+	h->conn_start_ns = c->start_ns;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = ck >> 32;
+	h->fd = (__u32)ck;
+	h->stream_id = RS_L7_NO_STREAM;
+	h->kind = kind;
+	h->direction = c->direction;
+	h->sock_type = c->sock_type;
+}
+
+/* HTTP/2 chunk (flags & RS_F_PROTO == 0) or NATS/RabbitMQ message (protocol in flags): the
+ * syscall's bytes as an event of their own. */
+RS_GLOBAL int rs_emit_data(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
+{
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c)
+		return 0;
+	__u8 proto = (flags >> RS_F_PROTO_SHIFT) & 0xff;
+	bool chunk = proto == RS_L7_HTTP2;
+	__u64 n = rs_copy_data(ptr, iovcnt, bytes, chunk);
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 0;
+	rs_fill_hdr(&ev->hdr, c, ck, chunk ? RS_L7_EV_HTTP2_CHUNK : RS_L7_EV_MESSAGE, bpf_ktime_get_ns());
+	ev->hdr.protocol = proto;
+	ev->hdr.io = (flags & RS_F_WRITE) ? RS_L7_IO_WRITE : RS_L7_IO_READ;
+	ev->hdr.request_size = bytes;
+	RS_BARRIER(n);
+	if (n > RS_L7_MAX_CHUNK)
+		n = RS_L7_MAX_CHUNK;
+	ev->hdr.request_len = n;
+	if (chunk) {
+		if (bytes > RS_L7_MAX_CHUNK)
+			rs_count(RS_L7_CNT_CHUNK_TRUNCATED);
+		rs_count(RS_L7_CNT_CHUNK_EVENTS);
+	}
+	rs_output(ev, sizeof(struct rs_l7_event) + n);
+	return 0;
+}
+
+RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
+{
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c)
+		return 0;
+	__u64 len = rs_copy_req(ptr, iovcnt, bytes);
+	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
+	if (proto == RS_L7_UNKNOWN)
+		return 0;
+	if (proto == RS_L7_HTTP2) {
+		c->protocol = RS_L7_HTTP2;
+		rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | (RS_L7_HTTP2 << RS_F_PROTO_SHIFT));
+		return 0;
+	}
+	if (proto == RS_L7_NATS || proto == RS_L7_RABBITMQ) {
+		c->protocol = proto;
+		if (c->direction == RS_L7_DIR_OUTBOUND)
+			rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | ((__u64)proto << RS_F_PROTO_SHIFT));
+		return 0;
+	}
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
+	if (proto == RS_L7_DNS)
+		pk.stream = rs_be16(s->req.payload);
+	else if (proto == RS_L7_CASSANDRA)
+		pk.stream = rs_be16(s->req.payload + 2);
+	s->req.ts = bpf_ktime_get_ns();
+	s->req.conn_start = c->start_ns;
+	s->req.size = bytes;
+	s->req.len = len;
+	s->req.protocol = proto;
+	if (bytes > RS_L7_MAX_REQUEST)
+		rs_count(RS_L7_CNT_REQUEST_TRUNCATED);
+	c->protocol = proto;
+	long err = bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
+	if (err == 0)
+		return 0;
+	if (err != -RS_EEXIST) {
+		rs_count(RS_L7_CNT_PENDING_MAP_FULL);
+		return 0;
+	}
+	struct rs_l7_req *old = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	if (old && old->conn_start != c->start_ns) {
+		/* left over from an earlier connection on this fd */
+		rs_count(RS_L7_CNT_REQUEST_EVICTED);
+		bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_ANY);
+		return 0;
+	}
+	rs_count(RS_L7_CNT_REQUEST_OVERLAP);
+	return 0;
+}
+
+RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
+{
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c)
+		return 0;
+	bool is_write = flags & RS_F_WRITE;
+	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
+	bool by_stream = c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_CASSANDRA;
+	bool maybe_message = !is_write && c->direction == RS_L7_DIR_OUTBOUND;
+	struct rs_l7_req *req = NULL;
+	if (!by_stream) {
+		/* cheap path: nothing pending, nothing to do (e.g. the rest of a response) */
+		req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+		if (!req && !maybe_message)
+			return 0;
+	}
+	__u64 rlen = rs_copy_resp(ptr, iovcnt, bytes);
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 0;
+	__u8 *resp = ev->data + RS_EV_RESP_TMP;
+
+	if (!req && !by_stream) {
+		/* NATS MSG/HMSG or AMQP Basic.Deliver read by a consumer */
+		bool nats = rs_prefix(resp, rlen, "MSG ", 4) || rs_prefix(resp, rlen, "MSG\t", 4) ||
+			    rs_prefix(resp, rlen, "HMSG ", 5) || rs_prefix(resp, rlen, "HMSG\t", 5);
+		bool amqp = !nats && rlen >= 12 && resp[0] == 1 && rs_be16(resp + 7) == 60 && rs_be16(resp + 9) == 60;
+		if (nats || amqp) {
+			__u64 proto = nats ? RS_L7_NATS : RS_L7_RABBITMQ;
+			rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | (proto << RS_F_PROTO_SHIFT));
+		}
+		return 0;
+	}
+	if (by_stream) {
+		if (rlen < 4)
+			return 0;
+		if (c->sock_type == RS_SOCK_DGRAM) {
+			if (rlen < 12 || (resp[2] & 0x80) == 0) /* DNS: QR must be set */
+				return 0;
+			pk.stream = rs_be16(resp);
+		} else {
+			if ((resp[0] & 0x80) == 0) /* Cassandra response frame */
+				return 0;
+			pk.stream = rs_be16(resp + 2);
+		}
+		req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	}
+	if (!req)
+		return 0;
+	if (req->conn_start != c->start_ns) {
+		if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0)
+			rs_count(RS_L7_CNT_REQUEST_EVICTED);
+		return 0;
+	}
+	__u8 proto = req->protocol;
+	/* HTTP/1: a later chunk of an earlier response must not pair with a newer request */
+	if (proto == RS_L7_HTTP && !rs_prefix(resp, rlen, "HTTP/", 5))
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_REQUEST, now);
+	ev->hdr.protocol = proto;
+	ev->hdr.duration_ns = now - req->ts;
+	ev->hdr.request_size = req->size;
+	ev->hdr.response_size = bytes;
+	ev->hdr.stream_id = pk.stream;
+	__u64 qlen = req->len;
+	RS_BARRIER(qlen);
+	if (qlen > RS_L7_MAX_REQUEST)
+		qlen = RS_L7_MAX_REQUEST;
+	if (bpf_probe_read_kernel(ev->data, qlen, req->payload) != 0)
+		return 0;
+	/* copy first, then claim: only the thread whose delete succeeds emits */
+	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
+		return 0;
+	if (bytes > RS_L7_MAX_RESPONSE)
+		rs_count(RS_L7_CNT_RESPONSE_TRUNCATED);
+	RS_BARRIER(rlen);
+	if (rlen > RS_L7_MAX_RESPONSE)
+		rlen = RS_L7_MAX_RESPONSE;
+	__u64 at = qlen;
+	RS_BARRIER(at);
+	at &= 2 * RS_L7_MAX_REQUEST - 1;
+	if (rlen > 0 && bpf_probe_read_kernel(ev->data + at, rlen, resp) != 0)
+		rlen = 0;
+	ev->hdr.request_len = qlen;
+	ev->hdr.response_len = rlen;
+	rs_count(RS_L7_CNT_REQUEST_EVENTS);
+	rs_output(ev, sizeof(struct rs_l7_event) + qlen + rlen);
+	return 0;
+}
+
+RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 is_write)
+{
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c)
+		return 0;
+	if (is_write)
+		__sync_fetch_and_add(&c->bytes_sent, bytes);
+	else
+		__sync_fetch_and_add(&c->bytes_received, bytes);
+	__u64 flags = is_write ? RS_F_WRITE : 0;
+	if (c->protocol == RS_L7_HTTP2)
+		return rs_emit_data(ck, ptr, iovcnt, bytes, flags | (RS_L7_HTTP2 << RS_F_PROTO_SHIFT));
+	bool request_side = (c->direction == RS_L7_DIR_OUTBOUND) == (is_write != 0);
+	if (request_side)
+		return rs_on_request(ck, ptr, iovcnt, bytes, flags);
+	return rs_on_response(ck, ptr, iovcnt, bytes, flags);
+}
+
+/* ---------------- syscall plumbing ---------------- */
+
+static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind, __u8 is_write, bool may_discover)
+{
+	if (fd_arg < 0 || fd_arg > 0x7fffffff)
+		return 0;
+	__u32 fd = (__u32)fd_arg;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
+	__u8 discover = 0;
+	if (!bpf_map_lookup_elem(&rs_l7_conns, &ck)) {
+		if (!may_discover || bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
+			return 0;
+		discover = 1;
+	}
+	struct rs_l7_args a = { .ptr = ptr, .cnt = cnt, .fd = fd, .kind = kind, .is_write = is_write, .discover = discover };
+	if (bpf_map_update_elem(&rs_l7_args, &id, &a, BPF_ANY) != 0)
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int rs_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_l7_args *ap = bpf_map_lookup_elem(&rs_l7_args, &id);
+	if (!ap)
+		return 0;
+	struct rs_l7_args a = *ap;
+	bpf_map_delete_elem(&rs_l7_args, &id);
+	if (ret <= 0)
+		return 0;
+	__u64 ck = (id & 0xffffffff00000000ULL) | a.fd;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c) {
+		if (!a.discover)
+			return 0;
+		c = rs_track(ck, a.fd, a.is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, true);
+		if (!c)
+			return 0;
+	}
+	if (a.kind == RS_K_BUF)
+		return rs_process(ck, a.ptr, 0, ret, a.is_write);
+	if (a.kind == RS_K_IOV)
+		return rs_process(ck, a.ptr, a.cnt, ret, a.is_write);
+	if (a.kind == RS_K_MSG) {
+		struct user_msghdr m;
+		if (bpf_probe_read_user(&m, sizeof(m), (const void *)a.ptr) != 0 || m.msg_iovlen == 0)
+			return 0;
+		return rs_process(ck, (__u64)(unsigned long)m.msg_iov, m.msg_iovlen, ret, a.is_write);
+	}
+	if (a.kind == RS_K_MMSG) {
+		/* sendmmsg: ret = messages sent; look at the first two (A + AAAA lookups come in pairs) */
+		for (int i = 0; i < 2; i++) {
+			if (i >= ret)
+				break;
+			struct mmsghdr m;
+			if (bpf_probe_read_user(&m, sizeof(m), (const void *)(a.ptr + i * sizeof(struct mmsghdr))) != 0)
+				break;
+			if (m.msg_hdr.msg_iovlen == 0 || m.msg_len == 0)
+				continue;
+			rs_process(ck, (__u64)(unsigned long)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, m.msg_len, a.is_write);
+		}
+	}
+	return 0;
+}
+
+#define RS_ARG(ctx, i) ((ctx)->args[i])
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int rs_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int rs_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 1, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int rs_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int rs_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 1, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int rs_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_MMSG, 1, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int rs_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int rs_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 0, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int rs_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int rs_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 0, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int rs_exit_write(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_writev")
+int rs_exit_writev(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int rs_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int rs_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int rs_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_read")
+int rs_exit_read(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_readv")
+int rs_exit_readv(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int rs_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int rs_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int rs_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	long fd = RS_ARG(ctx, 0);
+	if (fd < 0 || fd > 0x7fffffff)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_l7_args a = { .fd = (__u32)fd, .kind = RS_K_CONNECT };
+	if (bpf_map_update_elem(&rs_l7_args, &id, &a, BPF_ANY) != 0)
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int rs_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_l7_args *ap = bpf_map_lookup_elem(&rs_l7_args, &id);
+	if (!ap)
+		return 0;
+	__u32 fd = ap->fd;
+	__u8 kind = ap->kind;
+	bpf_map_delete_elem(&rs_l7_args, &id);
+	long ret = ctx->ret;
+	if (kind != RS_K_CONNECT || (ret != 0 && ret != -RS_EINPROGRESS))
+		return 0;
+	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
+	bpf_map_delete_elem(&rs_l7_nonsock, &ck);
+	rs_track(ck, fd, RS_L7_DIR_OUTBOUND, false);
+	return 0;
+}
+
+static __always_inline int rs_accepted(long ret)
+{
+	if (ret < 0 || ret > 0x7fffffff)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)ret;
+	bpf_map_delete_elem(&rs_l7_nonsock, &ck);
+	rs_track(ck, (__u32)ret, RS_L7_DIR_INBOUND, false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int rs_exit_accept4(struct trace_event_raw_sys_exit *ctx) { return rs_accepted(ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int rs_exit_accept(struct trace_event_raw_sys_exit *ctx) { return rs_accepted(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	long fd = RS_ARG(ctx, 0);
+	if (fd < 0 || fd > 0x7fffffff)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c) {
+		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
+		return 0;
+	}
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (ev) {
+		rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_CONN_CLOSE, bpf_ktime_get_ns());
+		ev->hdr.protocol = c->protocol;
+		ev->hdr.bytes_sent = c->bytes_sent;
+		ev->hdr.bytes_received = c->bytes_received;
+		rs_output(ev, sizeof(struct rs_l7_event));
+	}
+	rs_evict_pending(ck);
+	bpf_map_delete_elem(&rs_l7_conns, &ck);
+	return 0;
+}

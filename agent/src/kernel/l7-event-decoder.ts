@@ -1,0 +1,217 @@
+// Decoder for struct rs_l7_event (agent/bpf/l7_events.h) and the payload bytes that follow it.
+// agent/test/abi-l7.test.ts compiles the header and checks every constant below.
+
+export const L7_EVENT_HEADER_SIZE = 96;
+
+export const L7_EVENT_OFFSETS = {
+  timestamp_ns: 0,
+  duration_ns: 8,
+  sock_id: 16,
+  conn_start_ns: 24,
+  cgroup_id: 32,
+  request_size: 40,
+  response_size: 48,
+  bytes_sent: 56,
+  bytes_received: 64,
+  pid: 72,
+  fd: 76,
+  stream_id: 80,
+  request_len: 84,
+  response_len: 86,
+  kind: 88,
+  protocol: 89,
+  direction: 90,
+  io: 91,
+  sock_type: 92,
+} as const;
+
+/** enum rs_l7_event_kind */
+export const L7_EVENT_KIND_CODES = { request: 1, http2_chunk: 2, message: 3, conn_close: 4 } as const;
+
+/** enum rs_l7_protocol. Names match L7Protocol in agent/src/l7/l7-parser.ts. */
+export const L7_PROTOCOL_CODES = {
+  unknown: 0,
+  http: 1,
+  http2: 2,
+  postgres: 3,
+  mysql: 4,
+  redis: 5,
+  memcached: 6,
+  mongo: 7,
+  kafka: 8,
+  rabbitmq: 9,
+  nats: 10,
+  dns: 11,
+  clickhouse: 12,
+  cassandra: 13,
+} as const;
+
+export type L7KernelProtocol = keyof typeof L7_PROTOCOL_CODES;
+
+export const L7_NO_STREAM = 0xffffffff;
+export const L7_MAX_REQUEST = 1024;
+export const L7_MAX_RESPONSE = 512;
+export const L7_MAX_CHUNK = 4096;
+
+/** enum rs_l7_counter: indexes into the rs_l7_counters per-CPU array. */
+export const L7_COUNTER_INDEX = {
+  ringbufDropped: 0,
+  connMapFull: 1,
+  pendingMapFull: 2,
+  argsMapFull: 3,
+  requestOverlap: 4,
+  requestEvicted: 5,
+  requestTruncated: 6,
+  responseTruncated: 7,
+  chunkTruncated: 8,
+  requestEvents: 9,
+  chunkEvents: 10,
+} as const;
+export const L7_COUNTER_COUNT = 11;
+export const L7_COUNTERS_MAP = 'rs_l7_counters';
+
+const PROTOCOL_BY_CODE: L7KernelProtocol[] = [];
+for (const [name, code] of Object.entries(L7_PROTOCOL_CODES)) PROTOCOL_BY_CODE[code] = name as L7KernelProtocol;
+
+export type L7Direction = 'outbound' | 'inbound';
+
+interface L7Common {
+  protocol: L7KernelProtocol;
+  /** Direction of the connection: outbound = this process connect()ed (or first sent), inbound = accepted (or first received). */
+  direction: L7Direction;
+  pid: number;
+  fd: number;
+  cgroupId: number;
+  /** Kernel address of the struct sock: equals TcpEvent.sockId for TCP connections. */
+  connectionId: bigint;
+  /** CLOCK_MONOTONIC ns when this (pid, fd) connection was first tracked; tells fd generations apart. */
+  connectionStartNs: number;
+  /** CLOCK_MONOTONIC ns of the event (for requests: when the first response chunk was read/written). */
+  timestampNs: number;
+  sockType: 'stream' | 'dgram';
+}
+
+/** A request paired with the first chunk of its response. */
+export interface L7Event extends L7Common {
+  durationNs: number;
+  /** First ≤1024 bytes of the request (iovecs concatenated). */
+  request: Buffer;
+  /** Bytes of the request syscall. */
+  requestSize: number;
+  /** First ≤512 bytes of the first response chunk. */
+  response: Buffer;
+  /** Bytes of the first response syscall (not of the whole response). */
+  responseSize: number;
+  /** DNS query id or Cassandra stream id. */
+  streamId?: number;
+  /** For NATS/RabbitMQ messages (kind "message"): produce = written, consume = read. */
+  method?: 'produce' | 'consume';
+}
+
+/** Raw bytes of one syscall on an HTTP/2 connection, for the user-space HPACK decoder. */
+export interface Http2Chunk extends L7Common {
+  /** write = this process sent the bytes, read = it received them. */
+  io: 'write' | 'read';
+  /** First ≤4096 bytes. */
+  data: Buffer;
+  /** Bytes of the syscall. */
+  size: number;
+}
+
+/** close() of a tracked socket, with the bytes this fd moved while tracked. */
+export interface L7ConnClose extends L7Common {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export type L7Record =
+  | { kind: 'request'; event: L7Event }
+  | { kind: 'message'; event: L7Event }
+  | { kind: 'http2_chunk'; chunk: Http2Chunk }
+  | { kind: 'conn_close'; close: L7ConnClose };
+
+/** Decodes one record of len bytes at off. undefined for malformed records. Payloads are copied,
+ * so they do not pin the batch buffer. */
+export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record | undefined {
+  const O = L7_EVENT_OFFSETS;
+  if (len < L7_EVENT_HEADER_SIZE) return undefined;
+  const reqLen = buf.readUInt16LE(off + O.request_len);
+  const respLen = buf.readUInt16LE(off + O.response_len);
+  if (L7_EVENT_HEADER_SIZE + reqLen + respLen !== len) return undefined;
+  const protocol = PROTOCOL_BY_CODE[buf[off + O.protocol]];
+  const dir = buf[off + O.direction];
+  if (protocol === undefined || (dir !== 1 && dir !== 2)) return undefined;
+  const common: L7Common = {
+    protocol,
+    direction: dir === 1 ? 'outbound' : 'inbound',
+    pid: buf.readUInt32LE(off + O.pid),
+    fd: buf.readUInt32LE(off + O.fd),
+    cgroupId: Number(buf.readBigUInt64LE(off + O.cgroup_id)),
+    connectionId: buf.readBigUInt64LE(off + O.sock_id),
+    connectionStartNs: Number(buf.readBigUInt64LE(off + O.conn_start_ns)),
+    timestampNs: Number(buf.readBigUInt64LE(off + O.timestamp_ns)),
+    sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
+  };
+  const payload = off + L7_EVENT_HEADER_SIZE;
+  const kind = buf[off + O.kind];
+  const io = buf[off + O.io];
+  switch (kind) {
+    case L7_EVENT_KIND_CODES.request:
+    case L7_EVENT_KIND_CODES.message: {
+      const stream = buf.readUInt32LE(off + O.stream_id);
+      const event: L7Event = {
+        ...common,
+        durationNs: Number(buf.readBigUInt64LE(off + O.duration_ns)),
+        request: Buffer.from(buf.subarray(payload, payload + reqLen)),
+        requestSize: Number(buf.readBigUInt64LE(off + O.request_size)),
+        response: Buffer.from(buf.subarray(payload + reqLen, payload + reqLen + respLen)),
+        responseSize: Number(buf.readBigUInt64LE(off + O.response_size)),
+      };
+      if (stream !== L7_NO_STREAM) event.streamId = stream;
+      if (kind === L7_EVENT_KIND_CODES.message) {
+        event.method = io === 1 ? 'produce' : 'consume';
+        return { kind: 'message', event };
+      }
+      return { kind: 'request', event };
+    }
+    case L7_EVENT_KIND_CODES.http2_chunk:
+      if (io !== 1 && io !== 2) return undefined;
+      return {
+        kind: 'http2_chunk',
+        chunk: {
+          ...common,
+          io: io === 1 ? 'write' : 'read',
+          data: Buffer.from(buf.subarray(payload, payload + reqLen)),
+          size: Number(buf.readBigUInt64LE(off + O.request_size)),
+        },
+      };
+    case L7_EVENT_KIND_CODES.conn_close:
+      return {
+        kind: 'conn_close',
+        close: {
+          ...common,
+          bytesSent: Number(buf.readBigUInt64LE(off + O.bytes_sent)),
+          bytesReceived: Number(buf.readBigUInt64LE(off + O.bytes_received)),
+        },
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Walks a batch of [u32 LE length][record] frames. Never throws; returns the number of records skipped. */
+export function decodeL7Batch(buf: Buffer, onRecord: (r: L7Record) => void): number {
+  let bad = 0;
+  let off = 0;
+  while (off < buf.length) {
+    if (off + 4 > buf.length) { bad++; break; }
+    const len = buf.readUInt32LE(off);
+    const start = off + 4;
+    if (start + len > buf.length) { bad++; break; }
+    off = start + len;
+    const r = decodeL7Record(buf, start, len);
+    if (r === undefined) { bad++; continue; }
+    onRecord(r);
+  }
+  return bad;
+}
