@@ -47,7 +47,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     app.addContentTypeParser(protobufContentType, { parseAs: 'buffer', bodyLimit: limits.maxCompressedBytes }, (_req, body, done) => done(null, body));
     // Prometheus clients (Grafana) POST queries as HTML forms.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      // A repeated key (the Prometheus API's match[]) becomes an array of its values.
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of new URLSearchParams(body as string)) {
+        const prev = out[k];
+        out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+      }
+      done(null, out);
     });
     registerErrorHandler(app, log);
     app.get('/health', async () => ({ status: 'ok' }));

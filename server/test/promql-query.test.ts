@@ -101,12 +101,12 @@ describe('instant selectors and matchers', () => {
     });
   }
 
-  it('takes the latest sample within the 5-minute lookback (left-open)', async () => {
+  it('takes the latest sample within the 5-minute lookback (closed, as in Prometheus 2)', async () => {
     const a = { __name__: 'http_requests_total', job: 'api', instance: 'a', code: '200' };
     assert.equal((await vector(srv.url, 'http_requests_total{instance="a",job="api"}', T)).get(key(a)), 15);
-    // A's last sample is at 55 s: still visible at 55 s + 299 s, gone at exactly 55 s + 300 s.
-    assert.equal((await vector(srv.url, 'http_requests_total{instance="a",job="api"}', s(55 + 299))).get(key(a)), 15);
-    assert.equal((await vector(srv.url, 'http_requests_total{instance="a",job="api"}', s(55 + 300))).size, 0);
+    // A's last sample is at 55 s: still visible at exactly 55 s + 300 s, gone 1 ms later.
+    assert.equal((await vector(srv.url, 'http_requests_total{instance="a",job="api"}', s(55 + 300))).get(key(a)), 15);
+    assert.equal((await vector(srv.url, 'http_requests_total{instance="a",job="api"}', s(55 + 300) + 1)).size, 0);
   });
 
   it('stores and returns NaN samples', async () => {
@@ -169,7 +169,7 @@ describe('response shapes', () => {
 });
 
 describe('errors', () => {
-  const bad = ['sum(', 'rate(http_requests_total)', 'http_requests_total{job=~"("}', 'foo bar', '{job=~".*"}', 'avg(x)', 'x[5m] * 2', 'x offset 5m', 'http_requests_total{job="a}'];
+  const bad = ['sum(', 'rate(http_requests_total)', 'http_requests_total{job=~"("}', 'foo bar', '{job=~".*"}', 'limitk(2, x)', 'x[5m] * 2', 'sum(x) offset 5m', '1 > 1', 'http_requests_total{job="a}'];
   for (const q of bad) {
     it(`bad_data for ${q}`, async () => {
       const { code, body } = await query(srv.url, q, T);

@@ -1,32 +1,47 @@
 // Evaluates a parsed expression at a series of instants. Data for every selector is fetched once
-// for the whole query span, then each step is computed in memory, so a range query costs one
-// storage read per selector regardless of its number of steps.
+// for the whole query span (matchers and time range pushed down to storage), then each step is
+// computed in memory, so a range query costs one storage read per selector regardless of its
+// number of steps. Time semantics follow Prometheus 2.x: selector windows are closed
+// [t - range, t], an instant selector takes the newest sample within 5 minutes, stale markers end
+// a series, and subquery steps are aligned to multiples of their step since the epoch.
 import type { StoredSeries } from '../../storage/clickhouse/metrics-store.ts';
 import type { LabelMatcher } from '../label-matcher.ts';
-import type { Expr, MatrixSelector, VectorSelector } from '../promql/ast.ts';
-import { extrapolatedIncrease } from './extrapolated-rate.ts';
+import type { AtModifier, Call, Expr, MatrixSelector, Subquery, VectorSelector } from '../promql/ast.ts';
+import { aggregate } from './aggregation.ts';
+import { scalarBinary, vectorBinary, vectorScalarBinary } from './binary.ts';
+import { histogramQuantile } from './histogram-quantile.ts';
+import { labelJoin, labelReplace, mapValues, mathFunctions, roundTo, timeFunctions } from './instant-functions.ts';
+import { labelsKey, withoutName, type Labels } from './labels.ts';
 import { pureIncrease, priorSampleLookbackMs } from './pure-increase.ts';
-import { groupingLabels, labelsKey, withoutName, type Labels } from './labels.ts';
-import { PromqlEvalError, type InstantSample, type InstantVector, type RangeSeries, type Value } from './values.ts';
+import { keepsMetricName, rangeFunctions } from './range-functions.ts';
+import { isStaleMarker, PromqlEvalError, type InstantSample, type InstantVector, type RangeSeries, type Value } from './values.ts';
 
 /** How far back an instant selector looks for the latest sample (Prometheus' default). */
 export const lookbackDeltaMs = 5 * 60_000;
+/** Step of subqueries written without one (Prometheus' default evaluation interval). */
+export const defaultSubqueryStepMs = 60_000;
 
 export interface SeriesSource {
+  /** Series matching all matchers with samples in (fromMs, toMs]. */
   selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<StoredSeries[]>;
 }
 
-export class Evaluator {
-  private readonly data = new Map<VectorSelector, StoredSeries[]>();
+/** A selector's series with stale markers removed (they only end a series' visibility). */
+interface LoadedSeries { labels: Labels; timestamps: number[]; values: number[]; staleAt: number[] }
 
-  private constructor(private readonly root: Expr) {}
+export class Evaluator {
+  private readonly data = new Map<VectorSelector, LoadedSeries[]>();
+  private readonly subqueryCache = new Map<Subquery, Map<number, Value>>();
+
+  private constructor(private readonly root: Expr, private readonly startMs: number, private readonly endMs: number) {}
 
   /** Loads every selector's samples needed to evaluate `root` at instants within [startMs, endMs]. */
   static async prepare(source: SeriesSource, root: Expr, startMs: number, endMs: number): Promise<Evaluator> {
-    const ev = new Evaluator(root);
+    const ev = new Evaluator(root, startMs, endMs);
     const loads: Promise<void>[] = [];
-    walkSelectors(root, (sel, windowMs) => {
-      loads.push(source.selectSeries(sel.matchers, startMs - windowMs, endMs).then((s) => { ev.data.set(sel, s); }));
+    ev.walk(root, startMs, endMs, (sel, fromMs, toMs) => {
+      // Storage windows are left-open; ours are closed.
+      loads.push(source.selectSeries(sel.matchers, fromMs - 1, toMs).then((s) => { ev.data.set(sel, s.map(load).sort(byLabels)); }));
     });
     await Promise.all(loads);
     return ev;
@@ -36,111 +51,286 @@ export class Evaluator {
     return this.eval(this.root, t);
   }
 
+  private atTime(at: AtModifier | undefined, t: number): number {
+    if (!at) return t;
+    return at.kind === 'time' ? at.ms : at.kind === 'start' ? this.startMs : this.endMs;
+  }
+
   private eval(e: Expr, t: number): Value {
     switch (e.kind) {
       case 'number': return { type: 'scalar', value: e.value };
+      case 'string': return { type: 'string', value: e.value };
       case 'paren': return this.eval(e.expr, t);
-      case 'vector': return this.instant(e, t);
+      case 'vector': return { type: 'vector', samples: this.instant(e, t) };
       case 'matrix': return { type: 'matrix', series: this.range(e, t) };
-      case 'call': {
-        const m = e.arg.kind === 'paren' ? unparen(e.arg) : e.arg;
-        if (m.kind !== 'matrix') throw new PromqlEvalError(`${e.func}() needs a range vector selector`);
-        const out: InstantSample[] = [];
-        if (e.func === 'increase_pure') {
-          for (const s of this.rangeWithPrior(m, t)) {
-            out.push({ labels: withoutName(s.labels), value: pureIncrease(s.prior, s.values) });
-          }
-          return { type: 'vector', samples: checkUnique(out) };
-        }
-        for (const s of this.range(m, t)) {
-          const v = extrapolatedIncrease(s.timestamps, s.values, t - m.rangeMs, t, e.func === 'rate');
-          if (v !== undefined) out.push({ labels: withoutName(s.labels), value: v });
-        }
-        return { type: 'vector', samples: checkUnique(out) };
+      case 'subquery': return { type: 'matrix', series: this.subquery(e, t) };
+      case 'unary': {
+        const v = this.eval(e.expr, t);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', value: -v.value };
+        return { type: 'vector', samples: checkUnique((v as InstantVector).samples.map((s) => ({ labels: withoutName(s.labels), value: -s.value }))) };
       }
+      case 'call': return this.call(e, t);
       case 'aggregation': {
-        const inner = this.eval(e.expr, t) as InstantVector;
-        const groups = new Map<string, InstantSample>();
-        for (const s of inner.samples) {
-          const labels = groupingLabels(s.labels, e.grouping, e.without);
-          const key = labelsKey(labels);
-          const g = groups.get(key);
-          if (g) g.value += s.value; else groups.set(key, { labels, value: s.value });
-        }
-        return { type: 'vector', samples: [...groups.values()] };
+        const inner = (this.eval(e.expr, t) as InstantVector).samples;
+        const p = e.param ? this.eval(e.param, t) : undefined;
+        const param = p?.type === 'scalar' || p?.type === 'string' ? p.value : undefined;
+        return { type: 'vector', samples: aggregate(e, inner, param) };
       }
       case 'binary': {
         const l = this.eval(e.lhs, t), r = this.eval(e.rhs, t);
-        const f = arithmetic[e.op];
-        if (l.type === 'scalar' && r.type === 'scalar') return { type: 'scalar', value: f(l.value, r.value) };
-        if (l.type === 'vector' && r.type === 'scalar') {
-          return { type: 'vector', samples: checkUnique(l.samples.map((s) => ({ labels: withoutName(s.labels), value: f(s.value, r.value) }))) };
-        }
-        if (l.type === 'scalar' && r.type === 'vector') {
-          return { type: 'vector', samples: checkUnique(r.samples.map((s) => ({ labels: withoutName(s.labels), value: f(l.value, s.value) }))) };
-        }
-        throw new PromqlEvalError('binary operations between two vectors are not supported yet');
+        if (l.type === 'scalar' && r.type === 'scalar') return { type: 'scalar', value: scalarBinary(e, l.value, r.value) };
+        if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', samples: checkUnique(vectorScalarBinary(e, l.samples, r.value, false)) };
+        if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', samples: checkUnique(vectorScalarBinary(e, r.samples, l.value, true)) };
+        return { type: 'vector', samples: checkUnique(vectorBinary(e, (l as InstantVector).samples, (r as InstantVector).samples)) };
       }
     }
   }
 
-  /** Latest sample in (t - lookback, t] of each series. */
-  private instant(sel: VectorSelector, t: number): InstantVector {
-    const out: InstantSample[] = [];
-    for (const s of this.data.get(sel) ?? []) {
-      const i = lastIndexAtOrBefore(s.timestamps, t);
-      if (i >= 0 && s.timestamps[i]! > t - lookbackDeltaMs) out.push({ labels: s.labels, value: s.values[i]! });
+  private call(e: Call, t: number): Value {
+    const f = e.func;
+    const rangeFn = rangeFunctions[f];
+    if (rangeFn) {
+      const mIdx = f === 'quantile_over_time' ? 1 : 0;
+      const scalarArg = f === 'quantile_over_time' ? this.scalar(e.args[0]!, t) : f === 'predict_linear' ? this.scalar(e.args[1]!, t) : NaN;
+      const arg = unparen(e.args[mIdx]!);
+      const { series, startMs, endMs } = this.window(arg, t);
+      const out: InstantSample[] = [];
+      for (const s of series) {
+        const v = rangeFn({ timestamps: s.timestamps, values: s.values, startMs, endMs, evalMs: t }, scalarArg);
+        if (v !== undefined) out.push({ labels: keepsMetricName.has(f) ? s.labels : withoutName(s.labels), value: v });
+      }
+      return { type: 'vector', samples: checkUnique(out) };
     }
-    return { type: 'vector', samples: out };
+    switch (f) {
+      case 'increase_pure': {
+        const m = unparen(e.args[0]!);
+        if (m.kind !== 'matrix') throw new PromqlEvalError('increase_pure() needs a range vector selector');
+        const out: InstantSample[] = [];
+        for (const s of this.rangeWithPrior(m, t)) out.push({ labels: withoutName(s.labels), value: pureIncrease(s.prior, s.values) });
+        return { type: 'vector', samples: checkUnique(out) };
+      }
+      case 'absent_over_time': {
+        const arg = unparen(e.args[0]!);
+        if (this.window(arg, t).series.length > 0) return { type: 'vector', samples: [] };
+        return { type: 'vector', samples: [{ labels: absentLabels(arg.kind === 'matrix' ? arg.selector : undefined), value: 1 }] };
+      }
+      case 'absent': {
+        if (this.vector(e.args[0]!, t).length > 0) return { type: 'vector', samples: [] };
+        const arg = unparen(e.args[0]!);
+        return { type: 'vector', samples: [{ labels: absentLabels(arg.kind === 'vector' ? arg : undefined), value: 1 }] };
+      }
+      case 'histogram_quantile': return { type: 'vector', samples: checkUnique(histogramQuantile(this.scalar(e.args[0]!, t), this.vector(e.args[1]!, t))) };
+      case 'label_replace': {
+        const [dst, repl, src, re] = e.args.slice(1).map((a) => this.str(a, t)) as [string, string, string, string];
+        return { type: 'vector', samples: checkUnique(labelReplace(this.vector(e.args[0]!, t), dst, repl, src, re)) };
+      }
+      case 'label_join': {
+        const [dst, sep, ...srcs] = e.args.slice(1).map((a) => this.str(a, t)) as [string, string, ...string[]];
+        return { type: 'vector', samples: checkUnique(labelJoin(this.vector(e.args[0]!, t), dst, sep, srcs)) };
+      }
+      case 'clamp': {
+        const v = this.vector(e.args[0]!, t), lo = this.scalar(e.args[1]!, t), hi = this.scalar(e.args[2]!, t);
+        if (hi < lo) return { type: 'vector', samples: [] };
+        return { type: 'vector', samples: checkUnique(mapValues(v, (x) => goMax(lo, goMin(hi, x)))) };
+      }
+      case 'clamp_min': { const lo = this.scalar(e.args[1]!, t); return { type: 'vector', samples: checkUnique(mapValues(this.vector(e.args[0]!, t), (x) => goMax(lo, x))) }; }
+      case 'clamp_max': { const hi = this.scalar(e.args[1]!, t); return { type: 'vector', samples: checkUnique(mapValues(this.vector(e.args[0]!, t), (x) => goMin(hi, x))) }; }
+      case 'round': {
+        const to = e.args[1] ? this.scalar(e.args[1], t) : 1;
+        return { type: 'vector', samples: checkUnique(mapValues(this.vector(e.args[0]!, t), (x) => roundTo(x, to))) };
+      }
+      case 'scalar': { const v = this.vector(e.args[0]!, t); return { type: 'scalar', value: v.length === 1 ? v[0]!.value : NaN }; }
+      case 'vector': return { type: 'vector', samples: [{ labels: {}, value: this.scalar(e.args[0]!, t) }] };
+      case 'time': return { type: 'scalar', value: t / 1000 };
+      case 'pi': return { type: 'scalar', value: Math.PI };
+      case 'timestamp': {
+        // Straight from a selector, the sample's own time; otherwise the evaluation time.
+        const v = this.vector(e.args[0]!, t);
+        return { type: 'vector', samples: checkUnique(v.map((s) => ({ labels: withoutName(s.labels), value: (s.ts ?? t) / 1000 }))) };
+      }
+      case 'sort': case 'sort_desc': {
+        const v = [...this.vector(e.args[0]!, t)];
+        const dir = f === 'sort' ? 1 : -1;
+        v.sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : dir * (a.value - b.value)));
+        return { type: 'vector', samples: v };
+      }
+    }
+    const math = mathFunctions[f];
+    if (math) return { type: 'vector', samples: checkUnique(mapValues(this.vector(e.args[0]!, t), math)) };
+    const tf = timeFunctions[f];
+    if (tf) {
+      const input = e.args[0] ? this.vector(e.args[0], t) : [{ labels: {}, value: t / 1000 }];
+      return { type: 'vector', samples: checkUnique(mapValues(input, (x) => (Number.isFinite(x) ? tf(new Date(Math.trunc(x) * 1000)) : NaN))) };
+    }
+    throw new PromqlEvalError(`function ${JSON.stringify(f)} is not supported`);
   }
 
-  /** Samples in (t - range, t] of each series; series with none are left out. */
+  private vector(e: Expr, t: number): InstantSample[] { return (this.eval(e, t) as InstantVector).samples; }
+  private scalar(e: Expr, t: number): number {
+    const v = this.eval(e, t);
+    return v.type === 'scalar' ? v.value : NaN;
+  }
+  private str(e: Expr, t: number): string {
+    const v = this.eval(e, t);
+    return v.type === 'string' ? v.value : '';
+  }
+
+  /** The series and window [startMs, endMs] a range function reads at evaluation time t. */
+  private window(arg: Expr, t: number): { series: RangeSeries[]; startMs: number; endMs: number } {
+    if (arg.kind === 'matrix') {
+      const end = this.atTime(arg.selector.at, t) - arg.selector.offsetMs;
+      return { series: this.range(arg, t), startMs: end - arg.rangeMs, endMs: end };
+    }
+    if (arg.kind === 'subquery') {
+      const end = this.atTime(arg.at, t) - arg.offsetMs;
+      return { series: this.subquery(arg, t), startMs: end - arg.rangeMs, endMs: end };
+    }
+    throw new PromqlEvalError('expected a range vector');
+  }
+
+  /** Newest sample in [ref - lookback, ref] of each series, unless it is a stale marker. */
+  private instant(sel: VectorSelector, t: number): InstantSample[] {
+    const ref = this.atTime(sel.at, t) - sel.offsetMs;
+    const out: InstantSample[] = [];
+    for (const s of this.data.get(sel) ?? []) {
+      const i = lastIndexAtOrBefore(s.timestamps, ref);
+      if (i < 0) continue;
+      const ts = s.timestamps[i]!;
+      if (ts < ref - lookbackDeltaMs) continue;
+      if (s.staleAt.length > 0 && staleBetween(s.staleAt, ts, ref)) continue;
+      out.push({ labels: s.labels, value: s.values[i]!, ts });
+    }
+    return out;
+  }
+
+  /** Samples in [ref - range, ref] of each series; series with none are left out. */
   private range(m: MatrixSelector, t: number): RangeSeries[] {
+    const ref = this.atTime(m.selector.at, t) - m.selector.offsetMs;
     const out: RangeSeries[] = [];
     for (const s of this.data.get(m.selector) ?? []) {
-      const hi = lastIndexAtOrBefore(s.timestamps, t);
-      const lo = lastIndexAtOrBefore(s.timestamps, t - m.rangeMs) + 1;
+      const hi = lastIndexAtOrBefore(s.timestamps, ref);
+      const lo = lastIndexAtOrBefore(s.timestamps, ref - m.rangeMs - 1) + 1;
       if (hi >= lo) out.push({ labels: s.labels, timestamps: s.timestamps.slice(lo, hi + 1), values: s.values.slice(lo, hi + 1) });
     }
     return out;
   }
 
+  /** The inner expression evaluated at every multiple of the step inside [ref - range, ref]. */
+  private subquery(sq: Subquery, t: number): RangeSeries[] {
+    const step = sq.stepMs || defaultSubqueryStepMs;
+    const ref = this.atTime(sq.at, t) - sq.offsetMs;
+    let cache = this.subqueryCache.get(sq);
+    if (!cache) { cache = new Map(); this.subqueryCache.set(sq, cache); }
+    const bySeries = new Map<string, RangeSeries>();
+    for (let ts = Math.ceil((ref - sq.rangeMs) / step) * step; ts <= ref; ts += step) {
+      let v = cache.get(ts);
+      if (!v) { v = this.eval(sq.expr, ts); cache.set(ts, v); }
+      const samples = v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.type === 'vector' ? v.samples : [];
+      for (const s of samples) {
+        const k = labelsKey(s.labels);
+        let r = bySeries.get(k);
+        if (!r) { r = { labels: s.labels, timestamps: [], values: [] }; bySeries.set(k, r); }
+        r.timestamps.push(ts);
+        r.values.push(s.value);
+      }
+    }
+    return [...bySeries.values()];
+  }
+
   /** Like range(), plus the value of the last sample before the window (within priorSampleLookbackMs), if any. */
   private rangeWithPrior(m: MatrixSelector, t: number): Array<RangeSeries & { prior: number | undefined }> {
+    const ref = this.atTime(m.selector.at, t) - m.selector.offsetMs;
     const out: Array<RangeSeries & { prior: number | undefined }> = [];
     for (const s of this.data.get(m.selector) ?? []) {
-      const hi = lastIndexAtOrBefore(s.timestamps, t);
-      const before = lastIndexAtOrBefore(s.timestamps, t - m.rangeMs);
+      const hi = lastIndexAtOrBefore(s.timestamps, ref);
+      const before = lastIndexAtOrBefore(s.timestamps, ref - m.rangeMs);
       if (hi <= before) continue;
-      const prior = before >= 0 && s.timestamps[before]! > t - m.rangeMs - priorSampleLookbackMs ? s.values[before]! : undefined;
+      const prior = before >= 0 && s.timestamps[before]! > ref - m.rangeMs - priorSampleLookbackMs ? s.values[before]! : undefined;
       out.push({ labels: s.labels, timestamps: s.timestamps.slice(before + 1, hi + 1), values: s.values.slice(before + 1, hi + 1), prior });
     }
     return out;
   }
+
+  /** Calls fn for each selector with the time span [from, to] its data must cover. */
+  private walk(e: Expr, from: number, to: number, fn: (sel: VectorSelector, fromMs: number, toMs: number) => void): void {
+    const span = (at: AtModifier | undefined, offsetMs: number): [number, number] => {
+      if (at) { const a = this.atTime(at, from) - offsetMs; return [a, a]; }
+      return [from - offsetMs, to - offsetMs];
+    };
+    switch (e.kind) {
+      case 'vector': { const [a, b] = span(e.at, e.offsetMs); fn(e, a - lookbackDeltaMs, b); break; }
+      case 'matrix': { const [a, b] = span(e.selector.at, e.selector.offsetMs); fn(e.selector, a - e.rangeMs, b); break; }
+      case 'subquery': { const [a, b] = span(e.at, e.offsetMs); this.walk(e.expr, a - e.rangeMs, b, fn); break; }
+      case 'call':
+        if (e.func === 'increase_pure' && unparen(e.args[0]!).kind === 'matrix') {
+          const m = unparen(e.args[0]!) as MatrixSelector;
+          const [a, b] = span(m.selector.at, m.selector.offsetMs);
+          fn(m.selector, a - m.rangeMs - priorSampleLookbackMs, b);
+        } else for (const a of e.args) this.walk(a, from, to, fn);
+        break;
+      case 'aggregation': if (e.param) this.walk(e.param, from, to, fn); this.walk(e.expr, from, to, fn); break;
+      case 'paren': case 'unary': this.walk(e.expr, from, to, fn); break;
+      case 'binary': this.walk(e.lhs, from, to, fn); this.walk(e.rhs, from, to, fn); break;
+      case 'number': case 'string': break;
+    }
+  }
 }
 
-const arithmetic: Record<string, (a: number, b: number) => number> = {
-  '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b,
-};
+/**
+ * Prometheus hands series to functions and aggregations in label order; keeping the same order
+ * makes floating-point sums identical, not just close.
+ */
+function byLabels(a: LoadedSeries, b: LoadedSeries): number {
+  const ka = Object.keys(a.labels).sort(), kb = Object.keys(b.labels).sort();
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    const na = ka[i]!, nb = kb[i]!;
+    if (na !== nb) return na < nb ? -1 : 1;
+    const va = a.labels[na]!, vb = b.labels[nb]!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
+}
+
+function load(s: StoredSeries): LoadedSeries {
+  let stale: number[] | undefined;
+  for (const v of s.values) if (Number.isNaN(v) && isStaleMarker(v)) { stale = []; break; }
+  if (!stale) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
+  const out: LoadedSeries = { labels: s.labels, timestamps: [], values: [], staleAt: stale };
+  s.values.forEach((v, i) => {
+    if (isStaleMarker(v)) stale!.push(s.timestamps[i]!);
+    else { out.timestamps.push(s.timestamps[i]!); out.values.push(v); }
+  });
+  return out;
+}
+
+/** Whether a stale marker lies in (sampleTs, ref]: the series ended after its last sample. */
+function staleBetween(staleAt: number[], sampleTs: number, ref: number): boolean {
+  const i = lastIndexAtOrBefore(staleAt, ref);
+  return i >= 0 && staleAt[i]! > sampleTs;
+}
+
+function goMax(a: number, b: number): number { return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b); }
+function goMin(a: number, b: number): number { return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b); }
 
 function unparen(e: Expr): Expr {
   while (e.kind === 'paren') e = e.expr;
   return e;
 }
 
-/** Calls fn for each selector with how far before the first instant its data must reach. */
-function walkSelectors(e: Expr, fn: (sel: VectorSelector, windowMs: number) => void): void {
-  switch (e.kind) {
-    case 'vector': fn(e, lookbackDeltaMs); break;
-    case 'matrix': fn(e.selector, e.rangeMs); break;
-    case 'call':
-      if (e.func === 'increase_pure' && e.arg.kind === 'matrix') fn(e.arg.selector, e.arg.rangeMs + priorSampleLookbackMs);
-      else walkSelectors(e.arg, fn);
-      break;
-    case 'aggregation': case 'paren': walkSelectors(e.expr, fn); break;
-    case 'binary': walkSelectors(e.lhs, fn); walkSelectors(e.rhs, fn); break;
-    case 'number': break;
+/** absent()'s result labels: the selector's equality matchers, minus labels matched more than once. */
+function absentLabels(sel: VectorSelector | undefined): Labels {
+  if (!sel) return {};
+  const out: Labels = {};
+  const drop = new Set<string>();
+  for (const m of sel.matchers) {
+    if (m.name === '__name__') continue;
+    if (m.type === '=' && out[m.name] === undefined && !drop.has(m.name)) out[m.name] = m.value;
+    else drop.add(m.name);
   }
+  for (const d of drop) delete out[d];
+  for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
+  return out;
 }
 
 /** Index of the last timestamp <= t, or -1. */
@@ -155,6 +345,7 @@ function lastIndexAtOrBefore(ts: readonly number[], t: number): number {
 
 /** Dropping __name__ can make two series identical; Prometheus refuses to guess which one wins. */
 function checkUnique(samples: InstantSample[]): InstantSample[] {
+  if (samples.length < 2) return samples;
   const seen = new Set<string>();
   for (const s of samples) {
     const k = labelsKey(s.labels);

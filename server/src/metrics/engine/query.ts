@@ -4,12 +4,14 @@ import { typeOf } from '../promql/ast.ts';
 import { Evaluator, type SeriesSource } from './evaluator.ts';
 import { compareLabels, labelsKey, type Labels } from './labels.ts';
 import { PromqlEvalError } from './values.ts';
+import { formatSampleValue } from './format.ts';
 
 /** A point as Prometheus serialises it: [unix seconds, value as string]. */
 export type PromPoint = [number, string];
 
 export type InstantResult =
   | { resultType: 'scalar'; result: PromPoint }
+  | { resultType: 'string'; result: [number, string] }
   | { resultType: 'vector'; result: { metric: Labels; value: PromPoint }[] }
   | { resultType: 'matrix'; result: { metric: Labels; values: PromPoint[] }[] };
 
@@ -25,9 +27,11 @@ export async function instantQuery(source: SeriesSource, query: string, timeMs: 
   const ts = timeMs / 1000;
   switch (v.type) {
     case 'scalar': return { resultType: 'scalar', result: [ts, formatSampleValue(v.value)] };
+    case 'string': return { resultType: 'string', result: [ts, v.value] };
     case 'vector': return {
       resultType: 'vector',
-      result: v.samples.sort((a, b) => compareLabels(a.labels, b.labels)).map((s) => ({ metric: s.labels, value: [ts, formatSampleValue(s.value)] as PromPoint })),
+      // sort() and sort_desc() order the result themselves.
+      result: (expr.kind === 'call' && (expr.func === 'sort' || expr.func === 'sort_desc') ? v.samples : v.samples.sort((a, b) => compareLabels(a.labels, b.labels))).map((s) => ({ metric: s.labels, value: [ts, formatSampleValue(s.value)] as PromPoint })),
     };
     case 'matrix': return {
       resultType: 'matrix',
@@ -42,7 +46,7 @@ export async function instantQuery(source: SeriesSource, query: string, timeMs: 
 export async function rangeQuery(source: SeriesSource, query: string, startMs: number, endMs: number, stepMs: number): Promise<RangeResult> {
   const expr = parsePromql(query);
   const t = typeOf(expr);
-  if (t === 'matrix') throw new PromqlEvalError('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+  if (t === 'matrix' || t === 'string') throw new PromqlEvalError(`invalid expression type "${t === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
   const ev = await Evaluator.prepare(source, expr, startMs, endMs);
   const series = new Map<string, { metric: Labels; values: PromPoint[] }>();
   for (let ts = startMs; ts <= endMs; ts += stepMs) {
@@ -58,23 +62,4 @@ export async function rangeQuery(source: SeriesSource, query: string, startMs: n
   return { resultType: 'matrix', result: [...series.values()].sort((a, b) => compareLabels(a.metric, b.metric)) };
 }
 
-/**
- * Formats a float the way Prometheus does (Go's 'f' format, shortest round-trip digits, no
- * exponent), so clients comparing strings see identical values.
- */
-export function formatSampleValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (Object.is(v, -0)) return '-0';
-  const s = String(v);
-  const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const [, sign, int, frac = '', expText] = m;
-  const exp = Number(expText);
-  const digits = int! + frac;
-  const point = int!.length + exp; // position of the decimal point within digits
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
+export { formatSampleValue } from './format.ts';

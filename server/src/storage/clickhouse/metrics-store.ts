@@ -48,6 +48,20 @@ export class MetricsStore {
     return rows.map(([name, labels, samples]) => toSeries(name as string, labels as Record<string, string>, samples as [number, unknown][]));
   }
 
+  /** Label sets (with __name__) of series matching all matchers with samples in (fromMs, toMs]; no samples read. */
+  async selectLabelSets(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<Record<string, string>[]> {
+    const params: QueryParams = { from: fromMs, to: toMs };
+    const where = matchers.map((m, i) => matcherPredicate(m, i, params));
+    await this.checkRegexes(matchers, params);
+    const sql = `SELECT metric_name, any(labels)
+      FROM ${metricsSamplesTable}
+      WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+        ${where.map((w) => `AND ${w}`).join(' ')}
+      GROUP BY metric_name, fingerprint`;
+    const rows = await this.db.rows(sql, params);
+    return rows.map(([name, labels]) => ({ __name__: name as string, ...(labels as Record<string, string>) }));
+  }
+
   /**
    * ClickHouse compiles a regex only when some row reaches it, so a broken pattern over an empty
    * range would silently match nothing. Compile each one against a constant to surface the error.

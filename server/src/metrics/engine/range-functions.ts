@@ -1,0 +1,128 @@
+// Functions of a range vector: each maps one series' samples in the window to a value (or none).
+import { extrapolatedIncrease } from './extrapolated-rate.ts';
+import { kahanAdd, quantileOf } from './numeric.ts';
+
+export interface Window {
+  timestamps: readonly number[];
+  values: readonly number[];
+  /** The window [startMs, endMs] the samples were taken from. */
+  startMs: number;
+  endMs: number;
+  /** The evaluation instant (predict_linear projects from it). */
+  evalMs: number;
+}
+
+/** `scalar` is the function's scalar argument where it has one (φ, the prediction horizon). */
+export type RangeFunction = (w: Window, scalar: number) => number | undefined;
+
+export const rangeFunctions: Record<string, RangeFunction> = {
+  rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true),
+  increase: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, true),
+  delta: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, false),
+  irate: (w) => instantDelta(w, true),
+  idelta: (w) => instantDelta(w, false),
+  deriv: (w) => (w.values.length < 2 ? undefined : linearRegression(w, w.timestamps[0]!)[0]),
+  predict_linear: (w, horizon) => {
+    if (w.values.length < 2) return undefined;
+    const [slope, intercept] = linearRegression(w, w.evalMs);
+    return slope * horizon + intercept;
+  },
+  changes: (w) => {
+    let n = 0;
+    for (let i = 1; i < w.values.length; i++) {
+      const a = w.values[i - 1]!, b = w.values[i]!;
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
+    }
+    return n;
+  },
+  resets: (w) => {
+    let n = 0;
+    for (let i = 1; i < w.values.length; i++) if (w.values[i]! < w.values[i - 1]!) n++;
+    return n;
+  },
+  avg_over_time: (w) => {
+    let mean = 0, c = 0, count = 0;
+    for (const v of w.values) {
+      count++;
+      if (!Number.isFinite(mean) && !Number.isNaN(mean)) {
+        // An infinite mean stays as it is unless a NaN or the opposite infinity arrives.
+        if (!Number.isFinite(v) && !Number.isNaN(v) && (mean > 0) === (v > 0)) continue;
+        if (Number.isFinite(v)) continue;
+      }
+      [mean, c] = kahanAdd(v / count - mean / count, mean, c);
+    }
+    return !Number.isFinite(mean) && !Number.isNaN(mean) ? mean : mean + c;
+  },
+  min_over_time: (w) => {
+    let m = w.values[0]!;
+    for (const v of w.values) if (v < m || Number.isNaN(m)) m = v;
+    return m;
+  },
+  max_over_time: (w) => {
+    let m = w.values[0]!;
+    for (const v of w.values) if (v > m || Number.isNaN(m)) m = v;
+    return m;
+  },
+  sum_over_time: (w) => {
+    let s = 0, c = 0;
+    for (const v of w.values) [s, c] = kahanAdd(v, s, c);
+    return Number.isFinite(s) ? s + c : s;
+  },
+  count_over_time: (w) => w.values.length,
+  last_over_time: (w) => w.values[w.values.length - 1],
+  present_over_time: () => 1,
+  quantile_over_time: (w, q) => quantileOf(q, [...w.values]),
+  stddev_over_time: (w) => Math.sqrt(variance(w.values)),
+  stdvar_over_time: (w) => variance(w.values),
+};
+
+/** Functions whose result keeps the metric name. */
+export const keepsMetricName: ReadonlySet<string> = new Set(['last_over_time']);
+
+function instantDelta(w: Window, isRate: boolean): number | undefined {
+  const n = w.values.length;
+  if (n < 2) return undefined;
+  const last = w.values[n - 1]!, prev = w.values[n - 2]!;
+  const dt = w.timestamps[n - 1]! - w.timestamps[n - 2]!;
+  if (dt === 0) return undefined;
+  // irate treats a drop as a counter reset: the counter restarted from zero.
+  const d = isRate && last < prev ? last : last - prev;
+  return isRate ? d / (dt / 1000) : d;
+}
+
+function variance(values: readonly number[]): number {
+  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  for (const v of values) {
+    count++;
+    const delta = v - (mean + cMean);
+    [mean, cMean] = kahanAdd(delta / count, mean, cMean);
+    [aux, cAux] = kahanAdd(delta * (v - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}
+
+/** Least-squares slope and intercept, with x = seconds since interceptMs. */
+function linearRegression(w: Window, interceptMs: number): [number, number] {
+  let n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const initY = w.values[0]!;
+  let constY = true;
+  for (let i = 0; i < w.values.length; i++) {
+    const y = w.values[i]!;
+    if (constY && i > 0 && y !== initY) constY = false;
+    n++;
+    const x = (w.timestamps[i]! - interceptMs) / 1000;
+    [sumX, cX] = kahanAdd(x, sumX, cX);
+    [sumY, cY] = kahanAdd(y, sumY, cY);
+    [sumXY, cXY] = kahanAdd(x * y, sumXY, cXY);
+    [sumX2, cX2] = kahanAdd(x * x, sumX2, cX2);
+  }
+  if (constY) {
+    if (!Number.isFinite(initY) && !Number.isNaN(initY)) return [NaN, NaN];
+    return [0, initY];
+  }
+  sumX += cX; sumY += cY; sumXY += cXY; sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  return [slope, sumY / n - (slope * sumX) / n];
+}
