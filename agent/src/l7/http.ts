@@ -1,0 +1,83 @@
+// HTTP/1.x. Detection follows reference §3.2: the first 15 bytes hold no NUL and the buffer starts
+// with a known method (prefix match). The parser also accepts TRACE, which the detector does not.
+import type { L7Parser, L7RequestInfo, L7ResponseInfo } from './l7-parser.ts';
+import { ascii, indexOfByte, isDigit, startsWith, startsWithLower, text, truncate } from './util.ts';
+
+const DETECT_METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'PATCH'];
+const PARSE_METHODS = [...DETECT_METHODS, 'TRACE'];
+
+function noNulIn15(b: Uint8Array): boolean {
+  const n = Math.min(15, b.length);
+  for (let i = 0; i < n; i++) if (b[i] === 0) return false;
+  return true;
+}
+
+function methodOf(b: Uint8Array, methods: readonly string[]): string | undefined {
+  for (const m of methods) if (startsWith(b, m)) return m;
+  return undefined;
+}
+
+/** Value of header `name` (lower case, without colon) in the header block, or undefined. */
+function header(b: Uint8Array, from: number, name: string): string | undefined {
+  let i = from;
+  while (i < b.length) {
+    const nl = indexOfByte(b, 10, i);
+    const lineEnd = nl < 0 ? b.length : nl;
+    let end = lineEnd;
+    if (end > i && b[end - 1] === 13) end--;
+    if (end === i) return undefined; // blank line: end of headers
+    if (nl >= 0 || lineEnd === b.length) {
+      if (startsWithLower(b, name, i) && i + name.length < end && b[i + name.length] === 0x3a) {
+        let v = i + name.length + 1;
+        while (v < end && (b[v] === 0x20 || b[v] === 9)) v++;
+        let e = end;
+        while (e > v && (b[e - 1] === 0x20 || b[e - 1] === 9)) e--;
+        // A header cut by the payload cap is still reported (what is there).
+        return text(b, v, e);
+      }
+    }
+    if (nl < 0) return undefined;
+    i = nl + 1;
+  }
+  return undefined;
+}
+
+export function parseHttpRequest(b: Uint8Array): L7RequestInfo | undefined {
+  const method = methodOf(b, PARSE_METHODS);
+  if (!method || b.length <= method.length || b[method.length] !== 0x20) return undefined;
+  const start = method.length + 1;
+  let end = start;
+  while (end < b.length && b[end] !== 0x20 && b[end] !== 13 && b[end] !== 10) end++;
+  const cut = end >= b.length;
+  const info: L7RequestInfo = { method, path: truncate(text(b, start, end), cut) };
+  const lineEnd = indexOfByte(b, 10, end);
+  if (lineEnd >= 0) {
+    const host = header(b, lineEnd + 1, 'host');
+    if (host !== undefined) info.host = host;
+    const tp = header(b, lineEnd + 1, 'traceparent');
+    if (tp !== undefined) info.traceparent = tp;
+  }
+  return info;
+}
+
+export function statusClass(code: number): string {
+  return code >= 100 && code <= 599 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+export function parseHttpResponse(b: Uint8Array): L7ResponseInfo | undefined {
+  // "HTTP/d.d ddd"
+  if (b.length < 12 || !noNulIn15(b) || !startsWith(b, 'HTTP/')) return undefined;
+  if (!isDigit(b[5]) || b[6] !== 0x2e || !isDigit(b[7]) || b[8] !== 0x20) return undefined;
+  if (!isDigit(b[9]) || !isDigit(b[10]) || !isDigit(b[11])) return undefined;
+  const code = Number(ascii(b, 9, 12));
+  return { status: statusClass(code), code };
+}
+
+export const httpParser: L7Parser = {
+  protocol: 'http',
+  detectRequest(b) {
+    return b.length >= 3 && noNulIn15(b) && methodOf(b, DETECT_METHODS) !== undefined;
+  },
+  parseRequest: parseHttpRequest,
+  parseResponse: (b) => parseHttpResponse(b),
+};
