@@ -16,6 +16,9 @@ const agentFlags: FlagSpec[] = [
 const serverFlags: FlagSpec[] = [
   { name: 'listen', help: 'address of the UI, API and ingest endpoints', default: '127.0.0.1:8080' },
   { name: 'data-dir', help: 'where the embedded storage keeps its files', default: './data' },
+  { name: 'pg-url', help: 'PostgreSQL URL (postgres://user:pass@host/db) for the config database; default: embedded PGlite in <data-dir>/configdb' },
+  { name: 'admin-password', help: 'password of the "admin" user created at first start; default: generated and printed once' },
+  { name: 'auth-anonymous-role', help: 'what requests without login may do: none, viewer, editor or admin; when not given: the auth.anonymous_role server setting, default viewer (read-only dashboards and Prometheus API without login)' },
 ];
 
 const upFlags: FlagSpec[] = [
@@ -59,7 +62,15 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
 
 async function runServer(f: Record<string, string | undefined>): Promise<{ url: string; close: () => Promise<void> }> {
   const { startServer } = await import('../server/src/main.ts');
-  const server = await startServer({ listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server') });
+  const anonymousRole = f['auth-anonymous-role'];
+  if (anonymousRole !== undefined && !['none', 'viewer', 'editor', 'admin'].includes(anonymousRole)) {
+    throw new FlagError(`--auth-anonymous-role: invalid value "${anonymousRole}", expected none, viewer, editor or admin`);
+  }
+  const server = await startServer({
+    listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server'),
+    pgUrl: f['pg-url'] || undefined, adminPassword: f['admin-password'] || undefined,
+    anonymousRole: anonymousRole as 'none' | 'viewer' | 'editor' | 'admin' | undefined,
+  });
   return server;
 }
 

@@ -2,14 +2,19 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { registerConfigApi } from './api/config-api.ts';
 import { registerServiceMapApi } from './api/service-map.ts';
 import { registerUi } from './api/ui.ts';
+import { AccessControl } from './auth/access-control.ts';
+import { bootstrapConfig } from './auth/bootstrap.ts';
+import type { AnonymousRole } from './auth/roles.ts';
 import { registerErrorHandler } from './http/errors.ts';
 import { formatUrl, parseListenAddress } from './http/listen-address.ts';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
 import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
 import { ClickHouseSession } from './storage/clickhouse/session.ts';
+import { ConfigDb } from './storage/configdb/config-db.ts';
 
 export interface StartServerOptions {
   /** host:port to listen on; port 0 picks a free port. Default 127.0.0.1:8080. */
@@ -21,6 +26,12 @@ export interface StartServerOptions {
   log?: (msg: string) => void;
   /** Remote-write body caps; defaults 32 MiB compressed, 128 MiB decompressed. */
   remoteWriteLimits?: Partial<RemoteWriteLimits>;
+  /** PostgreSQL URL for the config database; default PGlite under <dataDir>/configdb. */
+  pgUrl?: string;
+  /** Password of the "admin" user created at first start; generated and logged once when unset. */
+  adminPassword?: string;
+  /** Role of requests without credentials; when unset, the server setting auth.anonymous_role, else viewer. */
+  anonymousRole?: AnonymousRole;
 }
 
 export interface RunningServer {
@@ -43,7 +54,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const db = await ClickHouseSession.open(join(dataDir, 'clickhouse'));
   const store = new MetricsStore(db);
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  let configDb: ConfigDb | undefined;
   try {
+    configDb = await ConfigDb.open({ dataDir, pgUrl: opts.pgUrl, log });
+    await bootstrapConfig(configDb, { adminPassword: opts.adminPassword, log });
+    // Before any route, so that every route is seen and checked.
+    const access = new AccessControl(configDb, { anonymousRoleFlag: opts.anonymousRole, log });
+    access.register(app);
+    registerConfigApi(app, configDb, access);
     app.addContentTypeParser(protobufContentType, { parseAs: 'buffer', bodyLimit: limits.maxCompressedBytes }, (_req, body, done) => done(null, body));
     // Prometheus clients (Grafana) POST queries as HTML forms.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -65,6 +83,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   } catch (e) {
     await app.close().catch(() => undefined);
     await db.close();
+    await configDb?.close().catch(() => undefined);
     throw e;
   }
   const addr = app.server.address();
@@ -77,6 +96,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     close: () => (closing ??= (async () => {
       await app.close();
       await db.close();
+      await configDb!.close();
     })()),
   };
 }

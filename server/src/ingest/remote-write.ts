@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RemoteWriteDecodeError, decodeWriteRequest, snappyUncompress, type MetricMetadata } from '@rootsight/common';
+import { requestAuth } from '../auth/access-control.ts';
 import type { MetricsStore, SampleRow } from '../storage/clickhouse/metrics-store.ts';
 import { InvalidSamplesError, writeRequestRows } from './write-request-rows.ts';
 
@@ -63,7 +64,8 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
       if (e instanceof RemoteWriteDecodeError || e instanceof InvalidSamplesError) return fail(reply, 400, e.message);
       throw e;
     }
-    keys.record(apiKey(req), rows.length);
+    // The access hook has already resolved X-API-Key to a project (404 for an unknown key).
+    keys.record(apiKey(req), requestAuth(req).projectId ?? '?', rows.length);
     await opts.store.insertSamples(rows);
     await opts.store.insertMetadata(metadata, now());
     return reply.code(204).send();
@@ -95,9 +97,8 @@ function snappyDeclaredLength(buf: Buffer): number | undefined {
 }
 
 /**
- * Every key is accepted into the single default project for now (the config DB comes later), but
- * we note which keys send data so that turning on key checks will not surprise anyone. Only a
- * short hash is logged: keys are secrets.
+ * Notes which keys send data into which project, once per key. Only a short hash is logged: keys
+ * are secrets.
  */
 const maxRecordedKeys = 1000;
 
@@ -105,14 +106,14 @@ class ApiKeyRecorder {
   private readonly seen = new Map<string, { requests: number; samples: number }>();
   constructor(private readonly log: (msg: string) => void) {}
 
-  record(key: string, samples: number): void {
+  record(key: string, projectId: string, samples: number): void {
     const id = key === '' ? '(empty)' : `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
     let s = this.seen.get(id);
     if (!s) {
       if (this.seen.size >= maxRecordedKeys) return; // bounded: a key-spraying client cannot grow memory
       s = { requests: 0, samples: 0 };
       this.seen.set(id, s);
-      this.log(`remote write: first data with X-API-Key ${id}; accepted into the default project`);
+      this.log(`remote write: first data with X-API-Key ${id} into project ${projectId}`);
     }
     s.requests++;
     s.samples += samples;
