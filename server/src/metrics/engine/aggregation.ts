@@ -1,7 +1,7 @@
 // sum, avg, min, max, count, group, stddev, stdvar, topk, bottomk, quantile, count_values —
 // by/without — over one instant vector.
 import type { Aggregation } from '../promql/ast.ts';
-import { groupingLabels, labelsKey, type Labels } from './labels.ts';
+import { derive, groupingLabels, labelsKey, type Labels } from './labels.ts';
 import { formatSampleValue } from './format.ts';
 import { quantileOf } from './numeric.ts';
 import { PromqlEvalError, type InstantSample } from './values.ts';
@@ -13,8 +13,7 @@ export function aggregate(e: Aggregation, input: InstantSample[], param: number 
   if (e.op === 'count_values') return countValues(e, input, param as string);
   const groups = new Map<string, Group>();
   for (const s of input) {
-    const labels = groupingLabels(s.labels, e.grouping, e.without);
-    const key = labelsKey(labels);
+    const { labels, key } = derive(e, s.labels, (l) => groupingLabels(l, e.grouping, e.without));
     let g = groups.get(key);
     if (!g) {
       g = { labels, count: 0, value: s.value, mean: s.value, samples: [] };

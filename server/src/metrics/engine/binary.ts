@@ -2,7 +2,7 @@
 // and bool, following Prometheus' matching rules.
 import type { Binary, BinaryOp, VectorMatching } from '../promql/ast.ts';
 import { comparisonOps } from '../promql/ast.ts';
-import { labelsKey, matchingKey, withoutName, type Labels } from './labels.ts';
+import { cachedMatchingKey, labelsKey, withoutName, type Labels } from './labels.ts';
 import { goPow } from './numeric.ts';
 import { PromqlEvalError, type InstantSample } from './values.ts';
 
@@ -54,16 +54,16 @@ export function vectorBinary(e: Binary, lhs: InstantSample[], rhs: InstantSample
   const m = e.matching!;
   switch (e.op) {
     case 'and': {
-      const right = new Set(rhs.map((s) => matchingKey(s.labels, m.labels, m.on)));
-      return lhs.filter((s) => right.has(matchingKey(s.labels, m.labels, m.on)));
+      const right = new Set(rhs.map((s) => cachedMatchingKey(m, s.labels)));
+      return lhs.filter((s) => right.has(cachedMatchingKey(m, s.labels)));
     }
     case 'unless': {
-      const right = new Set(rhs.map((s) => matchingKey(s.labels, m.labels, m.on)));
-      return lhs.filter((s) => !right.has(matchingKey(s.labels, m.labels, m.on)));
+      const right = new Set(rhs.map((s) => cachedMatchingKey(m, s.labels)));
+      return lhs.filter((s) => !right.has(cachedMatchingKey(m, s.labels)));
     }
     case 'or': {
-      const left = new Set(lhs.map((s) => matchingKey(s.labels, m.labels, m.on)));
-      return [...lhs, ...rhs.filter((s) => !left.has(matchingKey(s.labels, m.labels, m.on)))];
+      const left = new Set(lhs.map((s) => cachedMatchingKey(m, s.labels)));
+      return [...lhs, ...rhs.filter((s) => !left.has(cachedMatchingKey(m, s.labels)))];
     }
     default: return matchedBinary(e, m, lhs, rhs);
   }
@@ -75,7 +75,7 @@ function matchedBinary(e: Binary, m: VectorMatching, lhsIn: InstantSample[], rhs
   const [many, one] = swapped ? [rhsIn, lhsIn] : [lhsIn, rhsIn];
   const oneBySig = new Map<string, InstantSample>();
   for (const s of one) {
-    const sig = matchingKey(s.labels, m.labels, m.on);
+    const sig = cachedMatchingKey(m, s.labels);
     const dup = oneBySig.get(sig);
     if (dup) {
       throw new PromqlEvalError(`found duplicate series for the match group ${describeMatch(s.labels, m)} on the ${swapped ? 'left' : 'right'} hand-side of the operation: [${describe(s.labels)}, ${describe(dup.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`);
@@ -86,7 +86,7 @@ function matchedBinary(e: Binary, m: VectorMatching, lhsIn: InstantSample[], rhs
   const matched = new Map<string, Set<string> | null>();
   const out: InstantSample[] = [];
   for (const s of many) {
-    const sig = matchingKey(s.labels, m.labels, m.on);
+    const sig = cachedMatchingKey(m, s.labels);
     const o = oneBySig.get(sig);
     if (!o) continue;
     const [l, r] = swapped ? [o.value, s.value] : [s.value, o.value];

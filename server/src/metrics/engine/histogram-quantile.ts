@@ -1,6 +1,6 @@
 // histogram_quantile(φ, buckets): the φ-quantile from cumulative `le` buckets, interpolating
 // linearly inside the bucket the rank falls in, as Prometheus does for classic histograms.
-import { labelsKey, withoutName, type Labels } from './labels.ts';
+import { derive, withoutName, type Labels } from './labels.ts';
 import { parseGoFloat } from './numeric.ts';
 import type { InstantSample } from './values.ts';
 
@@ -13,8 +13,10 @@ export function histogramQuantile(q: number, input: InstantSample[]): InstantSam
     if (le === undefined) continue;
     const upper = parseGoFloat(le);
     if (upper === undefined) continue;
-    const { le: _, ...rest } = withoutName(s.labels);
-    const key = labelsKey(rest);
+    const { labels: rest, key } = derive(histogramQuantile, s.labels, (l) => {
+      const { le: _, ...r } = withoutName(l);
+      return r;
+    });
     let g = groups.get(key);
     if (!g) { g = { labels: rest, buckets: [] }; groups.set(key, g); }
     g.buckets.push({ upper, count: s.value });

@@ -28,6 +28,32 @@ export function withoutName(l: Labels): Labels {
   return out;
 }
 
+const derived = new WeakMap<object, WeakMap<Labels, { labels: Labels; key: string }>>();
+
+/**
+ * Memoises a label set derived from `l` under `spec` (an AST node or other stable object): the
+ * same input label objects recur at every step of a range query, so grouping and matching
+ * signatures are computed once per series instead of once per step.
+ */
+export function derive(spec: object, l: Labels, f: (l: Labels) => Labels): { labels: Labels; key: string } {
+  let m = derived.get(spec);
+  if (!m) { m = new WeakMap(); derived.set(spec, m); }
+  let d = m.get(l);
+  if (!d) { const labels = f(l); d = { labels, key: labelsKey(labels) }; m.set(l, d); }
+  return d;
+}
+
+const matchKeys = new WeakMap<object, WeakMap<Labels, string>>();
+
+/** matchingKey, memoised per matching spec and label object. */
+export function cachedMatchingKey(spec: { labels: readonly string[]; on: boolean }, l: Labels): string {
+  let m = matchKeys.get(spec);
+  if (!m) { m = new WeakMap(); matchKeys.set(spec, m); }
+  let k = m.get(l);
+  if (k === undefined) { k = matchingKey(l, spec.labels, spec.on); m.set(l, k); }
+  return k;
+}
+
 /** Labels kept by `by (...)` / `without (...)`; `without` also drops the metric name. */
 export function groupingLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
   const out: Labels = {};

@@ -1,0 +1,80 @@
+// Range-query latency: Rootsight's PromQL engine vs Prometheus 2.42 on identical data, both on
+// this machine (Prometheus as a child process, Rootsight in this process). Prints the median and
+// p90 per query shape and the ratio Rootsight / Prometheus. Run: node --import tsx bench/promql-range.ts
+import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
+import { generate, spanMs, toOpenMetrics, type GenSeries } from '../test/differential/dataset.ts';
+import { prometheusAvailable, startPrometheus } from '../test/differential/prometheus-process.ts';
+
+const replicas = Number(process.env.REPLICAS ?? 6);
+const runs = Number(process.env.RUNS ?? 15);
+const base = Math.floor((Date.now() - 5 * 3600_000) / 3600_000) * 3600_000;
+
+const shapes: [string, string][] = [
+  ['selector', 'container_net_tcp_active_connections'],
+  ['rate', 'rate(container_net_tcp_successful_connects_total[5m])'],
+  ['sum by rate', 'sum by (container_id, destination) (rate(container_net_tcp_successful_connects_total[5m]))'],
+  ['ratio of sums', 'sum by (container_id) (rate(container_http_requests_total{status=~"5.."}[5m])) / sum by (container_id) (rate(container_http_requests_total[5m]))'],
+  ['histogram_quantile', 'histogram_quantile(0.95, sum by (le, container_id) (rate(container_http_requests_duration_seconds_total_bucket[5m])))'],
+  ['group_left join', 'sum by (machine_id, replica) (rate(container_resources_cpu_usage_seconds_total[5m])) / on(machine_id, replica) group_left node_resources_cpu_logical_cores'],
+  ['topk', 'topk(3, sum by (container_id, destination) (rate(container_net_tcp_bytes_sent_total[5m])))'],
+  ['avg_over_time', 'avg_over_time(container_net_tcp_active_connections[10m])'],
+  ['subquery', 'max_over_time(sum(rate(container_net_tcp_bytes_sent_total[1m]))[10m:1m])'],
+];
+
+function withReplicas(data: GenSeries[]): GenSeries[] {
+  const out: GenSeries[] = [];
+  for (let r = 0; r < replicas; r++) for (const s of data) out.push({ ...s, labels: { ...s.labels, replica: String(r) } });
+  return out;
+}
+
+async function time(url: string, q: string, step: number): Promise<number> {
+  const params = new URLSearchParams({ query: q, start: String(base / 1000), end: String((base + spanMs) / 1000), step: String(step) });
+  const t0 = performance.now();
+  const r = await fetch(`${url}/api/v1/query_range`, { method: 'POST', body: params, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  const body = (await r.json()) as { status: string; error?: string };
+  if (body.status !== 'success') throw new Error(`${q}: ${body.error}`);
+  return performance.now() - t0;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+async function main(): Promise<void> {
+  if (!prometheusAvailable()) { console.log('needs /usr/bin/prometheus and /usr/bin/promtool'); return; }
+  const data = withReplicas(generate(base));
+  const samples = data.reduce((a, s) => a + s.samples.length, 0);
+  const [prom, srv] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer()]);
+  try {
+    for (let i = 0; i < data.length; i += 50) {
+      const res = await push(srv.url, data.slice(i, i + 50).map((s) => series(s.name, s.labels, s.samples)));
+      if (res.status !== 204) throw new Error(`push: ${res.status} ${await res.text()}`);
+    }
+    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms`);
+    const ratios: number[] = [];
+    for (const step of [15, 60]) {
+      console.log(`\nstep ${step}s (${spanMs / 1000 / step + 1} points)`);
+      console.log(`${'shape'.padEnd(20)} ${'prom p50'.padStart(9)} ${'prom p90'.padStart(9)} ${'ours p50'.padStart(9)} ${'ours p90'.padStart(9)} ${'ratio'.padStart(7)}`);
+      for (const [name, q] of shapes) {
+        const p: number[] = [], o: number[] = [];
+        for (let i = 0; i < runs + 2; i++) {
+          const a = await time(prom.url, q, step);
+          const b = await time(`${srv.url}/prometheus`, q, step);
+          if (i >= 2) { p.push(a); o.push(b); }
+        }
+        const ratio = pct(o, 0.5) / pct(p, 0.5);
+        ratios.push(ratio);
+        console.log(`${name.padEnd(20)} ${pct(p, 0.5).toFixed(1).padStart(9)} ${pct(p, 0.9).toFixed(1).padStart(9)} ${pct(o, 0.5).toFixed(1).padStart(9)} ${pct(o, 0.9).toFixed(1).padStart(9)} ${ratio.toFixed(2).padStart(6)}x`);
+      }
+    }
+    const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
+    console.log(`\ngeometric mean ratio Rootsight/Prometheus (p50): ${geo.toFixed(2)}x`);
+  } finally {
+    await prom.stop();
+    await srv.close();
+    removeDir(srv.dataDir);
+  }
+}
+
+await main();
