@@ -14,7 +14,7 @@ const withTestDeps = process.argv.includes('--test') || process.env.npm_lifecycl
 
 // Debian packages: compiler chain for CO-RE BPF and the addon, plus what the tests run.
 const buildPackages = ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'bpftool', 'g++', 'python3', 'iproute2'];
-const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation'];
+const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools'];
 
 const t0 = Date.now();
 const step = (msg) => console.log(`setup: ${msg}`);
@@ -79,7 +79,7 @@ if (outdated('node_modules/.package-lock.json', ['package-lock.json'])) {
 }
 
 // 3. kernel programs (CO-RE object, built against this kernel's BTF)
-if (outdated('agent/bpf/build/tcp.bpf.o', ['agent/bpf'])) {
+if (outdated('agent/bpf/build/tcp.bpf.o', ['agent/bpf']) || outdated('agent/bpf/build/l7.bpf.o', ['agent/bpf'])) {
   step('building BPF programs');
   run('make', ['-s', '-C', 'agent/bpf']);
 }

@@ -8,7 +8,9 @@ export interface AgentSelfState {
   capabilities(): ProgramCapability[];
   kernelCounters(): { ringbufDropped: number; mapFull: number; badRecords: number };
   skipped(): Record<string, number>;
+  l7KernelCounters(): Record<string, number>;
   remoteWrite(): PushQueueStats | undefined;
+  spans(): PushQueueStats | undefined;
   trackedConnections(): number;
 }
 
@@ -17,12 +19,20 @@ export class AgentSelfCollector implements MetricCollector {
 
   collect(): MetricFamily[] {
     const k = this.state.kernelCounters();
+    const l7 = this.state.l7KernelCounters();
     const families: MetricFamily[] = [
       {
         name: 'rootsight_agent_capability', help: 'Kernel program state on this host: 1 attached, 0 not available (see /capabilities for the reason)', type: 'gauge',
         samples: this.state.capabilities().map((c) => ({ labels: { program: c.program, attach_point: c.attachPoint }, value: c.attached ? 1 : 0 })),
       },
-      { name: 'rootsight_agent_ringbuf_lost_events_total', help: 'Kernel events dropped because the ring buffer was full', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.ringbufDropped }] },
+      {
+        name: 'rootsight_agent_ringbuf_lost_events_total', help: 'Kernel events dropped because the ring buffer was full', type: 'counter',
+        samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.ringbufDropped }, ...(l7.ringbufDropped !== undefined ? [{ labels: { ringbuf: 'l7_events' }, value: l7.ringbufDropped }] : [])],
+      },
+      {
+        name: 'rootsight_agent_l7_kernel_events_total', help: 'Kernel-side L7 tracing counters (requests emitted, evicted without response, truncated payloads, full maps)', type: 'counter',
+        samples: Object.entries(l7).filter(([name]) => name !== 'ringbufDropped').map(([counter, value]) => ({ labels: { counter }, value })),
+      },
       { name: 'rootsight_agent_bpf_map_full_total', help: 'Connections the kernel could not track because a BPF map was full', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.mapFull }] },
       { name: 'rootsight_agent_malformed_records_total', help: 'Ring buffer records with an unexpected size, skipped', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.badRecords }] },
       {
@@ -31,6 +41,13 @@ export class AgentSelfCollector implements MetricCollector {
       },
       { name: 'rootsight_agent_tracked_connections', help: 'Outbound TCP connections tracked now', type: 'gauge', samples: [{ labels: {}, value: this.state.trackedConnections() }] },
     ];
+    const sp = this.state.spans();
+    if (sp) {
+      families.push(
+        { name: 'rootsight_agent_spans_sent_total', help: 'Spans accepted by the collector', type: 'counter', samples: [{ labels: {}, value: sp.sentItems }] },
+        { name: 'rootsight_agent_span_batches_dropped_total', help: 'Span batches dropped: queue full or rejected by the collector', type: 'counter', samples: [{ labels: {}, value: sp.droppedBatches }] },
+      );
+    }
     const rw = this.state.remoteWrite();
     if (rw) {
       families.push(

@@ -13,10 +13,15 @@ import { gather, withLabels, type MetricCollector, type MetricFamily } from './e
 import { renderPrometheusText } from './export/prometheus-text.ts';
 import { toWriteRequest } from './export/remote-write-request.ts';
 import { PushQueue } from './export/push-queue.ts';
-import { NodeCollector } from './host/node-collector.ts';
 import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';
 import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
 import { TcpTracer } from './kernel/tcp-tracer.ts';
+import type { Http2Chunk, L7ConnClose, L7Event } from './kernel/l7-event-decoder.ts';
+import { L7Tracer } from './kernel/l7-tracer.ts';
+import { SpanExporter } from './export/span-exporter.ts';
+import { AGENT_VERSION, NodeCollector } from './host/node-collector.ts';
+import { RequestMetrics } from './requests/request-metrics.ts';
+import { RequestPipeline } from './requests/request-pipeline.ts';
 import { parsePortRanges } from './net/address.ts';
 import { ListenScanner, readNamespaceAddresses, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
@@ -33,7 +38,10 @@ export interface AgentOptions {
   ephemeralPortRange: string;
   /** container_info waits until a container is this old (0 = announce at once). */
   minContainerAgeMs: number;
+  /** No read/write syscall tracing: no request metrics or spans (connection metrics stay). */
+  disableL7Tracing?: boolean;
   bpfObjectPath?: string;
+  l7ObjectPath?: string;
   log: (msg: string) => void;
 }
 
@@ -49,13 +57,10 @@ export class Agent {
     private readonly opts: AgentOptions,
     private readonly node: NodeIdentity,
     private readonly processes: ProcessTable,
-    private readonly listens: ListenTable,
-    private readonly connections: TcpConnectionTable,
-    private readonly tracer: TcpTracer,
+    private readonly kernel: { tcp: TcpTracer; l7: L7Tracer | undefined; spans: SpanExporter | undefined },
     private readonly sender: PushQueue | undefined,
     private readonly collectors: MetricCollector[],
     private readonly http: { url: string; server: import('node:http').Server },
-    private readonly hostNetns: number,
   ) {
     this.url = http.url;
   }
@@ -80,7 +85,7 @@ export class Agent {
     listens.reconcile(first.listens);
     let addresses = first.addressesByNetns;
 
-    const apply = (e: TcpEvent) => {
+    const applyTcp = (e: TcpEvent) => {
       if (e.type === 'listen_open') {
         const containerId = e.pid ? processes.containerOfPid(e.pid)?.containerId : undefined;
         if (containerId) listens.open({ netns: e.netns, ip: e.saddr, port: e.sport, containerId });
@@ -95,41 +100,93 @@ export class Agent {
         connections.onEvent(e);
       }
     };
-    // Pids the kernel names that were gone before /proc could be read (a curl that connects
-    // and exits within milliseconds): named from their cgroup and comm instead, and remembered.
-    // Keyed by pid, comm and cgroup so a reused pid is not mistaken for the exited process.
+    const collectorBase = opts.collectorEndpoint?.replace(/\/+$/, '');
+    const sender = collectorBase
+      ? new PushQueue({ url: `${collectorBase}/v1/metrics`, what: 'remote write', headers: remoteWriteHeaders, apiKey: opts.apiKey, log: opts.log })
+      : undefined;
+
+    // Requests: kernel-paired L7 events → parsers → request metrics and spans.
+    const requestMetrics = new RequestMetrics();
+    const spans = collectorBase ? new SpanExporter({ url: `${collectorBase}/v1/traces`, apiKey: opts.apiKey, scopeVersion: AGENT_VERSION, log: opts.log }) : undefined;
+    const requests = new RequestPipeline({
+      containerOf: (pid, cgroupId) => processes.containerOfPid(pid)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
+        ?? exitedByCgroup.get(cgroupKey(pid, cgroupId)),
+      peerOf: (id) => connections.peerOf(id),
+      resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
+      metrics: requestMetrics,
+      spans,
+    });
+
+    // Both ring buffers feed ONE ordered queue: a connection's connect event is applied before
+    // its first request, and every event waits for its pid's container when the pid is new.
+    // Pids gone before /proc could be read (a curl that connects and exits within milliseconds)
+    // are named from their socket's cgroup and the kernel's comm, keyed by pid, comm and cgroup
+    // so that a reused pid is not mistaken for the exited process.
+    type KernelItem = { kind: 'tcp'; e: TcpEvent } | { kind: 'request'; e: L7Event } | { kind: 'http2'; c: Http2Chunk } | { kind: 'close'; c: L7ConnClose };
     const exitedOwners = new Map<string, string | undefined>();
     const exitedKey = (e: TcpEvent) => `${e.pid}|${e.comm}|${e.cgroupId}`;
+    // The same for L7 events, which carry no comm: by pid and cgroup.
+    const exitedByCgroup = new Map<string, string | undefined>();
+    const cgroupKey = (pid: number, cgroupId: number) => `${pid}|${cgroupId}`;
     const cgroupIds = new CgroupIdIndex(() => processes.cgroupV2Root);
-    const events = new OrderedEventQueue<TcpEvent>({
-      pidToResolve: (e) => (e.pid && !processes.get(e.pid) && !exitedOwners.has(exitedKey(e)) ? e.pid : undefined),
+    const pidOf = (x: KernelItem) => (x.kind === 'tcp' || x.kind === 'request' ? x.e.pid : x.kind === 'http2' ? x.c.pid : 0);
+    const cgroupOf = (x: KernelItem) => (x.kind === 'close' ? 0 : x.kind === 'http2' ? x.c.cgroupId : x.e.cgroupId);
+    const events = new OrderedEventQueue<KernelItem>({
+      pidToResolve: (x) => {
+        const pid = pidOf(x);
+        if (!pid || processes.get(pid)) return undefined;
+        const settled = x.kind === 'tcp' ? exitedOwners.has(exitedKey(x.e)) : exitedByCgroup.has(cgroupKey(pid, cgroupOf(x)));
+        return settled ? undefined : pid;
+      },
       resolvePid: async (pid) => {
         if (await processes.lookupPid(pid)) return;
-        const e = events.current;
+        const x = events.current;
+        if (!x) return;
         if (exitedOwners.size > 10_000) exitedOwners.clear();
-        if (e) exitedOwners.set(exitedKey(e), await cgroupIds.containerOf(e.cgroupId, e.comm));
+        if (exitedByCgroup.size > 10_000) exitedByCgroup.clear();
+        const comm = x.kind === 'tcp' ? x.e.comm : '';
+        const owner = await cgroupIds.containerOf(cgroupOf(x), comm);
+        if (x.kind === 'tcp') exitedOwners.set(exitedKey(x.e), owner);
+        // A TCP event named the process (comm); its requests inherit that name.
+        const byCgroup = cgroupKey(pid, cgroupOf(x));
+        if (owner !== undefined || !exitedByCgroup.has(byCgroup)) exitedByCgroup.set(byCgroup, owner);
       },
-      apply,
+      apply: (x) => {
+        if (x.kind === 'tcp') applyTcp(x.e);
+        else if (x.kind === 'request') requests.onRequest(x.e);
+        else if (x.kind === 'http2') requests.onHttp2Chunk(x.c);
+        else requests.onConnectionClose(x.c);
+      },
     });
-    const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent: (e) => events.push(e), log: opts.log });
-    for (const c of tracer.capabilities()) {
+    const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent: (e) => events.push({ kind: 'tcp', e }), log: opts.log });
+    const l7 = opts.disableL7Tracing ? undefined : L7Tracer.start({
+      objectPath: opts.l7ObjectPath, log: opts.log,
+      onEvent: (e) => events.push({ kind: 'request', e }),
+      onHttp2Chunk: (c) => events.push({ kind: 'http2', c }),
+      onConnectionClose: (c) => events.push({ kind: 'close', c }),
+    });
+    for (const c of [...tracer.capabilities(), ...(l7?.capabilities() ?? [])]) {
       if (!c.attached) opts.log(`kernel program ${c.program} (${c.attachPoint}) is not available: ${c.error ?? 'unknown reason'}; continuing without it`);
     }
-
-    const sender = opts.collectorEndpoint
-      ? new PushQueue({ url: `${opts.collectorEndpoint.replace(/\/+$/, '')}/v1/metrics`, what: 'remote write', headers: remoteWriteHeaders, apiKey: opts.apiKey, log: opts.log })
-      : undefined;
 
     const collectors: MetricCollector[] = [
       new NodeCollector(node),
       new ContainerCollector(processes, opts.minContainerAgeMs),
       { collect: () => connections.collect() },
+      { collect: () => requestMetrics.collect() },
       { collect: () => [listens.collect((ns) => addresses.get(ns) ?? [], hostNetns)] },
       new AgentSelfCollector({
-        capabilities: () => tracer.capabilities(),
+        capabilities: () => [...tracer.capabilities(), ...(l7?.capabilities() ?? [])],
         kernelCounters: () => tracer.counters(),
-        skipped: () => ({ ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped }),
+        l7KernelCounters: () => l7?.counters() ?? {},
+        skipped: () => ({
+          ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped,
+          request_unknown_owner: requests.skipped.unknownOwner, request_unknown_protocol: requests.skipped.unknownProtocol,
+          http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer, 
+          request_series_overflow: requestMetrics.overflow,
+        }),
         remoteWrite: () => sender?.stats,
+        spans: () => spans?.stats,
         trackedConnections: () => connections.trackedConnections,
       }),
     ];
@@ -139,7 +196,7 @@ export class Agent {
       metricsText: () => agentRef!.metricsText(),
       capabilities: () => agentRef!.capabilities(),
     });
-    const agent = new Agent(opts, node, processes, listens, connections, tracer, sender, collectors, http, hostNetns);
+    const agent = new Agent(opts, node, processes, { tcp: tracer, l7, spans }, sender, collectors, http);
     agentRef = agent;
 
     agent.every(PROCESS_SCAN_INTERVAL_MS, () => processes.scan());
@@ -174,8 +231,8 @@ export class Agent {
   capabilities(): unknown {
     return {
       node: { hostname: this.node.hostname, kernel: this.node.kernelVersion, machineId: this.node.machineId },
-      programs: this.tracer.capabilities(),
-      counters: this.tracer.counters(),
+      programs: [...this.kernel.tcp.capabilities(), ...(this.kernel.l7?.capabilities() ?? [])],
+      counters: { tcp: this.kernel.tcp.counters(), l7: this.kernel.l7?.counters() ?? {} },
     };
   }
 
@@ -188,18 +245,20 @@ export class Agent {
     this.sender.enqueue(snappyCompress(encodeWriteRequest(req)), req.timeseries.length);
   }
 
-  /** Scrapes now and waits until the collector has accepted everything queued (tests, shutdown). */
+  /** Scrapes now and waits until the collector has accepted everything queued, spans too (tests, shutdown). */
   async pushNow(timeoutMs = 10_000): Promise<void> {
     if (!this.sender) throw new Error('no --collector-endpoint configured');
     this.push();
-    await this.sender.flush(timeoutMs);
+    await Promise.all([this.sender.flush(timeoutMs), this.kernel.spans?.flush(timeoutMs)]);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    this.tracer.stop();
+    this.kernel.tcp.stop();
+    this.kernel.l7?.stop();
+    this.kernel.spans?.close();
     this.sender?.close();
     await new Promise<void>((r) => this.http.server.close(() => r()));
   }

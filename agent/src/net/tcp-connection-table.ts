@@ -34,12 +34,25 @@ interface TrackedConnection {
   stats: DestinationStats;
 }
 
+/** The other end of a connection, for request metrics and spans that arrive on another ring buffer. */
+export interface ConnectionPeer {
+  ip: string;
+  port: number;
+  /** host:port label value. */
+  address: string;
+}
+
+/** Peers of closed connections are kept this many entries: request events may trail the close. */
+const RECENTLY_CLOSED = 20_000;
+
 /** Port 50051 (gRPC's customary port) sits inside the default ephemeral range but is a real service. */
 const ALWAYS_KEPT_PORT = 50051;
 
 export class TcpConnectionTable {
   private readonly byContainer = new Map<string, Map<string, DestinationStats>>();
   private readonly open = new Map<bigint, TrackedConnection>();
+  private readonly peers = new Map<bigint, ConnectionPeer>();
+  private readonly closedPeers = new Map<bigint, ConnectionPeer>();
   /** Events whose owner could not be found, connections over the cap, filtered destinations. */
   readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
 
@@ -49,10 +62,21 @@ export class TcpConnectionTable {
     switch (e.type) {
       case 'connect_ok': return this.onConnect(e, true);
       case 'connect_fail': return this.onConnect(e, false);
+      case 'accept': return this.rememberPeer(e);
       case 'close': return this.onClose(e);
       case 'retransmit': return this.onRetransmit(e);
       default: return;
     }
+  }
+
+  /** The peer of a live or recently closed connection (sock id = L7 connection id). */
+  peerOf(sockId: bigint): ConnectionPeer | undefined {
+    return this.peers.get(sockId) ?? this.closedPeers.get(sockId);
+  }
+
+  private rememberPeer(e: TcpEvent): void {
+    if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
+    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport) });
   }
 
   get trackedConnections(): number {
@@ -89,9 +113,16 @@ export class TcpConnectionTable {
     if (this.open.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; return; }
     s.active++;
     this.open.set(e.sockId, { containerId, stats: s });
+    this.rememberPeer(e);
   }
 
   private onClose(e: TcpEvent): void {
+    const peer = this.peers.get(e.sockId);
+    if (peer) {
+      this.peers.delete(e.sockId);
+      this.closedPeers.set(e.sockId, peer);
+      if (this.closedPeers.size > RECENTLY_CLOSED) this.closedPeers.delete(this.closedPeers.keys().next().value!);
+    }
     const c = this.open.get(e.sockId);
     if (!c) return; // inbound, or opened before the agent started
     this.open.delete(e.sockId);

@@ -1,0 +1,92 @@
+// From kernel L7 events to request metrics and spans: pick the parser for the protocol the
+// kernel tagged, read status and names from the payload prefixes, find the container and the
+// peer, and record. HTTP/2 arrives as raw frames per connection and is decoded here, stream by
+// stream, with a stateful HPACK decoder per connection.
+import type { Http2Chunk, L7ConnClose, L7Event } from '../kernel/l7-event-decoder.ts';
+import type { SpanExporter } from '../export/span-exporter.ts';
+import type { SpanResource } from '../export/otlp-traces.ts';
+import { Http2Connection, type Http2Side } from '../l7/http2.ts';
+import type { L7Protocol, L7RequestInfo, L7ResponseInfo } from '../l7/l7-parser.ts';
+import { parserFor } from '../l7/registry.ts';
+import type { ConnectionPeer } from '../net/tcp-connection-table.ts';
+import type { RequestMetrics } from './request-metrics.ts';
+import { spanFromRequest } from './request-span.ts';
+
+export interface RequestPipelineDeps {
+  containerOf(pid: number, cgroupId: number): string | undefined;
+  peerOf(connectionId: bigint): ConnectionPeer | undefined;
+  resourceOf(containerId: string): SpanResource;
+  metrics: RequestMetrics;
+  spans?: SpanExporter;
+}
+
+const MAX_HTTP2_CONNECTIONS = 10_000;
+/** TCP and L7 events come through different ring buffers; a request may overtake its connect,
+ * by more on a loaded host. Such a request waits for the peer, then is recorded without it. */
+const PEER_WAITS_MS = [100, 500, 2000];
+const MAX_WAITING_FOR_PEER = 10_000;
+
+// CLOCK_MONOTONIC (bpf_ktime_get_ns, process.hrtime) to wall clock, fixed at start.
+const monoToUnixNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+export class RequestPipeline {
+  private readonly http2 = new Map<bigint, Http2Connection>();
+  readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0 };
+  private waitingForPeer = 0;
+
+  constructor(private readonly deps: RequestPipelineDeps) {}
+
+  onRequest(e: L7Event): void {
+    const parser = e.protocol === 'unknown' ? undefined : parserFor(e.protocol as L7Protocol);
+    if (!parser) { this.skipped.unknownProtocol++; return; }
+    const request = parser.parseRequest(e.request) ?? {};
+    const response = e.method ? { status: 'ok' } : parser.parseResponse(e.response, request);
+    this.record(e, parser.protocol, request, response, e.method ? undefined : e.durationNs);
+  }
+
+  onHttp2Chunk(c: Http2Chunk): void {
+    let conn = this.http2.get(c.connectionId);
+    if (!conn) {
+      if (this.http2.size >= MAX_HTTP2_CONNECTIONS) { this.skipped.http2ConnectionsDropped++; return; }
+      this.http2.set(c.connectionId, (conn = new Http2Connection()));
+    }
+    // Who sent these bytes: on an outbound connection our writes are the client's.
+    const side: Http2Side = (c.direction === 'outbound') === (c.io === 'write') ? 'client' : 'server';
+    for (const x of conn.feed(side, c.data, c.timestampNs)) {
+      this.record(c, 'http2', x.request, x.response, x.duration);
+    }
+  }
+
+  onConnectionClose(c: L7ConnClose): void {
+    this.http2.delete(c.connectionId);
+  }
+
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number },
+    protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0): void {
+    const containerId = this.deps.containerOf(e.pid, e.cgroupId);
+    if (!containerId) { this.skipped.unknownOwner++; return; }
+    const peer = this.deps.peerOf(e.connectionId);
+    if (!peer && e.direction === 'outbound' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
+      this.waitingForPeer++;
+      setTimeout(() => {
+        this.waitingForPeer--;
+        this.record(e, protocol, request, response, durationNs, attempt + 1);
+      }, PEER_WAITS_MS[attempt]).unref();
+      return;
+    }
+    if (!peer && e.direction === 'outbound') this.skipped.recordedWithoutPeer++;
+    this.deps.metrics.observe({
+      containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
+      durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
+      destination: e.direction === 'outbound' ? peer?.address : undefined,
+      method: request.direction, requestType: protocol === 'dns' ? request.method : undefined, domain: request.domain,
+    });
+    if (!this.deps.spans || durationNs === undefined) return;
+    const end = BigInt(Math.round(e.timestampNs)) + monoToUnixNs;
+    const span = spanFromRequest({
+      protocol, direction: e.direction, request, response, startUnixNano: end - BigInt(Math.round(durationNs)), durationNs: BigInt(Math.round(durationNs)),
+      peerIp: peer?.ip ?? '', peerPort: peer?.port ?? 0,
+    });
+    if (span) this.deps.spans.add(this.deps.resourceOf(containerId), span);
+  }
+}

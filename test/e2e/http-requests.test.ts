@@ -1,0 +1,98 @@
+// Request tracing end to end, as root on the real kernel: nginx in one stand-in container
+// answering 200, 404 and 500, a keep-alive client in another making a known number of each.
+// The agent's request counters (outbound for the client, inbound for nginx) must equal the
+// client's own counts exactly, and latency must be plausible.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../agent/src/agent.ts';
+import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
+import { parseExposition, pick } from './scrape.ts';
+
+const OK = 60, MISSING = 25, FAILING = 15;
+let net: StandInNetwork;
+let web: StandInContainer;
+let client: StandInContainer;
+let agent: Agent;
+const work = mkdtempSync(join(tmpdir(), 'rootsight-l7-'));
+
+before(async () => {
+  net = new StandInNetwork('192.168.216');
+  web = net.addContainer('web');
+  client = net.addContainer('client');
+  agent = await Agent.start({
+    listen: '127.0.0.1:0', cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
+    ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
+  });
+  writeFileSync(join(work, 'nginx.conf'), `daemon off;
+worker_processes 1;
+pid ${work}/nginx.pid;
+error_log ${work}/nginx-error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
+  server {
+    listen 80;
+    location = / { return 200 "ok\\n"; }
+    location = /fail { return 500 "boom\\n"; }
+  }
+}
+`);
+  web.spawn('nginx', ['-c', join(work, 'nginx.conf')], { stdio: 'inherit' });
+});
+
+after(async () => {
+  await agent?.close();
+  await net?.destroy();
+});
+
+test('HTTP request counts by status equal the client\'s, on both sides', async () => {
+  const capabilities = await (await fetch(`${agent.url}/capabilities`)).json() as { programs: Array<{ program: string; attachPoint: string; attached: boolean }> };
+  const syscallPrograms = capabilities.programs.filter((p) => p.attachPoint.startsWith('tracepoint/syscalls/'));
+  assert.ok(syscallPrograms.length >= 8 && syscallPrograms.every((p) => p.attached), JSON.stringify(capabilities.programs));
+  await eventually('nginx to answer', async () => {
+    try { await client.run('curl', ['-sf', '-o', '/dev/null', `http://${web.ip}/`]); return true; } catch { return undefined; }
+  });
+  const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
+  const webId = `/docker/${web.runtimeId.slice(0, 12)}`;
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  // The readiness probe made exactly one successful request: let it be counted before the baseline.
+  await eventually('the probe request to be counted', async () => {
+    const n = pick(await scrape(), 'container_http_inbound_requests_total', { container_id: webId, status: '2xx' })[0]?.value;
+    return n === 1 ? true : undefined;
+  });
+  const before = await scrape();
+  const base = (status: string, side: 'out' | 'in') => side === 'out'
+    ? pick(before, 'container_http_requests_total', { container_id: clientId, status })[0]?.value ?? 0
+    : pick(before, 'container_http_inbound_requests_total', { container_id: webId, status })[0]?.value ?? 0;
+  const expected = { '2xx': OK, '4xx': MISSING, '5xx': FAILING };
+  const baseline = Object.fromEntries(Object.keys(expected).flatMap((s) => [[`out ${s}`, base(s, 'out')], [`in ${s}`, base(s, 'in')]]));
+
+  const truth: Record<string, number> = {};
+  for (const [path, n] of [['/', OK], ['/missing', MISSING], ['/fail', FAILING]] as const) {
+    Object.assign(truth, JSON.parse(await client.run('node', [join(import.meta.dirname, 'http-client.mjs'), web.ip, '80', String(n), path])));
+  }
+  assert.deepEqual(truth, { 200: OK, 404: MISSING, 500: FAILING }, 'the client saw what nginx was told to answer');
+
+  let seen = '';
+  const settled = await eventually(() => `request counters to match; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const got: Record<string, number> = {};
+    for (const status of Object.keys(expected)) {
+      got[`out ${status}`] = (pick(s, 'container_http_requests_total', { container_id: clientId, status, destination: `${web.ip}:80` })[0]?.value ?? 0) - baseline[`out ${status}`]!;
+      got[`in ${status}`] = (pick(s, 'container_http_inbound_requests_total', { container_id: webId, status })[0]?.value ?? 0) - baseline[`in ${status}`]!;
+    }
+    seen = JSON.stringify(got) + JSON.stringify(s.filter((x) => x.name.startsWith('rootsight_agent_skipped') || x.name.startsWith('rootsight_agent_l7')).map((x) => [x.labels.reason ?? x.labels.counter, x.value]));
+    const want = Object.fromEntries(Object.entries(expected).flatMap(([st, n]) => [[`out ${st}`, n], [`in ${st}`, n]]));
+    return JSON.stringify(got) === JSON.stringify(want) ? s : undefined;
+  });
+  const dest = { container_id: clientId, destination: `${web.ip}:80` };
+  const histogram = (s: typeof settled, part: 'count' | 'sum') => pick(s, `container_http_requests_duration_seconds_total_${part}`, dest)[0]?.value ?? 0;
+  const count = histogram(settled, 'count') - histogram(before, 'count');
+  const sum = histogram(settled, 'sum') - histogram(before, 'sum');
+  assert.equal(count, OK + MISSING + FAILING);
+  assert.ok(sum > 0 && sum / count < 0.1, `mean latency ${sum / count}s is positive and below 100 ms on a local bridge`);
+});
