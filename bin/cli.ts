@@ -11,6 +11,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'scrape-interval', help: 'how often metrics are pushed to the collector', default: '15s' },
   { name: 'ephemeral-port-range', help: 'destination ports treated as client ports and not tracked', default: '32768-60999' },
   { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
+  { name: 'disable-l7-tracing', help: 'do not trace read/write syscalls: no request metrics or spans, TCP metrics only', boolean: true },
 ];
 
 const serverFlags: FlagSpec[] = [
@@ -54,6 +55,7 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
     scrapeIntervalMs: parseDurationMs(f['scrape-interval']!, 'scrape-interval'),
     ephemeralPortRange: f['ephemeral-port-range']!,
     minContainerAgeMs: f['min-container-age'] === '0' ? 0 : parseDurationMs(f['min-container-age']!, 'min-container-age'),
+    disableL7Tracing: f['disable-l7-tracing'] === 'true',
     log: log('agent'),
   });
   log('agent')(`serving ${agent.url}/metrics and ${agent.url}/capabilities${f['collector-endpoint'] ? `; pushing to ${f['collector-endpoint']}` : ''}`);
