@@ -15,6 +15,11 @@
 import type { L7Parser, L7RequestInfo, L7ResponseInfo } from './l7-parser.ts';
 import { isValidUtf8, i32le, text } from './util.ts';
 
+/**
+ * Newest revision whose Query layout is known field by field (reference §3.2). Newer clients are
+ * parsed with the same layout; if they add fields before the query the text comes out wrong or
+ * (usually) fails the UTF-8 / structure checks and only `method: 'Query'` is reported.
+ */
 export const CH_MAX_REVISION = 54460;
 
 class Reader {

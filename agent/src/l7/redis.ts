@@ -57,6 +57,9 @@ export function parseRedisRequest(b: Uint8Array): L7RequestInfo | undefined {
   return { method: truncate(cmd), statement: truncate(statement, cut) };
 }
 
+// Reference §3.2 treats a leading `*` as ok "unless it looks like a command" (the BPF side uses that to
+// tell a request read on an inbound socket from a reply). Here the caller already knows the
+// direction, so every array reply — LRANGE results look exactly like commands — is ok.
 const OK_FIRST = new Set([0x24, 0x3a, 0x2b, 0x5f, 0x23, 0x2c, 0x28, 0x3d, 0x7e, 0x3e, 0x25, 0x7c, 0x2a]);
 
 export function parseRedisResponse(b: Uint8Array): L7ResponseInfo | undefined {

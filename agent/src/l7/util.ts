@@ -7,23 +7,12 @@ export const MAX_STATEMENT = 1024;
 export const PAYLOAD_CAP = 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** UTF-8 text of buf[start, end) (clamped); invalid sequences become U+FFFD. */
 export function text(buf: Uint8Array, start: number, end: number): string {
   const s = Math.max(0, Math.min(start, buf.length));
   const e = Math.max(s, Math.min(end, buf.length));
   return utf8.decode(buf.subarray(s, e));
-}
-
-/** Strict UTF-8 decode; undefined if the bytes are not valid UTF-8. */
-export function strictText(buf: Uint8Array, start: number, end: number): string | undefined {
-  const s = Math.max(0, Math.min(start, buf.length));
-  const e = Math.max(s, Math.min(end, buf.length));
-  const sub = buf.subarray(s, e);
-  // TextDecoder with fatal:true reports invalid input by throwing; validate first instead.
-  if (!isValidUtf8(sub)) return undefined;
-  return utf8Strict.decode(sub);
 }
 
 /** Validates UTF-8 without decoding (no exceptions). */
