@@ -4,16 +4,20 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { registerConfigApi } from './api/config-api.ts';
 import { registerServiceMapApi } from './api/service-map.ts';
+import { registerStorageApi } from './api/storage-usage.ts';
 import { registerUi } from './api/ui.ts';
 import { AccessControl } from './auth/access-control.ts';
 import { bootstrapConfig } from './auth/bootstrap.ts';
+import { ingestProjectResolver } from './auth/ingest-project.ts';
 import type { AnonymousRole } from './auth/roles.ts';
 import { registerErrorHandler } from './http/errors.ts';
 import { formatUrl, parseListenAddress } from './http/listen-address.ts';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
+import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
 import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
-import { ClickHouseSession } from './storage/clickhouse/session.ts';
+import { openStorage } from './storage/clickhouse/open.ts';
+import { StorageManager, defaultRetentionPolicy, type RetentionPolicy } from './storage/clickhouse/retention.ts';
 import { ConfigDb } from './storage/configdb/config-db.ts';
 
 export interface StartServerOptions {
@@ -32,11 +36,31 @@ export interface StartServerOptions {
   adminPassword?: string;
   /** Role of requests without credentials; when unset, the server setting auth.anonymous_role, else viewer. */
   anonymousRole?: AnonymousRole;
+  /** OTLP gRPC receiver address (port 0 = any); unset = no gRPC listener. The CLI default is 127.0.0.1:4317. */
+  otlpGrpcListen?: string;
+  /** A ClickHouse server (http://user:pass@host:8123/db) instead of the embedded chDB. */
+  clickhouseUrl?: string;
+  /** ClickHouse cluster name: Replicated* + Distributed tables, DDL ON CLUSTER. */
+  clickhouseCluster?: string;
+  /**
+   * Retention and byte budgets per signal, enforced at start and hourly; fields left out take the
+   * defaults (metrics 30d, traces 7d, logs 14d, profiles 3d, no budgets). Unset = not enforced
+   * (embedders and tests with fixed old timestamps); the CLI always sets it from its flags.
+   */
+  retention?: { retentionMs?: Partial<RetentionPolicy['retentionMs']>; budgetBytes?: Partial<RetentionPolicy['budgetBytes']> };
+  /** OTLP / pprof ingest limits, queue bytes and test hooks. */
+  telemetry?: Partial<TelemetryIngestOptions>;
 }
 
 export interface RunningServer {
   /** The real base URL, e.g. http://127.0.0.1:41234 when port 0 was asked for. */
   url: string;
+  /** host:port of the OTLP gRPC receiver when it is on. */
+  otlpGrpcAddress?: string;
+  /** Retention/budget enforcement and usage (tests call enforce() directly). */
+  storage?: StorageManager;
+  /** Traces, logs and profiles reads and ingest queue stats. */
+  telemetry?: TelemetryIngest;
   close(): Promise<void>;
 }
 
@@ -51,7 +75,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const dataDir = resolve(opts.dataDir ?? defaultDataDir);
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...opts.remoteWriteLimits };
 
-  const db = await ClickHouseSession.open(join(dataDir, 'clickhouse'));
+  const db = await openStorage({ dataDir, clickhouseUrl: opts.clickhouseUrl, clickhouseCluster: opts.clickhouseCluster, log });
+  const storage = new StorageManager(db, {
+    retentionMs: { ...defaultRetentionPolicy.retentionMs, ...opts.retention?.retentionMs },
+    budgetBytes: { ...defaultRetentionPolicy.budgetBytes, ...opts.retention?.budgetBytes },
+  }, log);
+  let telemetry: TelemetryIngest | undefined;
   const store = new MetricsStore(db);
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   let configDb: ConfigDb | undefined;
@@ -78,9 +107,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     registerRemoteWrite(app, { store, limits, log });
     registerPrometheusApi(app, store);
     registerServiceMapApi(app, store);
+    // HTTP ingest keys are checked by the access hook; gRPC has no such hook, so it resolves its own.
+    telemetry = registerTelemetryIngest(app, db, { resolveProject: ingestProjectResolver(configDb), grpcListen: opts.otlpGrpcListen, ...opts.telemetry, httpKeysCheckedUpstream: true }, log);
+    const ingestStats = telemetry.stats;
+    registerStorageApi(app, storage, db.kind, () => ingestStats());
     await registerUi(app, resolve(opts.uiDir ?? defaultUiDir));
     await app.listen({ host, port });
+    await telemetry.listenGrpc();
+    if (opts.retention) storage.start();
   } catch (e) {
+    await storage.stop();
+    await telemetry?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await db.close();
     await configDb?.close().catch(() => undefined);
@@ -93,7 +130,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   let closing: Promise<void> | undefined;
   return {
     url,
+    otlpGrpcAddress: telemetry!.grpcAddress,
+    storage,
+    telemetry,
     close: () => (closing ??= (async () => {
+      await storage.stop();
+      await telemetry!.close();
       await app.close();
       await db.close();
       await configDb!.close();

@@ -3,7 +3,8 @@
 import type { MetricMetadata } from '@rootsight/common';
 import { anchoredRegex, type LabelMatcher } from '../../metrics/label-matcher.ts';
 import { metricsMetadataTable, metricsSamplesTable } from './schema.ts';
-import { parseFloatCell, type ClickHouseSession, type QueryParams } from './session.ts';
+import type { ClickHouseDriver } from './driver.ts';
+import { parseFloatCell, type QueryParams } from './session.ts';
 
 /** One series as stored: `labels` includes __name__; samples sorted by time, one per timestamp. */
 export interface StoredSeries {
@@ -16,7 +17,7 @@ export interface StoredSeries {
 export interface SampleRow { metricName: string; labels: Record<string, string>; timestampMs: number; value: number }
 
 export class MetricsStore {
-  constructor(private readonly db: ClickHouseSession) {}
+  constructor(private readonly db: ClickHouseDriver) {}
 
   async insertSamples(rows: readonly SampleRow[]): Promise<void> {
     await this.db.insertJsonRows(metricsSamplesTable, rows.map((r) => ({

@@ -3,7 +3,8 @@
 // instead of the engine's generic one.
 import { mkdirSync } from 'node:fs';
 import { Session, drainPending } from 'chdb';
-import { schemaStatements } from './schema.ts';
+import type { ClickHouseDriver } from './driver.ts';
+import { runMigrations } from './migrations.ts';
 
 /** Values bound server-side to `{name:Type}` placeholders; never spliced into SQL text. */
 export type QueryParams = Record<string, string | number | bigint | boolean | readonly string[]>;
@@ -20,7 +21,10 @@ export const CANNOT_COMPILE_REGEXP = 427;
 
 let openPath: string | undefined;
 
-export class ClickHouseSession {
+export class ClickHouseSession implements ClickHouseDriver {
+  readonly kind = 'chdb' as const;
+  readonly cluster = undefined;
+
   private constructor(private readonly session: Session, readonly path: string) {}
 
   static async open(path: string): Promise<ClickHouseSession> {
@@ -31,7 +35,12 @@ export class ClickHouseSession {
     openPath = path;
     try {
       const s = new ClickHouseSession(new Session(path), path);
-      for (const stmt of schemaStatements) await s.exec(stmt);
+      try {
+        await runMigrations(s);
+      } catch (e) {
+        await s.close();
+        throw e;
+      }
       return s;
     } catch (e) {
       openPath = undefined;
@@ -55,13 +64,13 @@ export class ClickHouseSession {
   }
 
   /** Inserts rows through the engine's JSONEachRow parser; resolves once the data is written. */
-  async insertJsonRows(table: string, rows: readonly object[]): Promise<void> {
+  async insertJsonRows(table: string, rows: readonly object[], columns?: readonly string[]): Promise<void> {
     if (rows.length === 0) return;
     const payload = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
     try {
       // A push may legitimately span many days (backfill); the per-insert partition cap is a
       // guard for interactive users, not for us.
-      await this.session.insert({ table, values: payload, format: 'JSONEachRow', settings: { max_partitions_per_insert_block: 0 } });
+      await this.session.insert({ table, values: payload, format: 'JSONEachRow', ...(columns ? { columns } : {}), settings: { max_partitions_per_insert_block: 0 } });
     } catch (e) {
       throw toQueryError(e);
     }

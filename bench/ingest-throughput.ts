@@ -1,0 +1,177 @@
+// Ingest throughput and storage footprint: OTLP spans/s and log lines/s into Rootsight, and
+// Prometheus remote write samples/s into Rootsight vs a real Prometheus (same generated stream,
+// same run), plus bytes on disk per span / log line / sample. Prints figures and ratios.
+//   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
+import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
+import { startServer } from '../server/src/main.ts';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const totalSpans = arg('spans', 400_000);
+const totalLogs = arg('logs', 400_000);
+const totalSamples = arg('samples', 1_000_000);
+const perBody = 5000;
+const concurrency = 8;
+
+let seed = 42;
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
+const services = ['checkout', 'cart', 'payments', 'catalog', 'auth', 'search'];
+const routes = ['GET /api/cart', 'POST /api/checkout', 'GET /api/items/:id', 'GET /health', 'PUT /api/user'];
+const now = BigInt(Date.now()) * 1_000_000n;
+
+function spanBodies(): Uint8Array[] {
+  const bodies: Uint8Array[] = [];
+  let id = 1;
+  for (let done = 0; done < totalSpans; done += perBody) {
+    const items: SpanInput[] = [];
+    for (let i = 0; i < perBody; i++, id++) {
+      const start = now - BigInt(Math.floor(rnd() * 3600e9));
+      items.push({
+        traceId: (Math.floor(id / 4) + 1).toString(16).padStart(32, '0'), spanId: id.toString(16).padStart(16, '0'),
+        parentSpanId: id % 4 ? (id - 1).toString(16).padStart(16, '0') : undefined, name: pick(routes), kind: 2 + (id % 2),
+        startNs: start, endNs: start + BigInt(Math.floor(rnd() * 5e8)),
+        attributes: { 'http.method': 'GET', 'http.status_code': pick([200, 200, 200, 404, 500]), 'net.peer.name': `10.0.${id % 200}.${id % 250}`, 'http.route': pick(routes), 'user.id': Math.floor(rnd() * 1e6) },
+        status: { code: rnd() < 0.05 ? 2 : 0 },
+      });
+    }
+    bodies.push(encodeTracesRequest([{ attributes: { 'service.name': pick(services), 'host.name': `node-${id % 7}`, 'container.id': `/k8s/default/${pick(services)}-abc/app` }, scopes: [{ name: 'bench', version: '1', items }] }]));
+  }
+  return bodies;
+}
+
+function logBodies(): Uint8Array[] {
+  const bodies: Uint8Array[] = [];
+  for (let done = 0; done < totalLogs; done += perBody) {
+    const items: LogInput[] = [];
+    for (let i = 0; i < perBody; i++) {
+      items.push({
+        timeNs: now - BigInt(Math.floor(rnd() * 3600e9)), severityNumber: pick([9, 9, 9, 13, 17]), severityText: pick(['INFO', 'INFO', 'WARN', 'ERROR']),
+        body: `${pick(routes)} completed in ${Math.floor(rnd() * 900)}ms for user ${Math.floor(rnd() * 1e5)} request_id=${Math.floor(rnd() * 1e12).toString(16)}`,
+        attributes: { 'log.file.path': '/var/log/app.log', 'thread': `worker-${Math.floor(rnd() * 16)}` },
+      });
+    }
+    bodies.push(encodeLogsRequest([{ attributes: { 'service.name': pick(services), 'host.name': 'node-1' }, scopes: [{ name: 'bench', items }] }]));
+  }
+  return bodies;
+}
+
+/** A time-ordered stream: each body is every series at `stepsPerBody` consecutive timestamps. */
+function remoteWriteBodies(): { bodies: Uint8Array[]; samples: number } {
+  const seriesCount = 2000;
+  const stepsPerBody = 5;
+  const steps = Math.ceil(totalSamples / seriesCount);
+  const t0 = Date.now() - steps * 1000 - 60_000;
+  const bodies: Uint8Array[] = [];
+  let samples = 0;
+  for (let s = 0; s < steps; s += stepsPerBody) {
+    const ts: TimeSeries[] = [];
+    for (let k = 0; k < seriesCount; k++) {
+      const labels = [{ name: '__name__', value: `container_metric_${k % 20}` }, { name: 'container_id', value: `/k8s/ns/pod-${Math.floor(k / 20)}/app` }, { name: 'instance', value: `node-${k % 10}:9100` }, { name: 'job', value: 'node-agent' }];
+      const points = [];
+      for (let j = s; j < Math.min(s + stepsPerBody, steps); j++) points.push({ timestampMs: t0 + j * 1000, value: Math.round(1000 + k + j * (k % 7)) });
+      samples += points.length;
+      ts.push({ labels, samples: points });
+    }
+    bodies.push(snappyCompress(encodeWriteRequest({ timeseries: ts, metadata: [] })));
+  }
+  return { bodies, samples };
+}
+
+async function send(url: string, bodies: Uint8Array[], headers: Record<string, string>, parallel: number): Promise<number> {
+  let next = 0;
+  let retries = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const b = bodies[next++]!;
+      for (;;) {
+        const r = await fetch(url, { method: 'POST', body: Buffer.from(b), headers });
+        await r.arrayBuffer();
+        if (r.ok) break;
+        if (r.status === 429 || r.status === 503) { retries++; await new Promise((x) => setTimeout(x, 50)); continue; }
+        throw new Error(`${url}: ${r.status}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  if (retries) console.log(`  (${retries} retries after 429/503)`);
+  return (performance.now() - started) / 1000;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-ingest-'));
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'rootsight'), uiDir: join(work, 'no-ui'), log: () => undefined });
+  const promPort = await freePort();
+  writeFileSync(join(work, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
+  const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--web.enable-remote-write-receiver'], { stdio: 'ignore' });
+  try {
+    console.log(`generating ${fmt(totalSpans)} spans, ${fmt(totalLogs)} log lines, ${fmt(totalSamples)} samples …`);
+    const spans = spanBodies();
+    const logs = logBodies();
+    const rw = remoteWriteBodies();
+
+    const pb = { 'content-type': 'application/x-protobuf' };
+    const spanSec = await send(`${server.url}/v1/traces`, spans, pb, concurrency);
+    const logSec = await send(`${server.url}/v1/logs`, logs, pb, concurrency);
+
+    const rwHeaders = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
+    const oursSec = await send(`${server.url}/v1/metrics`, rw.bodies, rwHeaders, 1);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const ok = await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const promSec = await send(`http://127.0.0.1:${promPort}/api/v1/write`, rw.bodies, rwHeaders, 1);
+
+    // Let ClickHouse merge what it got, so bytes reflect the steady state rather than many small parts.
+    const usage = await server.storage!.usage();
+    const by = (s: string) => usage.find((u) => u.signal === s)!;
+    const promBytes = dirBytes(join(work, 'prom'));
+
+    console.log('\n== ingest throughput (one process, HTTP, 8 senders for OTLP; 1 sender, same bodies, for remote write)');
+    console.log(`spans      ${fmt(totalSpans / spanSec)} spans/s   (target ≥ 100,000: ${(totalSpans / spanSec / 100_000).toFixed(2)}×)`);
+    console.log(`log lines  ${fmt(totalLogs / logSec)} lines/s`);
+    console.log(`remote write: Rootsight ${fmt(rw.samples / oursSec)} samples/s, Prometheus 2.42 ${fmt(rw.samples / promSec)} samples/s, ratio ${(promSec / oursSec).toFixed(2)}× (Rootsight / Prometheus)`);
+    console.log('\n== bytes on disk');
+    console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
+    console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);
+    console.log(`per sample      Rootsight ${(by('metrics').bytesOnDisk / rw.samples).toFixed(2)} B, Prometheus ${(promBytes / rw.samples).toFixed(2)} B (WAL + head; before its 2h block compaction), ratio ${((by('metrics').bytesOnDisk / rw.samples) / (promBytes / rw.samples)).toFixed(2)}×`);
+  } finally {
+    prom.kill('SIGTERM');
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,20 @@
+// What the stores need from ClickHouse, whichever way it is reached: chDB in this process
+// (session.ts) or a ClickHouse server / cluster over HTTP (http-driver.ts). SQL is the same dialect
+// in both; only the table layout differs in cluster mode (see ddl.ts).
+import type { QueryParams } from './session.ts';
+
+export interface ClickHouseDriver {
+  /** 'chdb' or 'http': shown in /api/storage so an operator sees which engine answers. */
+  readonly kind: 'chdb' | 'http';
+  /** Cluster name when the schema is ReplicatedMergeTree + Distributed; undefined on one node. */
+  readonly cluster: string | undefined;
+  exec(sql: string, params?: QueryParams): Promise<void>;
+  /** A SELECT's rows as positional arrays (JSONCompactEachRow). */
+  rows(sql: string, params?: QueryParams): Promise<unknown[][]>;
+  /**
+   * Inserts rows as JSONEachRow; resolves only once the data is written (our acks depend on it).
+   * `columns` names the columns present in the rows; needed when some are EPHEMERAL inputs.
+   */
+  insertJsonRows(table: string, rows: readonly object[], columns?: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
