@@ -1,6 +1,7 @@
 // `rootsight up | agent | server`: one command for the whole system on one host,
 // or each half on its own.
 import { resolve } from 'node:path';
+import { TelemetryFlagError, telemetryServerFlags, telemetrySettingsFromFlags } from '../server/src/ingest/telemetry-flags.ts';
 import { FlagError, formatFlagHelp, parseDurationMs, parseFlags, type FlagSpec } from './flags.ts';
 
 const agentFlags: FlagSpec[] = [
@@ -19,6 +20,7 @@ const serverFlags: FlagSpec[] = [
   { name: 'data-dir', help: 'where the embedded storage keeps its files', default: './data' },
   { name: 'pg-url', help: 'PostgreSQL URL (postgres://user:pass@host/db) for the config database; default: embedded PGlite in <data-dir>/configdb' },
   { name: 'admin-password', help: 'password of the "admin" user created at first start; default: generated and printed once' },
+  ...telemetryServerFlags,
   { name: 'auth-anonymous-role', help: 'what requests without login may do: none, viewer, editor or admin; when not given: the auth.anonymous_role server setting, default viewer (read-only dashboards and Prometheus API without login)' },
 ];
 
@@ -72,8 +74,15 @@ async function runServer(f: Record<string, string | undefined>): Promise<{ url: 
     listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server'),
     pgUrl: f['pg-url'] || undefined, adminPassword: f['admin-password'] || undefined,
     anonymousRole: anonymousRole as 'none' | 'viewer' | 'editor' | 'admin' | undefined,
+    ...telemetryOptions(f),
   });
   return server;
+}
+
+/** The ingest and storage flags as startServer options (the queue size lives under telemetry). */
+function telemetryOptions(f: Record<string, string | undefined>) {
+  const { ingestQueueBytes, ...rest } = telemetrySettingsFromFlags(f);
+  return { ...rest, telemetry: { queueBytesPerSignal: ingestQueueBytes } };
 }
 
 function waitForSignal(closers: Array<() => Promise<void>>): Promise<number> {
@@ -128,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`\nRootsight is running. Open the UI: ${server.url}\n`);
     return await waitForSignal([closeAgent, server.close]);
   } catch (e) {
-    if (e instanceof FlagError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
+    if (e instanceof FlagError || e instanceof TelemetryFlagError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
       process.stderr.write(`rootsight ${cmd}: ${e.message}\n`);
       return 1;
     }

@@ -14,7 +14,7 @@ const root = new URL('../..', import.meta.url).pathname;
 
 function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [join(root, 'bin/rootsight.js'), 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OTLP_GRPC_LISTEN: '' },
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OTLP_GRPC_LISTEN: '127.0.0.1:0' },
   });
   return new Promise((resolve, reject) => {
     let out = '';

@@ -38,7 +38,7 @@ test('unknown commands and flags exit 2 with a message and usage', () => {
 
 test('rootsight up serves the UI and the service map, and stops cleanly on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rootsight-up-'));
-  const child = spawn(process.execPath, [bin, 'up', '--listen', '127.0.0.1:0', '--agent-listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'up', '--listen', '127.0.0.1:0', '--agent-listen', '127.0.0.1:0', '--otlp-grpc-listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
