@@ -458,8 +458,9 @@ http {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  test('no ring-buffer drops, no malformed records, no full maps', () => {
+  test('no ring-buffer drops, no malformed records, no full maps', (t) => {
     const c = tracer!.counters();
+    t.diagnostic(`counters ${JSON.stringify(c)}`);
     assert.equal(c.ringbufDropped, 0);
     assert.equal(c.badRecords, 0);
     assert.equal(c.connMapFull, 0);
