@@ -111,7 +111,7 @@ export class Agent {
     const requests = new RequestPipeline({
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
         ?? exitedByCgroup.get(cgroupKey(pid, cgroupId)),
-      peerOf: (id) => connections.peerOf(id),
+      peerOf: (id, atNs) => connections.peerOf(id, atNs),
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
       spans,

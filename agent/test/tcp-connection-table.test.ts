@@ -103,3 +103,15 @@ test('container_info waits for the minimum container age', () => {
   assert.equal(samples[0]!.labels.image, 'nginx:1.22');
   assert.equal(new ContainerCollector({ containers: () => [ref('/host/cut', now)] }, 0, () => now).collect()[0]!.samples.length, 1);
 });
+
+test('a reused sock address names the right peer for the time of the request', () => {
+  const t = table();
+  t.onEvent(ev('connect_ok', { sockId: 77n, timestampNs: 1000, durationNs: 100, daddr: '10.0.0.2', dport: 80 }));
+  t.onEvent(ev('close', { sockId: 77n, timestampNs: 5000 }));
+  // The kernel hands the same memory to an accepted socket later on.
+  t.onEvent(ev('accept', { sockId: 77n, timestampNs: 6000, durationNs: 0, daddr: '10.0.0.9', dport: 40000, direction: 'inbound' }));
+  assert.equal(t.peerOf(77n, 3000)?.address, '10.0.0.2:80', 'a request during the first connection');
+  assert.equal(t.peerOf(77n, 7000)?.address, '10.0.0.9:40000', 'a request on the reused socket');
+  assert.equal(t.peerOf(77n, 500), undefined, 'before any connection');
+  assert.equal(t.peerOf(78n, 3000), undefined);
+});

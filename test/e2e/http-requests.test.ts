@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../agent/src/agent.ts';
+import { startServer, type RunningServer } from '../../server/src/main.ts';
+import type { SpanRow } from '../../server/src/storage/clickhouse/telemetry-store.ts';
 import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
 import { parseExposition, pick } from './scrape.ts';
 
@@ -16,14 +18,16 @@ let net: StandInNetwork;
 let web: StandInContainer;
 let client: StandInContainer;
 let agent: Agent;
+let server: RunningServer;
 const work = mkdtempSync(join(tmpdir(), 'rootsight-l7-'));
 
 before(async () => {
   net = new StandInNetwork('192.168.216');
   web = net.addContainer('web');
   client = net.addContainer('client');
+  server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'data'), log: () => {} });
   agent = await Agent.start({
-    listen: '127.0.0.1:0', cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
+    listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
     ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
   writeFileSync(join(work, 'nginx.conf'), `daemon off;
@@ -46,6 +50,7 @@ http {
 
 after(async () => {
   await agent?.close();
+  await server?.close();
   await net?.destroy();
 });
 
@@ -95,4 +100,23 @@ test('HTTP request counts by status equal the client\'s, on both sides', async (
   const sum = histogram(settled, 'sum') - histogram(before, 'sum');
   assert.equal(count, OK + MISSING + FAILING);
   assert.ok(sum > 0 && sum / count < 0.1, `mean latency ${sum / count}s is positive and below 100 ms on a local bridge`);
+});
+
+test('each request becomes a span in the server, joined to the caller\'s trace by its traceparent', async () => {
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  await agent.pushNow();
+  // The client sends a traceparent on every request (the readiness probe, curl, did not).
+  const traced = (rows: SpanRow[]) => rows.filter((r) => r.kind === 3 && r.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
+  const spans = await eventually('client spans stored', async () => {
+    const rows = traced(await server.telemetry!.store.selectSpans({ serviceName: clientId, limit: 1000 }));
+    return rows.length >= OK + MISSING + FAILING ? rows : undefined;
+  });
+  assert.equal(spans.length, OK + MISSING + FAILING, 'one client span per request');
+  assert.ok(spans.every((r) => r.parentSpanId === '00f067aa0ba902b7'), 'parent span from traceparent');
+  const byPath = (path: string) => spans.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${path}`));
+  assert.equal(byPath('/').length, OK);
+  assert.equal(byPath('/missing').length, MISSING);
+  assert.equal(byPath('/fail').length, FAILING);
+  assert.ok(byPath('/fail').every((r) => r.statusCode === 2 && String(r.attributes['http.status_code']) === '500'));
+  assert.ok(spans.every((r) => r.name === 'GET' && r.attributes['net.peer.name'] === web.ip && r.endNs > r.startNs));
 });

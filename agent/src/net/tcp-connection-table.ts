@@ -45,14 +45,20 @@ export interface ConnectionPeer {
 /** Peers of closed connections are kept this many entries: request events may trail the close. */
 const RECENTLY_CLOSED = 20_000;
 
+/** A struct sock's memory is reused by later connections, so a sock id names a peer only for a time. */
+interface PeerLifetime extends ConnectionPeer {
+  openedNs: number;
+  closedNs?: number;
+}
+
 /** Port 50051 (gRPC's customary port) sits inside the default ephemeral range but is a real service. */
 const ALWAYS_KEPT_PORT = 50051;
 
 export class TcpConnectionTable {
   private readonly byContainer = new Map<string, Map<string, DestinationStats>>();
   private readonly open = new Map<bigint, TrackedConnection>();
-  private readonly peers = new Map<bigint, ConnectionPeer>();
-  private readonly closedPeers = new Map<bigint, ConnectionPeer>();
+  private readonly peers = new Map<bigint, PeerLifetime>();
+  private readonly closedPeers = new Map<bigint, PeerLifetime[]>();
   /** Events whose owner could not be found, connections over the cap, filtered destinations. */
   readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
 
@@ -69,14 +75,20 @@ export class TcpConnectionTable {
     }
   }
 
-  /** The peer of a live or recently closed connection (sock id = L7 connection id). */
-  peerOf(sockId: bigint): ConnectionPeer | undefined {
-    return this.peers.get(sockId) ?? this.closedPeers.get(sockId);
+  /**
+   * The peer of the connection that had this sock id at monotonic time atNs (an L7 event's
+   * time): live, or closed recently. A connection that reused the memory later is not it.
+   */
+  peerOf(sockId: bigint, atNs: number): ConnectionPeer | undefined {
+    const live = this.peers.get(sockId);
+    if (live && live.openedNs <= atNs) return live;
+    return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs!);
   }
 
   private rememberPeer(e: TcpEvent): void {
     if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
-    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport) });
+    // The handshake finished at e.timestampNs; the connection existed from its duration earlier.
+    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), openedNs: e.timestampNs - e.durationNs });
   }
 
   get trackedConnections(): number {
@@ -120,7 +132,10 @@ export class TcpConnectionTable {
     const peer = this.peers.get(e.sockId);
     if (peer) {
       this.peers.delete(e.sockId);
-      this.closedPeers.set(e.sockId, peer);
+      peer.closedNs = e.timestampNs;
+      const earlier = this.closedPeers.get(e.sockId) ?? [];
+      this.closedPeers.delete(e.sockId); // re-insert: the map's order is the eviction order
+      this.closedPeers.set(e.sockId, [peer, ...earlier.slice(0, 3)]);
       if (this.closedPeers.size > RECENTLY_CLOSED) this.closedPeers.delete(this.closedPeers.keys().next().value!);
     }
     const c = this.open.get(e.sockId);

@@ -14,7 +14,8 @@ import { spanFromRequest } from './request-span.ts';
 
 export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
-  peerOf(connectionId: bigint): ConnectionPeer | undefined;
+  /** The peer of the connection with that id at that monotonic time. */
+  peerOf(connectionId: bigint, atNs: number): ConnectionPeer | undefined;
   resourceOf(containerId: string): SpanResource;
   metrics: RequestMetrics;
   spans?: SpanExporter;
@@ -23,7 +24,7 @@ export interface RequestPipelineDeps {
 const MAX_HTTP2_CONNECTIONS = 10_000;
 /** TCP and L7 events come through different ring buffers; a request may overtake its connect,
  * by more on a loaded host. Such a request waits for the peer, then is recorded without it. */
-const PEER_WAITS_MS = [100, 500, 2000];
+const PEER_WAITS_MS = [100, 500, 2000, 5000];
 const MAX_WAITING_FOR_PEER = 10_000;
 
 // CLOCK_MONOTONIC (bpf_ktime_get_ns, process.hrtime) to wall clock, fixed at start.
@@ -65,7 +66,7 @@ export class RequestPipeline {
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0): void {
     const containerId = this.deps.containerOf(e.pid, e.cgroupId);
     if (!containerId) { this.skipped.unknownOwner++; return; }
-    const peer = this.deps.peerOf(e.connectionId);
+    const peer = this.deps.peerOf(e.connectionId, e.timestampNs);
     if (!peer && e.direction === 'outbound' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
       setTimeout(() => {
