@@ -2,7 +2,7 @@
 // every place where data was dropped, so loss is never silent.
 import type { MetricCollector, MetricFamily } from './export/metric-family.ts';
 import type { PushQueueStats } from './export/push-queue.ts';
-import type { ProgramCapability } from './kernel/tcp-tracer.ts';
+import type { ProgramCapability } from './kernel/bpf-tracer.ts';
 
 export interface AgentSelfState {
   capabilities(): ProgramCapability[];
