@@ -1,6 +1,7 @@
 // Decoder for struct rs_l7_event (agent/bpf/l7_events.h) and the payload bytes that follow it.
 // agent/test/abi-l7.test.ts compiles the header and checks every constant below.
 
+import { walkRingBatch } from './ring-batch.ts';
 export const L7_EVENT_HEADER_SIZE = 96;
 
 export const L7_EVENT_OFFSETS = {
@@ -199,19 +200,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
   }
 }
 
-/** Walks a batch of [u32 LE length][record] frames. Never throws; returns the number of records skipped. */
+/** Walks a batch from the ring buffer. Never throws; returns the number of records skipped. */
 export function decodeL7Batch(buf: Buffer, onRecord: (r: L7Record) => void): number {
-  let bad = 0;
-  let off = 0;
-  while (off < buf.length) {
-    if (off + 4 > buf.length) { bad++; break; }
-    const len = buf.readUInt32LE(off);
-    const start = off + 4;
-    if (start + len > buf.length) { bad++; break; }
-    off = start + len;
-    const r = decodeL7Record(buf, start, len);
-    if (r === undefined) { bad++; continue; }
-    onRecord(r);
-  }
-  return bad;
+  return walkRingBatch(buf, decodeL7Record, onRecord);
 }

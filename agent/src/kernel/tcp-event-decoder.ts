@@ -1,6 +1,7 @@
 // Decoder for struct rs_tcp_event (agent/bpf/tcp_events.h). agent/test/abi.test.ts compiles the
 // header and checks every constant below against sizeof/offsetof.
 import { formatIpv6 } from '../net/address.ts';
+import { walkRingBatch } from './ring-batch.ts';
 
 export const TCP_EVENT_SIZE = 120;
 
@@ -109,22 +110,9 @@ export function decodeTcpEvent(buf: Buffer, off: number): TcpEvent | undefined {
   };
 }
 
-/** Walks a batch of [u32 LE length][record] frames, calling onEvent for each valid record.
- * Never throws on bad input: records with a wrong length, an unknown type or family, and a
- * truncated tail are skipped. Returns the number of records skipped. */
+/** Walks a batch from the ring buffer, calling onEvent for each valid record. Never throws on bad
+ * input: records with a wrong length, an unknown type or family, and a truncated tail are skipped.
+ * Returns the number of records skipped. */
 export function decodeTcpEventBatch(buf: Buffer, onEvent: (e: TcpEvent) => void): number {
-  let bad = 0;
-  let off = 0;
-  while (off < buf.length) {
-    if (off + 4 > buf.length) { bad++; break; }
-    const len = buf.readUInt32LE(off);
-    const start = off + 4;
-    if (start + len > buf.length) { bad++; break; }
-    off = start + len;
-    if (len !== TCP_EVENT_SIZE) { bad++; continue; }
-    const e = decodeTcpEvent(buf, start);
-    if (e === undefined) { bad++; continue; }
-    onEvent(e);
-  }
-  return bad;
+  return walkRingBatch(buf, (b, off, len) => (len === TCP_EVENT_SIZE ? decodeTcpEvent(b, off) : undefined), onEvent);
 }
