@@ -1,7 +1,7 @@
 // Decoder for struct rs_l7_event (agent/bpf/l7_events.h) and the payload bytes that follow it.
 // agent/test/abi-l7.test.ts compiles the header and checks every constant below.
-
 import { walkRingBatch } from './ring-batch.ts';
+
 export const L7_EVENT_HEADER_SIZE = 96;
 
 export const L7_EVENT_OFFSETS = {
