@@ -58,13 +58,14 @@ test('HTTP request counts by status equal the client\'s, on both sides', async (
   const capabilities = await (await fetch(`${agent.url}/capabilities`)).json() as { programs: Array<{ program: string; attachPoint: string; attached: boolean }> };
   const syscallPrograms = capabilities.programs.filter((p) => p.attachPoint.startsWith('tracepoint/syscalls/'));
   assert.ok(syscallPrograms.length >= 8 && syscallPrograms.every((p) => p.attached), JSON.stringify(capabilities.programs));
+  // Probed from inside the web container, so the client container's counters start untouched.
   await eventually('nginx to answer', async () => {
-    try { await client.run('curl', ['-sf', '-o', '/dev/null', `http://${web.ip}/`]); return true; } catch { return undefined; }
+    try { await web.run('curl', ['-sf', '-o', '/dev/null', 'http://127.0.0.1/']); return true; } catch { return undefined; }
   });
   const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
   const webId = `/docker/${web.runtimeId.slice(0, 12)}`;
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
-  // The readiness probe made exactly one successful request: let it be counted before the baseline.
+  // The readiness probe made exactly one successful request to nginx: let it be counted before the baseline.
   await eventually('the probe request to be counted', async () => {
     const n = pick(await scrape(), 'container_http_inbound_requests_total', { container_id: webId, status: '2xx' })[0]?.value;
     return n === 1 ? true : undefined;
@@ -105,7 +106,7 @@ test('HTTP request counts by status equal the client\'s, on both sides', async (
 test('each request becomes a span in the server, joined to the caller\'s trace by its traceparent', async () => {
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   await agent.pushNow();
-  // The client sends a traceparent on every request (the readiness probe, curl, did not).
+  // The client sends a traceparent on every request.
   const traced = (rows: SpanRow[]) => rows.filter((r) => r.kind === 3 && r.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
   const spans = await eventually('client spans stored', async () => {
     const rows = traced(await server.telemetry!.store.selectSpans({ serviceName: clientId, limit: 1000 }));
