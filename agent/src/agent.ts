@@ -5,8 +5,8 @@
 import { readlinkSync } from 'node:fs';
 import { encodeWriteRequest, remoteWriteHeaders, snappyCompress } from '@rootsight/common';
 import { AgentSelfCollector } from './agent-self-collector.ts';
-import { CgroupIdIndex } from './containers/cgroup-id-index.ts';
 import { ContainerCollector } from './containers/container-collector.ts';
+import { ExitedProcessOwners } from './procs/exited-process-owners.ts';
 import { ProcessTable } from './procs/process-table.ts';
 import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
 import { gather, withLabels, type MetricCollector, type MetricFamily } from './export/metric-family.ts';
@@ -75,7 +75,7 @@ export class Agent {
     await processes.scan();
     const listens = new ListenTable();
     const connections = new TcpConnectionTable({
-      containerOf: (e) => ownerOf(processes, listens, e) ?? exitedOwners.get(exitedKey(e)),
+      containerOf: (e) => ownerOf(processes, listens, e) ?? exited.ownerOf(e.pid, e.cgroupId, e.comm),
       isHostNetns: (ns) => ns === hostNetns,
     }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
 
@@ -110,7 +110,7 @@ export class Agent {
     const spans = collectorBase ? new SpanExporter({ url: `${collectorBase}/v1/traces`, apiKey: opts.apiKey, scopeVersion: AGENT_VERSION, log: opts.log }) : undefined;
     const requests = new RequestPipeline({
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
-        ?? exitedByCgroup.get(cgroupKey(pid, cgroupId)),
+        ?? exited.ownerOf(pid, cgroupId, ''),
       peerOf: (id, atNs) => connections.peerOf(id, atNs),
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
@@ -119,37 +119,20 @@ export class Agent {
 
     // Both ring buffers feed ONE ordered queue: a connection's connect event is applied before
     // its first request, and every event waits for its pid's container when the pid is new.
-    // Pids gone before /proc could be read (a curl that connects and exits within milliseconds)
-    // are named from their socket's cgroup and the kernel's comm, keyed by pid, comm and cgroup
-    // so that a reused pid is not mistaken for the exited process.
     type KernelItem = { kind: 'tcp'; e: TcpEvent } | { kind: 'request'; e: L7Event } | { kind: 'http2'; c: Http2Chunk } | { kind: 'close'; c: L7ConnClose };
-    const exitedOwners = new Map<string, string | undefined>();
-    const exitedKey = (e: TcpEvent) => `${e.pid}|${e.comm}|${e.cgroupId}`;
-    // The same for L7 events, which carry no comm: by pid and cgroup.
-    const exitedByCgroup = new Map<string, string | undefined>();
-    const cgroupKey = (pid: number, cgroupId: number) => `${pid}|${cgroupId}`;
-    const cgroupIds = new CgroupIdIndex(() => processes.cgroupV2Root);
-    const pidOf = (x: KernelItem) => (x.kind === 'tcp' || x.kind === 'request' ? x.e.pid : x.kind === 'http2' ? x.c.pid : 0);
-    const cgroupOf = (x: KernelItem) => (x.kind === 'close' ? 0 : x.kind === 'http2' ? x.c.cgroupId : x.e.cgroupId);
+    const exited = new ExitedProcessOwners(() => processes.cgroupV2Root);
+    const originOf = (x: KernelItem) => (x.kind === 'close' ? undefined
+      : x.kind === 'http2' ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' }
+      : { pid: x.e.pid, cgroupId: x.e.cgroupId, comm: x.kind === 'tcp' ? x.e.comm : '' });
     const events = new OrderedEventQueue<KernelItem>({
       pidToResolve: (x) => {
-        const pid = pidOf(x);
-        if (!pid || processes.get(pid)) return undefined;
-        const settled = x.kind === 'tcp' ? exitedOwners.has(exitedKey(x.e)) : exitedByCgroup.has(cgroupKey(pid, cgroupOf(x)));
-        return settled ? undefined : pid;
+        const p = originOf(x);
+        return p && p.pid && !processes.get(p.pid) && !exited.known(p.pid, p.cgroupId, p.comm) ? p.pid : undefined;
       },
       resolvePid: async (pid) => {
         if (await processes.lookupPid(pid)) return;
-        const x = events.current;
-        if (!x) return;
-        if (exitedOwners.size > 10_000) exitedOwners.clear();
-        if (exitedByCgroup.size > 10_000) exitedByCgroup.clear();
-        const comm = x.kind === 'tcp' ? x.e.comm : '';
-        const owner = await cgroupIds.containerOf(cgroupOf(x), comm);
-        if (x.kind === 'tcp') exitedOwners.set(exitedKey(x.e), owner);
-        // A TCP event named the process (comm); its requests inherit that name.
-        const byCgroup = cgroupKey(pid, cgroupOf(x));
-        if (owner !== undefined || !exitedByCgroup.has(byCgroup)) exitedByCgroup.set(byCgroup, owner);
+        const p = events.current && originOf(events.current);
+        if (p) await exited.resolve(pid, p.cgroupId, p.comm);
       },
       apply: (x) => {
         if (x.kind === 'tcp') applyTcp(x.e);
@@ -182,7 +165,7 @@ export class Agent {
         skipped: () => ({
           ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped,
           request_unknown_owner: requests.skipped.unknownOwner, request_unknown_protocol: requests.skipped.unknownProtocol,
-          http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer, 
+          http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer,
           request_series_overflow: requestMetrics.overflow,
         }),
         remoteWrite: () => sender?.stats,
