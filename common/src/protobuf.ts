@@ -1,6 +1,7 @@
-// Minimal protobuf wire-format reader and writer. Rootsight speaks a handful of
-// fixed protobuf schemas (Prometheus remote write, later OTLP); a generic
-// runtime would cost more than these ~150 lines and hide where limits are checked.
+// Minimal protobuf wire-format reader and writer. Rootsight speaks a handful of fixed protobuf
+// schemas (Prometheus remote write, OTLP, pprof); a generic runtime would cost more than these
+// lines and hide where limits are checked. 64-bit values come back exact as bigint where they
+// can exceed 2^53 (nanosecond timestamps), and nesting is bounded against hostile input.
 
 export class ProtobufDecodeError extends Error {
   constructor(message: string) {
@@ -14,14 +15,17 @@ export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 const textEncoder = new TextEncoder();
 
+const MAX_NESTING = 32;
+
 /** Reads fields from one message; nested messages get their own reader over a sub-range. */
 export class ProtobufReader {
-  private pos: number;
+  pos: number;
   private readonly view: DataView;
 
-  constructor(private readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
+  constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length, readonly depth = 0) {
     this.pos = start;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (depth > MAX_NESTING) throw new ProtobufDecodeError(`messages nested more than ${MAX_NESTING} levels deep`);
   }
 
   done(): boolean {
@@ -52,13 +56,50 @@ export class ProtobufReader {
 
   /** int64 as a two's-complement varint: negative values come back negative. */
   int64(): number {
-    const start = this.pos;
-    const v = this.varint();
-    if (this.pos - start < 10) return v;
-    // Ten bytes means the top bit is set: redo it exactly with BigInt (rare path).
-    let big = 0n;
-    for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i]! & 0x7f);
-    return Number(BigInt.asIntN(64, big));
+    return Number(this.varintBig(true));
+  }
+
+  /** int64 / uint64 varint, exact. */
+  varintBig(signed: boolean): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtobufDecodeError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return signed ? BigInt.asIntN(64, result) : BigInt.asUintN(64, result);
+      shift += 7n;
+    }
+    throw new ProtobufDecodeError('varint longer than 10 bytes');
+  }
+
+  fixed64(): bigint {
+    this.need(8);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  fixed32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A repeated varint field, packed (wire type 2) or not (0), appended to out. */
+  repeatedVarintBig(wireType: number, signed: boolean, out: bigint[]): void {
+    if (wireType === WireType.Varint) { out.push(this.varintBig(signed)); return; }
+    this.expect(WireType.LengthDelimited, wireType);
+    const r = this.sub();
+    while (!r.done()) out.push(r.varintBig(signed));
+  }
+
+  repeatedVarint(wireType: number, out: number[]): void {
+    if (wireType === WireType.Varint) { out.push(this.varint()); return; }
+    this.expect(WireType.LengthDelimited, wireType);
+    const r = this.sub();
+    while (!r.done()) out.push(r.varint());
   }
 
   double(): number {
@@ -68,16 +109,8 @@ export class ProtobufReader {
     return v;
   }
 
-  fixed64AsNumber(): number {
-    this.need(8);
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
-    this.pos += 8;
-    return hi * 2 ** 32 + lo;
-  }
-
   /** Returns [start, end) of a length-delimited field without copying. */
-  bytesRange(): [number, number] {
+  range(): [number, number] {
     const len = this.varint();
     this.need(len);
     const start = this.pos;
@@ -86,12 +119,12 @@ export class ProtobufReader {
   }
 
   bytes(): Uint8Array {
-    const [s, e] = this.bytesRange();
+    const [s, e] = this.range();
     return this.buf.subarray(s, e);
   }
 
   string(): string {
-    const [s, e] = this.bytesRange();
+    const [s, e] = this.range();
     try {
       return textDecoder.decode(this.buf.subarray(s, e));
     } catch {
@@ -100,22 +133,22 @@ export class ProtobufReader {
   }
 
   sub(): ProtobufReader {
-    const [s, e] = this.bytesRange();
-    return new ProtobufReader(this.buf, s, e);
+    const [s, e] = this.range();
+    return new ProtobufReader(this.buf, s, e, this.depth + 1);
   }
 
   skip(wireType: number): void {
     switch (wireType) {
       case WireType.Varint: this.varint(); return;
       case WireType.Fixed64: this.need(8); this.pos += 8; return;
-      case WireType.LengthDelimited: this.bytesRange(); return;
+      case WireType.LengthDelimited: this.range(); return;
       case WireType.Fixed32: this.need(4); this.pos += 4; return;
       default: throw new ProtobufDecodeError(`unsupported wire type ${wireType} at byte ${this.pos}`);
     }
   }
 
-  expect(wireType: number, actual: number, field: string): void {
-    if (wireType !== actual) throw new ProtobufDecodeError(`field ${field}: wire type ${actual}, expected ${wireType}`);
+  expect(wireType: number, actual: number, field = ''): void {
+    if (wireType !== actual) throw new ProtobufDecodeError(`${field ? `field ${field}: ` : ''}wire type ${actual}, expected ${wireType} at byte ${this.pos}`);
   }
 
   private need(n: number): void {
