@@ -4,12 +4,13 @@
 // client's own counts exactly, and latency must be plausible.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../agent/src/agent.ts';
 import { startServer, type RunningServer } from '../../server/src/main.ts';
 import type { SpanRow } from '../../server/src/storage/clickhouse/telemetry-store.ts';
+import { startNginx } from './nginx.ts';
 import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
 import { parseExposition, pick } from './scrape.ts';
 
@@ -30,22 +31,8 @@ before(async () => {
     listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
     ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
-  writeFileSync(join(work, 'nginx.conf'), `daemon off;
-worker_processes 1;
-pid ${work}/nginx.pid;
-error_log ${work}/nginx-error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  server {
-    listen 80;
-    location = / { return 200 "ok\\n"; }
-    location = /fail { return 500 "boom\\n"; }
-  }
-}
-`);
-  web.spawn('nginx', ['-c', join(work, 'nginx.conf')], { stdio: 'inherit' });
+  startNginx(web, work, `location = / { return 200 "ok\\n"; }
+    location = /fail { return 500 "boom\\n"; }`);
 });
 
 after(async () => {

@@ -4,11 +4,12 @@
 // map must all say N and M.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../agent/src/agent.ts';
 import { startServer } from '../../server/src/main.ts';
+import { startNginx } from './nginx.ts';
 import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
 import { parseExposition, pick, promtoolComplaints } from './scrape.ts';
 
@@ -36,19 +37,8 @@ before(async () => {
     listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup',
     scrapeIntervalMs: 3_600_000, ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
-  writeFileSync(join(work, 'nginx.conf'), `daemon off;
-worker_processes 2;
-pid ${work}/nginx.pid;
-error_log ${work}/nginx-error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  server { listen 80; location / { return 200 "hello from web\\n"; } }
-}
-`);
   // Started after the agent, so the listen is seen by the kernel program as it happens.
-  web.spawn('nginx', ['-c', join(work, 'nginx.conf')], { stdio: 'inherit' });
+  startNginx(web, work, `location / { return 200 "hello from web\\n"; }`, 2);
 });
 
 after(async () => {
