@@ -1,2 +1,3 @@
 export * from './protobuf.ts';
 export * from './remote-write.ts';
+export * from './listen-address.ts';

@@ -11,7 +11,7 @@ import { bootstrapConfig } from './auth/bootstrap.ts';
 import { ingestProjectResolver } from './auth/ingest-project.ts';
 import type { AnonymousRole } from './auth/roles.ts';
 import { registerErrorHandler } from './http/errors.ts';
-import { formatUrl, parseListenAddress } from './http/listen-address.ts';
+import { formatUrl, parseListenAddress } from '@rootsight/common';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';

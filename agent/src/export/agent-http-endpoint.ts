@@ -2,6 +2,7 @@
 // for what the kernel side could do on this host, /health.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatUrl, parseListenAddress } from '@rootsight/common';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from './prometheus-text.ts';
 
 export interface AgentHttpHandlers {
@@ -36,15 +37,5 @@ export async function startAgentHttpEndpoint(listen: string, handlers: AgentHttp
     server.listen(port, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return { url: `http://${shownHost}:${addr.port}`, server };
-}
-
-/** "127.0.0.1:10300", "[::1]:80", ":80" (all interfaces). */
-export function parseListenAddress(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
-  if (!m) throw new Error(`invalid listen address "${listen}": expected HOST:PORT, e.g. 127.0.0.1:10300`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid listen address "${listen}": port ${port} is above 65535`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  return { url: formatUrl(addr.address, addr.port), server };
 }

@@ -1,4 +1,4 @@
-// Parses --listen values: "host:port", "[v6addr]:port" or ":port" (all interfaces).
+// Parses --listen values of the agent and the server: "host:port", "[v6addr]:port" or ":port" (all interfaces).
 
 export interface ListenAddress { host: string; port: number }
 
