@@ -11,10 +11,17 @@ export interface ClickHouseDriver {
   exec(sql: string, params?: QueryParams): Promise<void>;
   /** A SELECT's rows as positional arrays (JSONCompactEachRow). */
   rows(sql: string, params?: QueryParams): Promise<unknown[][]>;
+  /** A SELECT's result as raw RowBinary bytes: compact, and floats keep their exact bits (NaN payloads). */
+  rowBinary(sql: string, params?: QueryParams): Promise<Uint8Array>;
   /**
    * Inserts rows as JSONEachRow; resolves only once the data is written (our acks depend on it).
    * `columns` names the columns present in the rows; needed when some are EPHEMERAL inputs.
    */
   insertJsonRows(table: string, rows: readonly object[], columns?: readonly string[]): Promise<void>;
+  /**
+   * Inserts a RowBinary payload (see row-binary.ts) holding `columns` in order; the bulk ingest
+   * path. Resolves only once the data is written, like insertJsonRows.
+   */
+  insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 // A ClickHouse server (or cluster) over its HTTP interface, through @clickhouse/client. Used when
 // `--clickhouse-url` is set; the same stores and SQL run on it as on chDB.
+import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseDriver } from './driver.ts';
 import { checkClusterName } from './ddl.ts';
 import { runMigrations } from './migrations.ts';
-import { ClickHouseQueryError, type QueryParams } from './session.ts';
+import { ClickHouseQueryError, rowBinaryInsertPrefix, type QueryParams } from './session.ts';
 
 export interface HttpDriverOptions {
   /** e.g. http://user:password@clickhouse:8123/rootsight — user, password and database may ride in the URL. */
@@ -73,6 +74,17 @@ export class ClickHouseHttpDriver implements ClickHouseDriver {
     }
   }
 
+  async rowBinary(sql: string, params: QueryParams = {}): Promise<Uint8Array> {
+    try {
+      const r = await this.client.exec({ query: `${sql}\nFORMAT RowBinary`, query_params: params as Record<string, unknown> });
+      const chunks: Buffer[] = [];
+      for await (const c of r.stream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    } catch (e) {
+      throw toQueryError(e);
+    }
+  }
+
   async insertJsonRows(table: string, rows: readonly object[], columns?: readonly string[]): Promise<void> {
     if (rows.length === 0) return;
     try {
@@ -83,6 +95,18 @@ export class ClickHouseHttpDriver implements ClickHouseDriver {
         ...(columns && columns.length > 0 ? { columns: columns as [string, ...string[]] } : {}),
         clickhouse_settings: { max_partitions_per_insert_block: '0' },
       });
+    } catch (e) {
+      throw toQueryError(e);
+    }
+  }
+
+  async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void> {
+    if (payload.length === 0) return;
+    try {
+      // The client's insert() knows no binary formats; exec() streams any payload after the statement.
+      const r = await this.client.exec({ query: rowBinaryInsertPrefix(table, columns), values: Readable.from([Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]) });
+      // The response body must be consumed for the socket to be reused.
+      for await (const _ of r.stream) { /* drain */ }
     } catch (e) {
       throw toQueryError(e);
     }
