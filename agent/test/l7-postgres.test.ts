@@ -35,11 +35,14 @@ test('session remembers prepared statements for later Binds and forgets them on 
   assert.ok(postgresParser.detectRequest(msg('C', cat(enc('S'), enc('byid\0')))), 'a lone Close (length + 1 == size)');
 });
 
-test('responses: T/D/C → ok, ParseComplete/BindComplete/NoData skipped, E → failed, others unknown', () => {
+test('responses: T/D/C → ok, ParseComplete/BindComplete/NoData skipped, then ReadyForQuery → ok, E → failed, others unknown', () => {
   assert.deepEqual(resps.slice(1).map((r) => postgresParser.parseResponse(r)?.status), ['ok', 'ok', 'ok', 'ok', 'ok', 'failed', 'failed', 'ok']);
   assert.deepEqual(postgresParser.parseResponse(resps[0]), { status: 'unknown' }, 'AuthenticationOk…');
   assert.deepEqual(postgresParser.parseResponse(msg('t', new Uint8Array(2))), { status: 'ok' });
   assert.deepEqual(postgresParser.parseResponse(msg('Z', enc('I'))), { status: 'unknown' });
+  // PQprepare (Parse + Sync) is answered ParseComplete + ReadyForQuery: a successful prepare.
+  assert.deepEqual(postgresParser.parseResponse(cat(msg('1', new Uint8Array(0)), msg('Z', enc('I')))), { status: 'ok' });
+  assert.deepEqual(postgresParser.parseResponse(cat(msg('1', new Uint8Array(0)), msg('E', enc('SERROR\0')))), { status: 'failed' });
   assert.equal(postgresParser.parseResponse(enc('hello world')), undefined);
 });
 

@@ -111,6 +111,10 @@ export function parsePostgresResponse(b: Uint8Array): L7ResponseInfo | undefined
   if (len < 4 || !BACKEND_TYPES.has(t)) return undefined;
   if (t === 0x45) return { status: 'failed' };
   if (t === 0x54 || t === 0x74 || t === 0x44 || t === 0x43 || t === 0x49) return { status: 'ok' };
+  // A Parse-only round trip (libpq's PQprepare, pgbench -M prepared) is answered ParseComplete +
+  // ReadyForQuery: the statement was prepared, so the request succeeded. Coroot's status parser
+  // has no case for it and reports such requests as unknown; here they are ok.
+  if (t === 0x5a && off > 0) return { status: 'ok' };
   return { status: 'unknown' };
 }
 
