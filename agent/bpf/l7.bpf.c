@@ -220,6 +220,49 @@ static __always_inline __u64 rs_copy_user(__u8 *dst, const __u64 cap, const stru
 	return off;
 }
 
+/* HTTP/2 and broker chunks are copied iovec by iovec in a bpf_loop callback: Node's http2 writes
+ * one iovec per frame header and per payload, so a writev carrying a few streams has dozens of
+ * them, and every frame must be seen to keep the HPACK tables in step. An unrolled loop that long
+ * takes the verifier seconds; a callback is verified once. */
+#define RS_MAX_CHUNK_IOV 256
+
+struct rs_iov_walk {
+	__u64 iov;   /* user address of the iovec array */
+	__u64 cnt;
+	__u64 total; /* bytes of the syscall not yet copied */
+	__u64 off;   /* bytes copied so far */
+};
+
+static struct rs_l7_ev_scratch *rs_ev(void);
+
+static long rs_iov_step(__u64 i, struct rs_iov_walk *w)
+{
+	if (i >= w->cnt || w->off >= RS_L7_MAX_CHUNK || w->total == 0)
+		return 1;
+	struct iovec iov;
+	if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(w->iov + i * sizeof(struct iovec))) != 0)
+		return 1;
+	__u64 n = (__u64)iov.iov_len;
+	if (n > w->total)
+		n = w->total;
+	if (n > RS_L7_MAX_CHUNK - w->off)
+		n = RS_L7_MAX_CHUNK - w->off;
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 1;
+	__u64 o = w->off;
+	RS_BARRIER(o);
+	o &= RS_L7_MAX_CHUNK - 1;
+	RS_BARRIER(n);
+	if (n > RS_L7_MAX_CHUNK)
+		n = RS_L7_MAX_CHUNK;
+	if (n > 0 && bpf_probe_read_user(ev->data + o, n, iov.iov_base) != 0)
+		return 1;
+	w->off += n;
+	w->total -= n;
+	return 0;
+}
+
 /* ---------------- socket discovery ---------------- */
 
 static __always_inline struct sock *rs_fd_sock(__u32 fd, __u16 *family, __u16 *type)
@@ -540,6 +583,11 @@ RS_GLOBAL int rs_copy_data(__u64 ptr, __u64 iovcnt, __u64 total, __u64 big)
 	if (!ev)
 		return 0;
 	struct rs_io io = { .ptr = ptr, .iovcnt = iovcnt };
+	if (big && iovcnt > 0) {
+		struct rs_iov_walk w = { .iov = ptr, .cnt = iovcnt, .total = total, .off = 0 };
+		bpf_loop(RS_MAX_CHUNK_IOV, rs_iov_step, &w, 0);
+		return w.off;
+	}
 	if (big)
 		return rs_copy_user(ev->data, RS_L7_MAX_CHUNK, &io, total);
 	return rs_copy_user(ev->data, RS_L7_MAX_REQUEST, &io, total);

@@ -163,3 +163,24 @@ test('status labels: every gRPC code name and HTTP classes', () => {
   assert.equal(http2Status(302, undefined), '3xx');
   assert.equal(http2Status(undefined, undefined), 'unknown');
 });
+
+test('a capped chunk: a missing tail inside a DATA payload is skipped; a missing tail with frame headers stops the direction', () => {
+  const c = new Http2Connection();
+  c.feedClient(frame(1, 4, 1, [0x82, 0x84, 0x86]), 0); // GET / http, END_HEADERS
+  c.feedClient(frame(1, 4, 3, [0x82, 0x84, 0x86]), 0);
+  // The server's HEADERS and the first 10 of 100 DATA bytes were captured; the syscall moved all 109 + 9.
+  const data = frame(0, 0, 1, new Array(100).fill(7));
+  const captured = new Uint8Array([...frame(1, 4, 1, [0x88]), ...data.subarray(0, 19)]);
+  assert.deepEqual(c.feed('server', captured, 5, captured.length + 90), []);
+  assert.equal(c.gaps, 0);
+  const out = c.feedServer(frame(0, 1, 1, []), 6); // END_STREAM: parsing resumed at the right byte
+  assert.equal(out.length, 1);
+  assert.equal(out[0].status, '2xx');
+  // Now the tail of a chunk held another response's HEADERS: it cannot be decoded, and later
+  // header blocks may refer to table entries it added, so the server direction stops.
+  const end3 = frame(1, 5, 3, [0x88]);
+  assert.deepEqual(c.feed('server', frame(0, 0, 3, [1, 2]), 7, 11 + end3.length), []);
+  assert.equal(c.gaps, 1);
+  assert.equal(c.isBroken('server'), true);
+  assert.equal(c.isBroken('client'), false);
+});

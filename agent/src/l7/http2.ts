@@ -109,6 +109,8 @@ export class Http2Connection {
   private readonly maxPending: number;
   /** Number of frames parsed on both sides (for tests/diagnostics). */
   frames = 0;
+  /** Chunks whose uncaptured tail held frame headers: the direction stopped decoding there. */
+  gaps = 0;
 
   constructor(opts: Http2ConnectionOptions = {}) {
     this.maxFramePayload = opts.maxFramePayload ?? 1 << 20;
@@ -131,7 +133,24 @@ export class Http2Connection {
   /** Feed bytes the server sent. */
   feedServer(data: Uint8Array, timestamp: number): Http2Exchange[] { return this.feed('server', data, timestamp); }
 
-  feed(side: Http2Side, data: Uint8Array, timestamp: number): Http2Exchange[] {
+  /**
+   * Feed the bytes one side sent in one syscall. `size` is how many bytes the syscall moved when
+   * the kernel captured fewer (a capped copy): the missing tail is harmless while it lies inside a
+   * DATA payload being skipped; otherwise frames, and with them HPACK table updates, were lost, and
+   * this direction stops decoding rather than miscount (see `gaps`).
+   */
+  feed(side: Http2Side, data: Uint8Array, timestamp: number, size = data.length): Http2Exchange[] {
+    const out = this.parse(side, data, timestamp);
+    const missing = size - data.length;
+    const d = this.dirs[side];
+    if (missing > 0 && !d.broken) {
+      if (d.buf.length === 0 && d.skip >= missing) d.skip -= missing;
+      else { this.gaps++; this.breakDir(d); }
+    }
+    return out;
+  }
+
+  private parse(side: Http2Side, data: Uint8Array, timestamp: number): Http2Exchange[] {
     const d = this.dirs[side];
     const out: Http2Exchange[] = [];
     if (d.broken || data.length === 0) return out;

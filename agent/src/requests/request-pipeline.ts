@@ -53,7 +53,7 @@ export class RequestPipeline {
     }
     // Who sent these bytes: on an outbound connection our writes are the client's.
     const side: Http2Side = (c.direction === 'outbound') === (c.io === 'write') ? 'client' : 'server';
-    for (const x of conn.feed(side, c.data, c.timestampNs)) {
+    for (const x of conn.feed(side, c.data, c.timestampNs, c.size)) {
       this.record(c, 'http2', x.request, x.response, x.duration);
     }
   }

@@ -1,0 +1,46 @@
+// Ground-truth gRPC client for the request-tracing e2e test: on ONE channel (one HTTP/2
+// connection, many streams), makes unary calls to grpc-server.mjs asking for given statuses and
+// prints how many calls ended with each status, by name, as the client library saw them.
+// Arguments: <host> <port> <code>:<count>... Calls go out in waves of up to 8 concurrent streams
+// so that HPACK dynamic-table state and interleaved streams are exercised.
+import * as grpc from '@grpc/grpc-js';
+
+const [host, port, ...plan] = process.argv.slice(2);
+if (!host || !port || plan.length === 0) {
+  console.error('usage: grpc-client.mjs <host> <port> <code>:<count>...');
+  process.exit(2);
+}
+const json = {
+  serialize: (value) => Buffer.from(JSON.stringify(value)),
+  deserialize: (bytes) => JSON.parse(bytes.toString()),
+};
+const Outcome = grpc.makeGenericClientConstructor({
+  Answer: {
+    path: '/rootsight.e2e.Outcome/Answer', requestStream: false, responseStream: false,
+    requestSerialize: json.serialize, requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize, responseDeserialize: json.deserialize,
+  },
+}, 'Outcome');
+const client = new Outcome(`${host}:${port}`, grpc.credentials.createInsecure());
+
+const names = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
+// Round-robin over the requested codes, so that consecutive streams answer differently.
+const remaining = plan.map((item) => item.split(':').map(Number));
+const calls = [];
+while (remaining.some(([, n]) => n > 0)) {
+  for (const r of remaining) if (r[1] > 0) { calls.push(r[0]); r[1]--; }
+}
+
+const seen = {};
+const answer = (code, seq) => new Promise((resolve) => {
+  client.Answer({ code, seq }, (err) => {
+    const status = names[err ? err.code : grpc.status.OK];
+    seen[status] = (seen[status] ?? 0) + 1;
+    resolve();
+  });
+});
+for (let i = 0; i < calls.length; i += 8) {
+  await Promise.all(calls.slice(i, i + 8).map((code, j) => answer(code, i + j)));
+}
+client.close();
+console.log(JSON.stringify(seen));
