@@ -15,6 +15,7 @@ import { formatUrl, parseListenAddress } from '@rootsight/common';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
+import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
 import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
 import { openStorage } from './storage/clickhouse/open.ts';
 import { StorageManager, defaultRetentionPolicy, type RetentionPolicy } from './storage/clickhouse/retention.ts';
@@ -82,6 +83,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   }, log);
   let telemetry: TelemetryIngest | undefined;
   const store = new MetricsStore(db);
+  // PromQL reads samples through the reader (binary rows, cached label sets); the rest through the store.
+  const seriesReader = new ClickHouseSeriesReader(db);
+  const metricsSource = {
+    selectSeries: seriesReader.selectSeries.bind(seriesReader),
+    selectLabelSets: store.selectLabelSets.bind(store),
+    metadata: store.metadata.bind(store),
+  };
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   let configDb: ConfigDb | undefined;
   try {
@@ -105,8 +113,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     registerErrorHandler(app, log);
     app.get('/health', async () => ({ status: 'ok' }));
     registerRemoteWrite(app, { store, limits, log });
-    registerPrometheusApi(app, store);
-    registerServiceMapApi(app, store);
+    registerPrometheusApi(app, metricsSource);
+    registerServiceMapApi(app, metricsSource);
     // HTTP ingest keys are checked by the access hook; gRPC has no such hook, so it resolves its own.
     telemetry = registerTelemetryIngest(app, db, { resolveProject: ingestProjectResolver(configDb), grpcListen: opts.otlpGrpcListen, ...opts.telemetry, httpKeysCheckedUpstream: true }, log);
     const ingestStats = telemetry.stats;

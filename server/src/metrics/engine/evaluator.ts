@@ -4,7 +4,6 @@
 // number of steps. Time semantics follow Prometheus 2.x: selector windows are closed
 // [t - range, t], an instant selector takes the newest sample within 5 minutes, stale markers end
 // a series, and subquery steps are aligned to multiples of their step since the epoch.
-import type { StoredSeries } from '../../storage/clickhouse/metrics-store.ts';
 import type { LabelMatcher } from '../label-matcher.ts';
 import type { AtModifier, Call, Expr, MatrixSelector, Subquery, VectorSelector } from '../promql/ast.ts';
 import { aggregate } from './aggregation.ts';
@@ -21,16 +20,32 @@ export const lookbackDeltaMs = 5 * 60_000;
 /** Step of subqueries written without one (Prometheus' default evaluation interval). */
 export const defaultSubqueryStepMs = 60_000;
 
+/** One series as storage returns it: `labels` include __name__; samples ascending, one per timestamp. */
+export interface SeriesSamples {
+  labels: Labels;
+  timestamps: ArrayLike<number>;
+  values: ArrayLike<number>;
+  /**
+   * Timestamps whose value is a Prometheus stale marker (present in `values` as a NaN). Storage
+   * reports them because a NaN's payload does not survive every path into a JS number; when
+   * absent, markers are recognised from the values' bits.
+   */
+  staleAt?: readonly number[];
+}
+
 export interface SeriesSource {
   /** Series matching all matchers with samples in (fromMs, toMs]. */
-  selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<StoredSeries[]>;
+  selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<SeriesSamples[]>;
 }
 
 /** A selector's series with stale markers removed (they only end a series' visibility). */
-interface LoadedSeries { labels: Labels; timestamps: number[]; values: number[]; staleAt: number[] }
+interface LoadedSeries { labels: Labels; timestamps: ArrayLike<number>; values: ArrayLike<number>; staleAt: number[] }
+
+/** A selector's loaded series, and whether they stay distinct once __name__ is dropped. */
+interface SelectorData { series: LoadedSeries[]; namelessUnique: boolean }
 
 export class Evaluator {
-  private readonly data = new Map<VectorSelector, LoadedSeries[]>();
+  private readonly data = new Map<VectorSelector, SelectorData>();
   private readonly subqueryCache = new Map<Subquery, Map<number, Value>>();
 
   private constructor(private readonly root: Expr, private readonly startMs: number, private readonly endMs: number) {}
@@ -41,7 +56,10 @@ export class Evaluator {
     const loads: Promise<void>[] = [];
     ev.walk(root, startMs, endMs, (sel, fromMs, toMs) => {
       // Storage windows are left-open; ours are closed.
-      loads.push(source.selectSeries(sel.matchers, fromMs - 1, toMs).then((s) => { ev.data.set(sel, s.map(load).sort(byLabels)); }));
+      loads.push(source.selectSeries(sel.matchers, fromMs - 1, toMs).then((s) => {
+        const series = s.map(load).sort(byLabels);
+        ev.data.set(sel, { series, namelessUnique: distinctWithoutName(series) });
+      }));
     });
     await Promise.all(loads);
     return ev;
@@ -94,11 +112,27 @@ export class Evaluator {
       const mIdx = f === 'quantile_over_time' ? 1 : 0;
       const scalarArg = f === 'quantile_over_time' ? this.scalar(e.args[0]!, t) : f === 'predict_linear' ? this.scalar(e.args[1]!, t) : NaN;
       const arg = unparen(e.args[mIdx]!);
-      const { series, startMs, endMs } = this.window(arg, t);
+      const keepName = keepsMetricName.has(f);
       const out: InstantSample[] = [];
+      if (arg.kind === 'matrix') {
+        // The hot path of range queries: windows are index ranges over the loaded columns.
+        const d = this.data.get(arg.selector);
+        const endMs = this.atTime(arg.selector.at, t) - arg.selector.offsetMs, startMs = endMs - arg.rangeMs;
+        const w = { timestamps: [] as ArrayLike<number>, values: [] as ArrayLike<number>, lo: 0, hi: 0, startMs, endMs, evalMs: t };
+        for (const s of d?.series ?? []) {
+          const hi = lastIndexAtOrBefore(s.timestamps, endMs) + 1;
+          const lo = lastIndexAtOrBefore(s.timestamps, startMs - 1, hi) + 1;
+          if (hi <= lo) continue;
+          w.timestamps = s.timestamps; w.values = s.values; w.lo = lo; w.hi = hi;
+          const v = rangeFn(w, scalarArg);
+          if (v !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value: v });
+        }
+        return { type: 'vector', samples: keepName || d?.namelessUnique ? out : checkUnique(out) };
+      }
+      const { series, startMs, endMs } = this.window(arg, t);
       for (const s of series) {
-        const v = rangeFn({ timestamps: s.timestamps, values: s.values, startMs, endMs, evalMs: t }, scalarArg);
-        if (v !== undefined) out.push({ labels: keepsMetricName.has(f) ? s.labels : withoutName(s.labels), value: v });
+        const v = rangeFn({ timestamps: s.timestamps, values: s.values, lo: s.lo, hi: s.hi, startMs, endMs, evalMs: t }, scalarArg);
+        if (v !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value: v });
       }
       return { type: 'vector', samples: checkUnique(out) };
     }
@@ -107,7 +141,7 @@ export class Evaluator {
         const m = unparen(e.args[0]!);
         if (m.kind !== 'matrix') throw new PromqlEvalError('increase_pure() needs a range vector selector');
         const out: InstantSample[] = [];
-        for (const s of this.rangeWithPrior(m, t)) out.push({ labels: withoutName(s.labels), value: pureIncrease(s.prior, s.values) });
+        for (const s of this.rangeWithPrior(m, t)) out.push({ labels: withoutName(s.labels), value: pureIncrease(s.prior, s.values, s.lo, s.hi) });
         return { type: 'vector', samples: checkUnique(out) };
       }
       case 'absent_over_time': {
@@ -193,7 +227,7 @@ export class Evaluator {
   private instant(sel: VectorSelector, t: number): InstantSample[] {
     const ref = this.atTime(sel.at, t) - sel.offsetMs;
     const out: InstantSample[] = [];
-    for (const s of this.data.get(sel) ?? []) {
+    for (const s of this.data.get(sel)?.series ?? []) {
       const i = lastIndexAtOrBefore(s.timestamps, ref);
       if (i < 0) continue;
       const ts = s.timestamps[i]!;
@@ -208,10 +242,10 @@ export class Evaluator {
   private range(m: MatrixSelector, t: number): RangeSeries[] {
     const ref = this.atTime(m.selector.at, t) - m.selector.offsetMs;
     const out: RangeSeries[] = [];
-    for (const s of this.data.get(m.selector) ?? []) {
-      const hi = lastIndexAtOrBefore(s.timestamps, ref);
-      const lo = lastIndexAtOrBefore(s.timestamps, ref - m.rangeMs - 1) + 1;
-      if (hi >= lo) out.push({ labels: s.labels, timestamps: s.timestamps.slice(lo, hi + 1), values: s.values.slice(lo, hi + 1) });
+    for (const s of this.data.get(m.selector)?.series ?? []) {
+      const hi = lastIndexAtOrBefore(s.timestamps, ref) + 1;
+      const lo = lastIndexAtOrBefore(s.timestamps, ref - m.rangeMs - 1, hi) + 1;
+      if (hi > lo) out.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, lo, hi });
     }
     return out;
   }
@@ -222,7 +256,7 @@ export class Evaluator {
     const ref = this.atTime(sq.at, t) - sq.offsetMs;
     let cache = this.subqueryCache.get(sq);
     if (!cache) { cache = new Map(); this.subqueryCache.set(sq, cache); }
-    const bySeries = new Map<string, RangeSeries>();
+    const bySeries = new Map<string, { labels: Labels; timestamps: number[]; values: number[] }>();
     for (let ts = Math.ceil((ref - sq.rangeMs) / step) * step; ts <= ref; ts += step) {
       let v = cache.get(ts);
       if (!v) { v = this.eval(sq.expr, ts); cache.set(ts, v); }
@@ -235,19 +269,19 @@ export class Evaluator {
         r.values.push(s.value);
       }
     }
-    return [...bySeries.values()];
+    return [...bySeries.values()].map((r) => ({ ...r, lo: 0, hi: r.timestamps.length }));
   }
 
   /** Like range(), plus the value of the last sample before the window (within priorSampleLookbackMs), if any. */
   private rangeWithPrior(m: MatrixSelector, t: number): Array<RangeSeries & { prior: number | undefined }> {
     const ref = this.atTime(m.selector.at, t) - m.selector.offsetMs;
     const out: Array<RangeSeries & { prior: number | undefined }> = [];
-    for (const s of this.data.get(m.selector) ?? []) {
+    for (const s of this.data.get(m.selector)?.series ?? []) {
       const hi = lastIndexAtOrBefore(s.timestamps, ref);
       const before = lastIndexAtOrBefore(s.timestamps, ref - m.rangeMs);
       if (hi <= before) continue;
       const prior = before >= 0 && s.timestamps[before]! > ref - m.rangeMs - priorSampleLookbackMs ? s.values[before]! : undefined;
-      out.push({ labels: s.labels, timestamps: s.timestamps.slice(before + 1, hi + 1), values: s.values.slice(before + 1, hi + 1), prior });
+      out.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, lo: before + 1, hi: hi + 1, prior });
     }
     return out;
   }
@@ -292,16 +326,38 @@ function byLabels(a: LoadedSeries, b: LoadedSeries): number {
   return ka.length - kb.length;
 }
 
-function load(s: StoredSeries): LoadedSeries {
-  let stale: number[] | undefined;
-  for (const v of s.values) if (Number.isNaN(v) && isStaleMarker(v)) { stale = []; break; }
-  if (!stale) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
-  const out: LoadedSeries = { labels: s.labels, timestamps: [], values: [], staleAt: stale };
-  s.values.forEach((v, i) => {
-    if (isStaleMarker(v)) stale!.push(s.timestamps[i]!);
-    else { out.timestamps.push(s.timestamps[i]!); out.values.push(v); }
-  });
-  return out;
+/** Drops stale markers from the samples into staleAt: a marker is not a value, it ends the series. */
+function load(s: SeriesSamples): LoadedSeries {
+  const n = s.timestamps.length;
+  let isStale: (i: number) => boolean;
+  if (s.staleAt !== undefined) {
+    if (s.staleAt.length === 0) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
+    const marked = new Set(s.staleAt);
+    isStale = (i) => Number.isNaN(s.values[i]!) && marked.has(s.timestamps[i]!);
+  } else {
+    let any = false;
+    for (let i = 0; i < n; i++) if (Number.isNaN(s.values[i]!) && isStaleMarker(s.values[i]!)) { any = true; break; }
+    if (!any) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
+    isStale = (i) => isStaleMarker(s.values[i]!);
+  }
+  const timestamps: number[] = [], values: number[] = [], staleAt: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (isStale(i)) staleAt.push(s.timestamps[i]!);
+    else { timestamps.push(s.timestamps[i]!); values.push(s.values[i]!); }
+  }
+  return { labels: s.labels, timestamps, values, staleAt };
+}
+
+/** Whether dropping __name__ keeps the series distinct (then no subset can collide either). */
+function distinctWithoutName(series: readonly LoadedSeries[]): boolean {
+  if (series.length < 2) return true;
+  const seen = new Set<string>();
+  for (const s of series) {
+    const k = labelsKey(withoutName(s.labels));
+    if (seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
 }
 
 /** Whether a stale marker lies in (sampleTs, ref]: the series ended after its last sample. */
@@ -333,9 +389,9 @@ function absentLabels(sel: VectorSelector | undefined): Labels {
   return out;
 }
 
-/** Index of the last timestamp <= t, or -1. */
-function lastIndexAtOrBefore(ts: readonly number[], t: number): number {
-  let lo = 0, hi = ts.length - 1, ans = -1;
+/** Index of the last timestamp <= t among the first `end` ones, or -1. */
+function lastIndexAtOrBefore(ts: ArrayLike<number>, t: number, end = ts.length): number {
+  let lo = 0, hi = end - 1, ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (ts[mid]! <= t) { ans = mid; lo = mid + 1; } else hi = mid - 1;

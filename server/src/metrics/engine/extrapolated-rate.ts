@@ -4,23 +4,24 @@
 // is closed, [rangeStart, rangeEnd], as in Prometheus 2.
 
 /**
- * @param timestamps sample times in ms inside [rangeStart, rangeEnd], ascending
+ * @param timestamps sample times in ms, ascending; those at indexes [lo, hi) lie inside [rangeStart, rangeEnd]
  * @returns undefined when fewer than two samples exist (Prometheus returns no point then)
  */
 export function extrapolatedIncrease(
-  timestamps: readonly number[], values: readonly number[],
+  timestamps: ArrayLike<number>, values: ArrayLike<number>,
   rangeStartMs: number, rangeEndMs: number, isRate: boolean, isCounter = true,
+  lo = 0, hi = timestamps.length,
 ): number | undefined {
-  const n = timestamps.length;
+  const n = hi - lo;
   if (n < 2) return undefined;
-  const firstT = timestamps[0]!, lastT = timestamps[n - 1]!;
-  const firstV = values[0]!;
-  let result = values[n - 1]! - firstV;
+  const firstT = timestamps[lo]!, lastT = timestamps[hi - 1]!;
+  const firstV = values[lo]!;
+  let result = values[hi - 1]! - firstV;
   if (isCounter) {
     // A drop means the counter restarted from zero: everything counted before the drop was lost
     // from "last - first", so add the pre-reset value back.
     let prev = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = lo; i < hi; i++) {
       const v = values[i]!;
       if (v < prev) result += prev;
       prev = v;

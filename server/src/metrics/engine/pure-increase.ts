@@ -8,12 +8,13 @@ export const priorSampleLookbackMs = 60 * 60_000;
 
 /**
  * @param prior value of the last sample before the window, or undefined for a new series
- * @param values samples inside the window, in time order
+ * @param values samples in time order; those at [lo, hi) are inside the window
  */
-export function pureIncrease(prior: number | undefined, values: readonly number[]): number {
+export function pureIncrease(prior: number | undefined, values: ArrayLike<number>, lo = 0, hi = values.length): number {
   let total = 0;
   let prev = prior ?? 0;
-  for (const v of values) {
+  for (let i = lo; i < hi; i++) {
+    const v = values[i]!;
     // A drop is a counter reset: the counter restarted from zero and reached v.
     total += v >= prev ? v - prev : v;
     prev = v;

@@ -3,7 +3,7 @@ import { parsePromql } from '../promql/parser.ts';
 import { typeOf } from '../promql/ast.ts';
 import { Evaluator, type SeriesSource } from './evaluator.ts';
 import { compareLabels, labelsKey, type Labels } from './labels.ts';
-import { PromqlEvalError } from './values.ts';
+import { PromqlEvalError, type RangeSeries } from './values.ts';
 import { formatSampleValue } from './format.ts';
 
 /** A point as Prometheus serialises it: [unix seconds, value as string]. */
@@ -37,7 +37,7 @@ export async function instantQuery(source: SeriesSource, query: string, timeMs: 
       resultType: 'matrix',
       result: v.series.sort((a, b) => compareLabels(a.labels, b.labels)).map((s) => ({
         metric: s.labels,
-        values: s.timestamps.map((t, i) => [t / 1000, formatSampleValue(s.values[i]!)] as PromPoint),
+        values: matrixPoints(s),
       })),
     };
   }
@@ -60,6 +60,12 @@ export async function rangeQuery(source: SeriesSource, query: string, startMs: n
     }
   }
   return { resultType: 'matrix', result: [...series.values()].sort((a, b) => compareLabels(a.metric, b.metric)) };
+}
+
+function matrixPoints(s: RangeSeries): PromPoint[] {
+  const out: PromPoint[] = [];
+  for (let i = s.lo; i < s.hi; i++) out.push([s.timestamps[i]! / 1000, formatSampleValue(s.values[i]!)]);
+  return out;
 }
 
 export { formatSampleValue } from './format.ts';

@@ -1,10 +1,15 @@
 // Functions of a range vector: each maps one series' samples in the window to a value (or none).
+// A window is an index range [lo, hi) over the series' whole loaded columns, so evaluating a range
+// query step by step never copies samples: consecutive steps just move lo and hi.
 import { extrapolatedIncrease } from './extrapolated-rate.ts';
 import { kahanAdd, quantileOf } from './numeric.ts';
 
 export interface Window {
-  timestamps: readonly number[];
-  values: readonly number[];
+  timestamps: ArrayLike<number>;
+  values: ArrayLike<number>;
+  /** The samples in the window are those at indexes [lo, hi), at least one. */
+  lo: number;
+  hi: number;
   /** The window [startMs, endMs] the samples were taken from. */
   startMs: number;
   endMs: number;
@@ -16,20 +21,20 @@ export interface Window {
 export type RangeFunction = (w: Window, scalar: number) => number | undefined;
 
 export const rangeFunctions: Record<string, RangeFunction> = {
-  rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true),
-  increase: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, true),
-  delta: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, false),
+  rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true, w.lo, w.hi),
+  increase: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, true, w.lo, w.hi),
+  delta: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, false, w.lo, w.hi),
   irate: (w) => instantDelta(w, true),
   idelta: (w) => instantDelta(w, false),
-  deriv: (w) => (w.values.length < 2 ? undefined : linearRegression(w, w.timestamps[0]!)[0]),
+  deriv: (w) => (w.hi - w.lo < 2 ? undefined : linearRegression(w, w.timestamps[w.lo]!)[0]),
   predict_linear: (w, horizon) => {
-    if (w.values.length < 2) return undefined;
+    if (w.hi - w.lo < 2) return undefined;
     const [slope, intercept] = linearRegression(w, w.evalMs);
     return slope * horizon + intercept;
   },
   changes: (w) => {
     let n = 0;
-    for (let i = 1; i < w.values.length; i++) {
+    for (let i = w.lo + 1; i < w.hi; i++) {
       const a = w.values[i - 1]!, b = w.values[i]!;
       if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
     }
@@ -37,12 +42,13 @@ export const rangeFunctions: Record<string, RangeFunction> = {
   },
   resets: (w) => {
     let n = 0;
-    for (let i = 1; i < w.values.length; i++) if (w.values[i]! < w.values[i - 1]!) n++;
+    for (let i = w.lo + 1; i < w.hi; i++) if (w.values[i]! < w.values[i - 1]!) n++;
     return n;
   },
   avg_over_time: (w) => {
     let mean = 0, c = 0, count = 0;
-    for (const v of w.values) {
+    for (let i = w.lo; i < w.hi; i++) {
+      const v = w.values[i]!;
       count++;
       if (!Number.isFinite(mean) && !Number.isNaN(mean)) {
         // An infinite mean stays as it is unless a NaN or the opposite infinity arrives.
@@ -54,34 +60,40 @@ export const rangeFunctions: Record<string, RangeFunction> = {
     return !Number.isFinite(mean) && !Number.isNaN(mean) ? mean : mean + c;
   },
   min_over_time: (w) => {
-    let m = w.values[0]!;
-    for (const v of w.values) if (v < m || Number.isNaN(m)) m = v;
+    let m = w.values[w.lo]!;
+    for (let i = w.lo; i < w.hi; i++) { const v = w.values[i]!; if (v < m || Number.isNaN(m)) m = v; }
     return m;
   },
   max_over_time: (w) => {
-    let m = w.values[0]!;
-    for (const v of w.values) if (v > m || Number.isNaN(m)) m = v;
+    let m = w.values[w.lo]!;
+    for (let i = w.lo; i < w.hi; i++) { const v = w.values[i]!; if (v > m || Number.isNaN(m)) m = v; }
     return m;
   },
   sum_over_time: (w) => {
     let s = 0, c = 0;
-    for (const v of w.values) [s, c] = kahanAdd(v, s, c);
+    for (let i = w.lo; i < w.hi; i++) [s, c] = kahanAdd(w.values[i]!, s, c);
     return Number.isFinite(s) ? s + c : s;
   },
-  count_over_time: (w) => w.values.length,
-  last_over_time: (w) => w.values[w.values.length - 1],
+  count_over_time: (w) => w.hi - w.lo,
+  last_over_time: (w) => w.values[w.hi - 1],
   present_over_time: () => 1,
-  quantile_over_time: (w, q) => quantileOf(q, [...w.values]),
-  stddev_over_time: (w) => Math.sqrt(variance(w.values)),
-  stdvar_over_time: (w) => variance(w.values),
+  quantile_over_time: (w, q) => quantileOf(q, windowValues(w)),
+  stddev_over_time: (w) => Math.sqrt(variance(w)),
+  stdvar_over_time: (w) => variance(w),
 };
 
 /** Functions whose result keeps the metric name. */
 export const keepsMetricName: ReadonlySet<string> = new Set(['last_over_time']);
 
+function windowValues(w: Window): number[] {
+  const out = new Array<number>(w.hi - w.lo);
+  for (let i = w.lo; i < w.hi; i++) out[i - w.lo] = w.values[i]!;
+  return out;
+}
+
 function instantDelta(w: Window, isRate: boolean): number | undefined {
-  const n = w.values.length;
-  if (n < 2) return undefined;
+  const n = w.hi;
+  if (n - w.lo < 2) return undefined;
   const last = w.values[n - 1]!, prev = w.values[n - 2]!;
   const dt = w.timestamps[n - 1]! - w.timestamps[n - 2]!;
   if (dt === 0) return undefined;
@@ -90,9 +102,10 @@ function instantDelta(w: Window, isRate: boolean): number | undefined {
   return isRate ? d / (dt / 1000) : d;
 }
 
-function variance(values: readonly number[]): number {
+function variance(w: Window): number {
   let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
-  for (const v of values) {
+  for (let i = w.lo; i < w.hi; i++) {
+    const v = w.values[i]!;
     count++;
     const delta = v - (mean + cMean);
     [mean, cMean] = kahanAdd(delta / count, mean, cMean);
@@ -104,11 +117,11 @@ function variance(values: readonly number[]): number {
 /** Least-squares slope and intercept, with x = seconds since interceptMs. */
 function linearRegression(w: Window, interceptMs: number): [number, number] {
   let n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
-  const initY = w.values[0]!;
+  const initY = w.values[w.lo]!;
   let constY = true;
-  for (let i = 0; i < w.values.length; i++) {
+  for (let i = w.lo; i < w.hi; i++) {
     const y = w.values[i]!;
-    if (constY && i > 0 && y !== initY) constY = false;
+    if (constY && i > w.lo && y !== initY) constY = false;
     n++;
     const x = (w.timestamps[i]! - interceptMs) / 1000;
     [sumX, cX] = kahanAdd(x, sumX, cX);

@@ -6,7 +6,8 @@ export interface StringValue { type: 'string'; value: string }
 /** `ts` is the sample's own timestamp (ms) when it came straight from a selector; timestamp() reads it. */
 export interface InstantSample { labels: Labels; value: number; ts?: number }
 export interface InstantVector { type: 'vector'; samples: InstantSample[] }
-export interface RangeSeries { labels: Labels; timestamps: number[]; values: number[] }
+/** A series' samples at indexes [lo, hi) of its columns (shared with the loaded data, never copied). */
+export interface RangeSeries { labels: Labels; timestamps: ArrayLike<number>; values: ArrayLike<number>; lo: number; hi: number }
 export interface RangeVector { type: 'matrix'; series: RangeSeries[] }
 export type Value = Scalar | StringValue | InstantVector | RangeVector;
 

@@ -1,0 +1,57 @@
+// The PromQL read path's RowBinary decoding: series boundaries, duplicate timestamps, and stale
+// markers told apart from ordinary NaNs by their bits.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeSampleRows } from '../src/metrics/series-reader.ts';
+
+type Row = [fingerprint: bigint, ms: number, value: number | 'stale'];
+
+function encode(rows: Row[]): Uint8Array {
+  const b = Buffer.alloc(rows.length * 24);
+  rows.forEach(([fp, t, v], i) => {
+    b.writeBigUInt64LE(fp, i * 24);
+    b.writeDoubleLE(t, i * 24 + 8);
+    if (v === 'stale') b.writeBigUInt64LE(0x7ff0000000000002n, i * 24 + 16);
+    else b.writeDoubleLE(v, i * 24 + 16);
+  });
+  return b;
+}
+
+describe('decodeSampleRows', () => {
+  it('splits rows into series by fingerprint, keeping time order', () => {
+    const out = decodeSampleRows(encode([[1n, 1000, 1], [1n, 2000, 2], [0xffff_ffff_ffff_fff0n, 1000, 7]]));
+    assert.equal(out.length, 2);
+    assert.equal(out[0]!.fingerprint, '1');
+    assert.deepEqual([...out[0]!.timestamps], [1000, 2000]);
+    assert.deepEqual([...out[0]!.values], [1, 2]);
+    assert.equal(out[1]!.fingerprint, '18446744073709551600');
+    assert.deepEqual([...out[1]!.values], [7]);
+  });
+
+  it('keeps the last copy of a sample sent twice', () => {
+    const [s] = decodeSampleRows(encode([[5n, 1000, 1], [5n, 1000, 3], [5n, 2000, 4]]));
+    assert.deepEqual([...s!.timestamps], [1000, 2000]);
+    assert.deepEqual([...s!.values], [3, 4]);
+  });
+
+  it('lists stale markers by their bits and leaves an ordinary NaN a value', () => {
+    const [s] = decodeSampleRows(encode([[9n, 1000, NaN], [9n, 2000, 'stale'], [9n, 3000, 5]]));
+    assert.deepEqual(s!.staleAt, [2000]);
+    assert.equal(s!.timestamps.length, 3);
+    assert.ok(Number.isNaN(s!.values[0]!) && Number.isNaN(s!.values[1]!));
+  });
+
+  it('a duplicate that replaces a stale marker unmarks it', () => {
+    const [s] = decodeSampleRows(encode([[9n, 1000, 'stale'], [9n, 1000, 2]]));
+    assert.deepEqual(s!.staleAt, []);
+    assert.deepEqual([...s!.values], [2]);
+  });
+
+  it('refuses a payload that is not whole rows', () => {
+    assert.throws(() => decodeSampleRows(new Uint8Array(25)), /not a whole number of 24-byte rows/);
+  });
+
+  it('an empty result is no series', () => {
+    assert.deepEqual(decodeSampleRows(new Uint8Array(0)), []);
+  });
+});
