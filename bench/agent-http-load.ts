@@ -1,0 +1,224 @@
+// Benchmark: the agent under fixed-rate HTTP load. nginx runs in one stand-in container, h2load
+// (HTTP/1.1, keep-alive, a fixed request rate) in another. Each round runs the same load twice:
+// with no agent (baseline), then with the agent as a separate process, so its CPU and RSS can be
+// read from /proc/<pid>. Prints h2load's own counts, the agent's request counters against them,
+// lost kernel events and unanswered requests, agent CPU (% of one core) and RSS, and the app's
+// p50/p99 latency from h2load's per-request log, with on/off ratios.
+//
+//   npm run bench:http -- [--rate 10000] [--clients 50] [--seconds 60] [--rounds 1]
+//                         [--agent-cpu-prof <dir>]
+// Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
+// AGENT_CPU_PROF). Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNginx } from '../test/e2e/nginx.ts';
+import { StandInNetwork, type StandInContainer } from '../test/e2e/stand-in-containers.ts';
+import { parseH2loadSummary, percentile, readH2loadLatencies, type H2loadSummary } from './h2load-output.ts';
+
+function option(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i > 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1]!;
+  return process.env[name.toUpperCase().replaceAll('-', '_')] ?? def;
+}
+function positiveInt(name: string, def: number): number {
+  const raw = option(name, String(def));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`bench: --${name} must be a positive integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const RATE = positiveInt('rate', 10_000);
+const CLIENTS = positiveInt('clients', 50); // h2load --h1 keeps one request in flight per client: 10 clients cannot reach 10k/s
+const SECONDS = positiveInt('seconds', 60);
+const ROUNDS = positiveInt('rounds', 1);
+const CPU_PROF_DIR = option('agent-cpu-prof', '');
+if (RATE % CLIENTS !== 0) {
+  console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS} (h2load's --rps is per client)`);
+  process.exit(2);
+}
+for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
+  if (!existsSync(tool)) {
+    console.error(`bench: ${tool} is missing; run "npm run setup -- --test" (Debian packages nghttp2-client, nginx-light)`);
+    process.exit(2);
+  }
+}
+
+const AGENT_LISTEN = '127.0.0.1:10398';
+const root = join(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-http-'));
+
+interface LoadRun { summary: H2loadSummary; p50Ms: number; p99Ms: number; latencies: number }
+
+/** One h2load run from the load container; never blocks this event loop. */
+async function runLoad(load: StandInContainer, url: string, tag: string): Promise<LoadRun> {
+  const logFile = join(work, `h2load-${tag}.log`);
+  const out = await load.run('h2load', ['--h1', '-c', String(CLIENTS), '-t', '1', '--rps', String(RATE / CLIENTS), '-D', String(SECONDS), '--log-file', logFile, url]);
+  const summary = parseH2loadSummary(out);
+  const lat = readH2loadLatencies(readFileSync(logFile, 'utf8'));
+  rmSync(logFile);
+  return { summary, p50Ms: percentile(lat, 0.5) / 1000, p99Ms: percentile(lat, 0.99) / 1000, latencies: lat.length };
+}
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime of every thread, in clock ticks (100/s)
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+async function scrape(): Promise<string> {
+  return (await fetch(`http://${AGENT_LISTEN}/metrics`)).text();
+}
+
+/** Sum of the samples of one metric whose label text contains every given fragment. */
+function sum(text: string, name: string, ...fragments: string[]): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{.*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && fragments.every((f) => (m[2] ?? '').includes(f))) total += Number(m[3]);
+  }
+  return total;
+}
+
+function labelled(text: string, name: string, label: string): string {
+  const parts: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{.*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name || Number(m[3]) === 0) continue;
+    const l = new RegExp(`${label}="([^"]*)"`).exec(m[2] ?? '');
+    parts.push(`${l?.[1] ?? '?'}=${m[3]}`);
+  }
+  return parts.length ? parts.join(' ') : 'none';
+}
+
+async function startAgent(): Promise<ChildProcess> {
+  const nodeFlags = CPU_PROF_DIR ? ['--import', join(import.meta.dirname, 'agent-cpu-profile.mjs')] : [];
+  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AGENT_CPU_PROF_DIR: CPU_PROF_DIR } });
+  for (let i = 0; ; i++) {
+    try { await fetch(`http://${AGENT_LISTEN}/health`); break; } catch {
+      if (i > 300 || agent.exitCode !== null) { await stopAgent(agent); throw new Error('agent did not start'); }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // start-up (/proc scan, attach) is not the steady state
+  const caps = await (await fetch(`http://${AGENT_LISTEN}/capabilities`)).json() as { programs: Array<{ program: string; attachPoint: string; attached: boolean }> };
+  const missing = caps.programs.filter((p) => p.attachPoint.startsWith('tracepoint/') && !p.attached).map((p) => p.program);
+  if (missing.length) {
+    await stopAgent(agent);
+    throw new Error(`the agent could not attach ${missing.join(', ')}; its figures would not mean anything`);
+  }
+  if (CPU_PROF_DIR) agent.kill('SIGUSR2'); // bench/agent-cpu-profile.mjs starts profiling now
+  return agent;
+}
+
+async function stopAgent(agent: ChildProcess): Promise<void> {
+  if (agent.exitCode !== null) return;
+  const exited = new Promise((r) => agent.once('exit', r));
+  agent.kill('SIGTERM'); // a clean exit, so that --cpu-prof writes its profile
+  await exited;
+}
+
+interface Round {
+  off: LoadRun; on: LoadRun; cpuPct: number; rssMiB: number; peakRssMiB: number;
+  countedOut: number; countedIn: number; lost: number; lostByKind: string; unanswered: string; skipped: string;
+}
+
+async function round(n: number, load: StandInContainer, web: StandInContainer): Promise<Round> {
+  const url = `http://${web.ip}/`;
+  const off = await runLoad(load, url, `off-${n}`);
+  const agent = await startAgent();
+  const pid = agent.pid!;
+  try {
+    const loadId = `container_id="/docker/${load.runtimeId.slice(0, 12)}"`;
+    const webId = `container_id="/docker/${web.runtimeId.slice(0, 12)}"`;
+    const before = await scrape();
+    const ticks0 = cpuTicks(pid);
+    let peakRss = 0;
+    const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 500);
+    const t0 = performance.now();
+    const on = await runLoad(load, url, `on-${n}`);
+    const cpuPct = ((cpuTicks(pid) - ticks0) / 100) / ((performance.now() - t0) / 1000) * 100;
+    clearInterval(rssTimer);
+    // The agent drains its ring buffers every 10 ms and may hold requests briefly for peers.
+    const counts = (t: string) => ({
+      out: sum(t, 'container_http_requests_total', loadId) - sum(before, 'container_http_requests_total', loadId),
+      in: sum(t, 'container_http_inbound_requests_total', webId) - sum(before, 'container_http_inbound_requests_total', webId),
+    });
+    let after = await scrape();
+    for (let i = 0; i < 50 && (counts(after).out < on.summary.succeeded || counts(after).in < on.summary.succeeded); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      after = await scrape();
+    }
+    const rss = rssMiB(pid);
+    return {
+      off, on, cpuPct, rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
+      countedOut: counts(after).out, countedIn: counts(after).in,
+      lost: sum(after, 'rootsight_agent_ringbuf_lost_events_total'),
+      lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
+      unanswered: labelled(after, 'rootsight_agent_l7_unanswered_requests_total', 'reason'),
+      skipped: labelled(after, 'rootsight_agent_skipped_tcp_events_total', 'reason'),
+    };
+  } finally {
+    await stopAgent(agent);
+  }
+}
+
+const fmt = (x: number, d = 3) => x.toFixed(d);
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const net = new StandInNetwork('192.168.231');
+let failed = false;
+try {
+  const web = net.addContainer('web');
+  const load = net.addContainer('load');
+  startNginx(web, work, 'location = / { return 200 "ok\\n"; }');
+  for (let i = 0; ; i++) {
+    try { await load.run('curl', ['-sf', '-o', '/dev/null', `http://${web.ip}/`]); break; } catch {
+      if (i > 100) throw new Error('nginx did not answer');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients × ${RATE / CLIENTS} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on; ${ROUNDS} round(s)`);
+  const rounds: Round[] = [];
+  for (let n = 1; n <= ROUNDS; n++) {
+    const r = await round(n, load, web);
+    rounds.push(r);
+    const s = (x: LoadRun) => `sent ${x.summary.started}, completed ${x.summary.done} (${x.summary.succeeded} 2xx, ${x.summary.failed} failed, ${x.summary.timeout} timeout), p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms`;
+    console.log(`round ${n}`);
+    console.log(`  agent off: ${s(r.off)}`);
+    console.log(`  agent on:  ${s(r.on)}`);
+    console.log(`  agent counted:  outbound ${r.countedOut}, inbound ${r.countedIn} of ${r.on.summary.succeeded} completed (${fmt((r.countedOut / Math.max(1, r.on.summary.succeeded)) * 100, 2)} % / ${fmt((r.countedIn / Math.max(1, r.on.summary.succeeded)) * 100, 2)} %)`);
+    console.log(`  lost events:    ${r.lost} (l7 by kind: ${r.lostByKind}); unanswered: ${r.unanswered}; skipped: ${r.skipped}`);
+    console.log(`  agent CPU:      ${fmt(r.cpuPct, 2)} % of one core; RSS ${fmt(r.rssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)} MiB)`);
+    console.log(`  p50 on/off:     ${fmt(r.on.p50Ms / r.off.p50Ms)}; p99 on/off: ${fmt(r.on.p99Ms / r.off.p99Ms)}`);
+  }
+  const cpu = rounds.map((r) => r.cpuPct), p50 = rounds.map((r) => r.on.p50Ms / r.off.p50Ms), p99 = rounds.map((r) => r.on.p99Ms / r.off.p99Ms);
+  console.log('');
+  console.log(`summary over ${ROUNDS} round(s) (best / median):`);
+  console.log(`  agent CPU % of one core: ${fmt(Math.min(...cpu), 2)} / ${fmt(median(cpu), 2)}   (target <= 10)`);
+  console.log(`  agent RSS MiB (peak):    ${fmt(Math.min(...rounds.map((r) => r.peakRssMiB)), 1)} / ${fmt(median(rounds.map((r) => r.peakRssMiB)), 1)}`);
+  console.log(`  p50 on/off:              ${fmt(Math.min(...p50))} / ${fmt(median(p50))}`);
+  console.log(`  p99 on/off:              ${fmt(Math.min(...p99))} / ${fmt(median(p99))}   (target <= 1.03)`);
+  console.log(`  lost events (total):     ${rounds.reduce((a, r) => a + r.lost, 0)}   (target 0)`);
+  console.log(`  counted/completed:       ${rounds.map((r) => `${r.countedOut}/${r.countedIn} of ${r.on.summary.succeeded}`).join(', ')}`);
+  if (CPU_PROF_DIR) console.log(`  agent CPU profiles in ${CPU_PROF_DIR}`);
+} catch (err) {
+  failed = true;
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+} finally {
+  await net.destroy();
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
