@@ -15,12 +15,14 @@ export interface BatcherOptions<Row> {
   name: string;
   /** Upper bound for queued plus in-flight request bytes. */
   maxBytes: number;
-  /** Rows per insert; larger batches are split across consecutive inserts. */
+  /** Rows per insert; larger batches are split across consecutive inserts (at item boundaries). */
   maxBatchRows: number;
+  /** How many table rows one item stands for; 1 by default. Items that are pre-encoded payloads count their rows. */
+  rowsOf?: (item: Row) => number;
   write(rows: Row[]): Promise<void>;
 }
 
-interface Pending<Row> { rows: Row[]; bytes: number; resolve: () => void; reject: (e: Error) => void }
+interface Pending<Row> { rows: Row[]; weight: number; bytes: number; resolve: () => void; reject: (e: Error) => void }
 
 export interface BatcherStats { name: string; queuedBytes: number; inflightBytes: number; maxBytes: number; peakBytes: number; inserts: number; rowsWritten: number; rejected: number }
 
@@ -52,8 +54,9 @@ export class GroupCommitBatcher<Row> {
       return Promise.reject(new BackpressureError(s, `${this.opts.name} ingest is behind storage (${this.queuedBytes + this.inflightBytes} bytes waiting, limit ${this.opts.maxBytes}); retry after ${s}s`));
     }
     if (rows.length === 0) return Promise.resolve();
+    const weight = this.weightOf(rows);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, bytes, resolve, reject });
+      this.queue.push({ rows, weight, bytes, resolve, reject });
       this.queuedBytes += bytes;
       this.peakBytes = Math.max(this.peakBytes, this.queuedBytes + this.inflightBytes);
       this.kick();
@@ -76,10 +79,10 @@ export class GroupCommitBatcher<Row> {
     if (this.writing || this.queue.length === 0) return;
     const batch: Pending<Row>[] = [];
     let rows = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || rows + this.queue[0]!.rows.length <= this.opts.maxBatchRows)) {
+    while (this.queue.length > 0 && (batch.length === 0 || rows + this.queue[0]!.weight <= this.opts.maxBatchRows)) {
       const p = this.queue.shift()!;
       batch.push(p);
-      rows += p.rows.length;
+      rows += p.weight;
     }
     const bytes = batch.reduce((a, p) => a + p.bytes, 0);
     this.queuedBytes -= bytes;
@@ -95,17 +98,45 @@ export class GroupCommitBatcher<Row> {
     const started = performance.now();
     const rows = batch.length === 1 ? batch[0]!.rows : batch.flatMap((p) => p.rows);
     try {
-      for (let i = 0; i < rows.length; i += this.opts.maxBatchRows) {
-        await this.opts.write(i === 0 && rows.length <= this.opts.maxBatchRows ? rows : rows.slice(i, i + this.opts.maxBatchRows));
+      let written = 0;
+      for (const chunk of this.chunks(rows)) {
+        await this.opts.write(chunk);
+        written += this.weightOf(chunk);
       }
       this.inserts++;
-      this.rowsWritten += rows.length;
+      this.rowsWritten += written;
       const seconds = Math.max((performance.now() - started) / 1000, 0.001);
       this.bytesPerSecond = this.bytesPerSecond === 0 ? bytes / seconds : 0.8 * this.bytesPerSecond + 0.2 * (bytes / seconds);
       for (const p of batch) p.resolve();
     } catch (e) {
       for (const p of batch) p.reject(e as Error);
     }
+  }
+
+  private weightOf(items: readonly Row[]): number {
+    const f = this.opts.rowsOf;
+    if (!f) return items.length;
+    let n = 0;
+    for (const it of items) n += f(it);
+    return n;
+  }
+
+  /** Consecutive runs of items of at most maxBatchRows rows (an item larger than that goes alone). */
+  private *chunks(items: Row[]): Generator<Row[]> {
+    if (this.weightOf(items) <= this.opts.maxBatchRows) { yield items; return; }
+    if (!this.opts.rowsOf) {
+      for (let i = 0; i < items.length; i += this.opts.maxBatchRows) yield items.slice(i, i + this.opts.maxBatchRows);
+      return;
+    }
+    let cur: Row[] = [];
+    let n = 0;
+    for (const it of items) {
+      const w = this.opts.rowsOf(it);
+      if (cur.length > 0 && n + w > this.opts.maxBatchRows) { yield cur; cur = []; n = 0; }
+      cur.push(it);
+      n += w;
+    }
+    if (cur.length > 0) yield cur;
   }
 
   private retryAfterSeconds(): number {

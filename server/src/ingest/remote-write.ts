@@ -3,10 +3,12 @@
 // so a sender that gets 204 may drop its copy; 4xx means "do not retry", 5xx means "retry".
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RemoteWriteDecodeError, decodeWriteRequest, snappyUncompress, type MetricMetadata } from '@rootsight/common';
+import { RemoteWriteDecodeError, snappyUncompress, type MetricMetadata } from '@rootsight/common';
 import { requestAuth } from '../auth/access-control.ts';
-import type { MetricsStore, SampleRow } from '../storage/clickhouse/metrics-store.ts';
-import { InvalidSamplesError, writeRequestRows } from './write-request-rows.ts';
+import { encodeSampleBatch, type MetricsStore } from '../storage/clickhouse/metrics-store.ts';
+import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
+import { BackpressureError, GroupCommitBatcher } from './batcher.ts';
+import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from './write-request-rows.ts';
 
 export const protobufContentType = 'application/x-protobuf';
 
@@ -15,12 +17,21 @@ export interface RemoteWriteLimits {
   maxCompressedBytes: number;
   /** Largest decompressed WriteRequest accepted (413 above). */
   maxDecompressedBytes: number;
+  /** Encoded samples waiting for or in an insert; beyond it requests get 503 + Retry-After. */
+  queueBytes: number;
+  /** Samples per ClickHouse insert when concurrent requests are written together. */
+  maxBatchSamples: number;
 }
 
 export const defaultRemoteWriteLimits: RemoteWriteLimits = {
   maxCompressedBytes: 32 * 1024 * 1024,
   maxDecompressedBytes: 128 * 1024 * 1024,
+  queueBytes: 256 * 1024 * 1024,
+  maxBatchSamples: 1_000_000,
 };
+
+/** One request's samples, already in the table's binary row format. */
+interface EncodedSamples { payload: Buffer; samples: number }
 
 export interface RemoteWriteOptions {
   store: MetricsStore;
@@ -32,6 +43,19 @@ export interface RemoteWriteOptions {
 export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptions): void {
   const now = opts.now ?? Date.now;
   const keys = new ApiKeyRecorder(opts.log);
+  const seriesCache = new SeriesIdentityCache();
+  // Group commit: requests that arrive while an insert runs go into the next one together, and each
+  // is answered only when the insert holding its samples has finished.
+  const samples = new GroupCommitBatcher<EncodedSamples>({
+    name: 'metrics',
+    maxBytes: opts.limits.queueBytes,
+    maxBatchRows: opts.limits.maxBatchSamples,
+    rowsOf: (e) => e.samples,
+    write: async (items) => {
+      await opts.store.insertEncodedSamples(items.length === 1 ? items[0]!.payload : Buffer.concat(items.map((i) => i.payload)));
+    },
+  });
+  const storageFailures = new Set<string>();
 
   app.post('/v1/metrics', {
     bodyLimit: opts.limits.maxCompressedBytes,
@@ -54,22 +78,46 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     if (declared !== undefined && declared > opts.limits.maxDecompressedBytes) {
       return fail(reply, 413, `decompressed body would be ${declared} bytes, over the limit of ${opts.limits.maxDecompressedBytes} bytes; send smaller batches`);
     }
-    let rows: SampleRow[];
+    if (samples.full()) return overloaded(reply, new BackpressureError(1, 'metrics ingest is behind storage; retry later'));
+    let encoded: EncodedSamples;
     let metadata: MetricMetadata[];
     try {
-      const decoded = decodeWriteRequest(snappyUncompress(body, opts.limits.maxDecompressedBytes));
-      rows = writeRequestRows(decoded, now());
+      const decoded = decodeWriteRequestSamples(snappyUncompress(body, opts.limits.maxDecompressedBytes), now(), seriesCache);
+      // Encoded here rather than in the insert, so this request's CPU work overlaps the running insert.
+      const w = new RowBinaryWriter(Math.max(1024, decoded.samples.length * 48));
+      encodeSampleBatch(decoded.samples, w);
+      encoded = { payload: w.view(), samples: decoded.samples.length };
       metadata = decoded.metadata.filter((m) => m.family !== '');
     } catch (e) {
       if (e instanceof RemoteWriteDecodeError || e instanceof InvalidSamplesError) return fail(reply, 400, e.message);
       throw e;
     }
     // The access hook has already resolved X-API-Key to a project (404 for an unknown key).
-    keys.record(apiKey(req), requestAuth(req).projectId ?? '?', rows.length);
-    await opts.store.insertSamples(rows);
-    await opts.store.insertMetadata(metadata, now());
+    keys.record(apiKey(req), requestAuth(req).projectId ?? '?', encoded.samples);
+    try {
+      if (encoded.samples > 0) await samples.submit([encoded], encoded.payload.length);
+      if (metadata.length > 0) await opts.store.insertMetadata(metadata, now());
+    } catch (e) {
+      if (e instanceof BackpressureError) return overloaded(reply, e);
+      const msg = (e as Error).message;
+      if (storageFailures.size < 100 && !storageFailures.has(msg)) {
+        storageFailures.add(msg);
+        opts.log(`remote write: storing failed, answering 503 (retry): ${msg}`);
+      }
+      reply.header('Retry-After', '5');
+      return fail(reply, 503, `storing samples failed; retry later (${msg})`);
+    }
     return reply.code(204).send();
   });
+}
+
+/**
+ * Storage is behind. 503 rather than 429: every remote-write sender retries a 5xx, while
+ * Prometheus retries a 429 only when configured to.
+ */
+async function overloaded(reply: FastifyReply, e: BackpressureError): Promise<void> {
+  reply.header('Retry-After', String(e.retryAfterSeconds));
+  await fail(reply, 503, e.message);
 }
 
 async function fail(reply: FastifyReply, code: number, message: string): Promise<void> {

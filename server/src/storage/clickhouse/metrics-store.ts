@@ -4,6 +4,7 @@ import type { MetricMetadata } from '@rootsight/common';
 import { anchoredRegex, type LabelMatcher } from '../../metrics/label-matcher.ts';
 import { metricsMetadataTable, metricsSamplesTable } from './schema.ts';
 import type { ClickHouseDriver } from './driver.ts';
+import { RowBinaryWriter, staleMarkerBits } from './row-binary.ts';
 import { parseFloatCell, type QueryParams } from './session.ts';
 
 /** One series as stored: `labels` includes __name__; samples sorted by time, one per timestamp. */
@@ -11,21 +12,89 @@ export interface StoredSeries {
   labels: Record<string, string>;
   timestamps: number[];
   values: number[];
+  /**
+   * Timestamps (ascending) whose stored value is a Prometheus stale marker. Those samples are also
+   * in timestamps/values, as NaN: a JS number[] cannot carry the marker's NaN payload (V8
+   * canonicalises NaNs in double arrays), so this list is how a reader tells them apart.
+   */
+  staleAt?: number[];
 }
 
 /** A validated sample ready to store: labels sorted, without __name__. */
 export interface SampleRow { metricName: string; labels: Record<string, string>; timestampMs: number; value: number }
 
+/**
+ * Validated samples in columns, as the remote-write decoder produces them. Values are raw bits so
+ * stale markers (a NaN payload) reach storage exactly; series identities are encoded once per
+ * series by encodeSeriesIdentity, not once per sample.
+ */
+export interface SampleBatch {
+  /** Per distinct series: metric name + sorted labels, from encodeSeriesIdentity. */
+  series: Uint8Array[];
+  length: number;
+  /** Per sample: index into `series`. */
+  seriesIndex: Uint32Array;
+  timestampsMs: Float64Array;
+  /** 8 bytes per sample: the Float64 value exactly as received (little-endian). */
+  valueBytes: Uint8Array;
+}
+
+/** Columns of a metrics_samples RowBinary payload (fingerprint is computed by ClickHouse). */
+export const sampleColumns = ['metric_name', 'labels', 'ts', 'value'] as const;
+
+/** The (metric_name, labels) part of a sample row; `labels` sorted by name, no __name__, no empty values. */
+export function encodeSeriesIdentity(metricName: string, labels: readonly (readonly [string, string])[]): Uint8Array {
+  const w = new RowBinaryWriter(64 + metricName.length * 3 + labels.length * 48);
+  w.string(metricName);
+  w.varint(labels.length);
+  for (const [k, v] of labels) { w.string(k); w.string(v); }
+  return Uint8Array.prototype.slice.call(w.view());
+}
+
+/** Appends a batch to a metrics_samples RowBinary payload. */
+export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): void {
+  const { series, seriesIndex, timestampsMs, valueBytes } = batch;
+  for (let i = 0; i < batch.length; i++) {
+    const id = series[seriesIndex[i]!]!;
+    w.reserve(id.length + 16);
+    const buf = w.buf;
+    buf.set(id, w.pos);
+    let p = w.pos + id.length;
+    const ts = timestampsMs[i]!;
+    // Validated ≥ 2000-01-01, so a non-negative Int64 in two 32-bit halves.
+    buf.writeUInt32LE(ts % 0x1_0000_0000, p);
+    buf.writeUInt32LE(Math.floor(ts / 0x1_0000_0000), p + 4);
+    p += 8;
+    const v = i * 8;
+    for (let j = 0; j < 8; j++) buf[p + j] = valueBytes[v + j]!;
+    w.pos = p + 8;
+  }
+}
+
 export class MetricsStore {
   constructor(private readonly db: ClickHouseDriver) {}
 
+  /** Writes an already encoded metrics_samples payload (see encodeSampleBatch). */
+  async insertEncodedSamples(payload: Uint8Array): Promise<void> {
+    await this.db.insertRowBinary(metricsSamplesTable, sampleColumns, payload);
+  }
+
+  async insertSampleBatch(batch: SampleBatch): Promise<void> {
+    const w = new RowBinaryWriter(Math.max(1024, batch.length * 40));
+    encodeSampleBatch(batch, w);
+    await this.insertEncodedSamples(w.view());
+  }
+
   async insertSamples(rows: readonly SampleRow[]): Promise<void> {
-    await this.db.insertJsonRows(metricsSamplesTable, rows.map((r) => ({
-      metric_name: r.metricName,
-      labels: r.labels,
-      ts: r.timestampMs, // DateTime64(3) takes an integer as milliseconds
-      value: jsonFloat(r.value),
-    })));
+    if (rows.length === 0) return;
+    const w = new RowBinaryWriter(Math.max(1024, rows.length * 64));
+    for (const r of rows) {
+      w.string(r.metricName);
+      w.stringMap(r.labels);
+      w.i64(r.timestampMs); // DateTime64(3): milliseconds
+      w.f64(r.value);
+    }
+    await this.insertEncodedSamples(w.view());
   }
 
   async insertMetadata(items: readonly MetricMetadata[], nowMs: number): Promise<void> {
@@ -39,14 +108,15 @@ export class MetricsStore {
     const params: QueryParams = { from: fromMs, to: toMs };
     const where = matchers.map((m, i) => matcherPredicate(m, i, params));
     await this.checkRegexes(matchers, params);
-    const sql = `SELECT metric_name, any(labels), arraySort(groupArray((toUnixTimestamp64Milli(ts), value)))
+    const sql = `SELECT metric_name, any(labels), arraySort(groupArray((toUnixTimestamp64Milli(ts), value))),
+        arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), reinterpretAsUInt64(value) = ${staleMarkerBits}))
       FROM ${metricsSamplesTable}
       WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
         ${where.map((w) => `AND ${w}`).join(' ')}
       GROUP BY metric_name, fingerprint
       SETTINGS output_format_json_quote_denormals = 1, output_format_json_quote_64bit_integers = 0`;
     const rows = await this.db.rows(sql, params);
-    return rows.map(([name, labels, samples]) => toSeries(name as string, labels as Record<string, string>, samples as [number, unknown][]));
+    return rows.map(([name, labels, samples, staleAt]) => toSeries(name as string, labels as Record<string, string>, samples as [number, unknown][], staleAt as number[]));
   }
 
   /** Label sets (with __name__) of series matching all matchers with samples in (fromMs, toMs]; no samples read. */
@@ -100,8 +170,8 @@ function matcherPredicate(m: LabelMatcher, i: number, params: QueryParams): stri
   }
 }
 
-function toSeries(name: string, labels: Record<string, string>, samples: [number, unknown][]): StoredSeries {
-  const s: StoredSeries = { labels: { __name__: name, ...labels }, timestamps: [], values: [] };
+function toSeries(name: string, labels: Record<string, string>, samples: [number, unknown][], staleTs: number[]): StoredSeries {
+  const s: StoredSeries = { labels: { __name__: name, ...labels }, timestamps: [], values: [], staleAt: [] };
   for (const [t, raw] of samples) {
     const v = parseFloatCell(raw);
     const n = s.timestamps.length;
@@ -110,13 +180,10 @@ function toSeries(name: string, labels: Record<string, string>, samples: [number
     s.timestamps.push(t);
     s.values.push(v);
   }
+  if (staleTs.length > 0) {
+    // A timestamp counts as stale when the value kept for it (the last) is NaN and a marker was stored there.
+    const marked = new Set(staleTs);
+    for (let i = 0; i < s.timestamps.length; i++) if (Number.isNaN(s.values[i]) && marked.has(s.timestamps[i]!)) s.staleAt!.push(s.timestamps[i]!);
+  }
   return s;
-}
-
-/** JSON has no NaN/Infinity; ClickHouse's JSON reader accepts these strings for Float64. */
-function jsonFloat(v: number): number | string {
-  if (Number.isNaN(v)) return 'nan';
-  if (v === Infinity) return 'inf';
-  if (v === -Infinity) return '-inf';
-  return v;
 }
