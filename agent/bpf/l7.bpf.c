@@ -52,7 +52,8 @@ struct rs_l7_conn {
 	__u8 direction;
 	__u8 protocol;
 	__u8 sock_type;
-	__u8 _pad[5];
+	__u8 tls; /* bytes on the wire are TLS records: L7 is read at the SSL_* uprobes instead */
+	__u8 _pad[4];
 };
 
 struct rs_l7_args {
@@ -62,7 +63,7 @@ struct rs_l7_args {
 	__u8 kind;
 	__u8 is_write;
 	__u8 discover; /* fd not tracked yet: find out at exit whether it is an INET socket */
-	__u8 _pad;
+	__u8 in_tls;   /* made from inside SSL_read/SSL_write: ciphertext, not parsed */
 };
 
 struct rs_l7_pkey {
@@ -156,6 +157,53 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rs_l7_counters SEC(".maps");
+
+/* ---- TLS (uprobes on SSL_read/SSL_write, see the TLS section at the end) ---- */
+
+/* An SSL_* call in progress on this thread: pid_tgid -> call. */
+struct rs_tls_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* _ex variants: size_t * that receives the byte count; 0 otherwise */
+	__s64 fd;      /* socket the library did I/O on during this call; -1 while unknown */
+	__s64 last_read_fd; /* SSL_read: the socket this thread last read ciphertext from (memory BIOs) */
+	__u8 is_write;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct rs_tls_call);
+} rs_tls_calls SEC(".maps");
+
+struct rs_tls_key {
+	__u64 tgid;
+	__u64 ssl;
+};
+
+/* (tgid, SSL *) -> the connection it was last seen on (fd + generation) */
+struct rs_tls_binding {
+	__u64 fd;
+	__u64 conn_start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rs_tls_key);
+	__type(value, struct rs_tls_binding);
+} rs_tls_bindings SEC(".maps");
+
+/* pid_tgid -> fd of the last read on a tracked socket whose bytes matched no protocol (possibly
+ * ciphertext). Libraries with memory BIOs (Node.js) call SSL_read right after such a read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} rs_tls_last_read SEC(".maps");
 
 static __always_inline void rs_count(__u32 idx)
 {
@@ -541,6 +589,7 @@ static __always_inline __u8 rs_detect(const __u8 *p, __u64 len, __u64 size, __u8
  * eighteen syscall programs far below the complexity limit. Per-CPU scratch is looked up again
  * inside each function (tracepoint programs do not migrate between CPUs while running). */
 #define RS_GLOBAL __attribute__((noinline))
+#define RS_TLS_RECORD 0xff /* rs_detect_req: not a protocol, the bytes are a TLS record */
 #define RS_F_WRITE 1
 #define RS_F_PROTO_SHIFT 8
 
@@ -601,7 +650,12 @@ RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type)
 		return 0;
 	if (len > RS_L7_MAX_REQUEST)
 		len = RS_L7_MAX_REQUEST;
-	return rs_detect(s->req.payload, len, size, sock_type);
+	const __u8 *p = s->req.payload;
+	/* a TLS record header (content type 20..23, version 3.x): ciphertext of a connection whose
+	 * library does its socket I/O outside SSL_read/SSL_write (memory BIOs, e.g. Node.js) */
+	if (sock_type == RS_SOCK_STREAM && len >= 5 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 3 && p[2] <= 4)
+		return RS_TLS_RECORD;
+	return rs_detect(p, len, size, sock_type);
 }
 
 static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l7_conn *c, __u64 ck, __u8 kind,
@@ -618,6 +672,7 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 	h->kind = kind;
 	h->direction = c->direction;
 	h->sock_type = c->sock_type;
+	h->flags = c->tls ? RS_L7_F_TLS : 0;
 }
 
 /* HTTP/2 chunk (flags & RS_F_PROTO == 0) or NATS/RabbitMQ message (protocol in flags): the
@@ -657,6 +712,10 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 		return 0;
 	__u64 len = rs_copy_req(ptr, iovcnt, bytes);
 	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
+	if (proto == RS_TLS_RECORD) {
+		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
+		return 0;
+	}
 	if (proto == RS_L7_UNKNOWN)
 		return 0;
 	if (proto == RS_L7_HTTP2) {
@@ -830,6 +889,12 @@ static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind
 		discover = 1;
 	}
 	struct rs_l7_args a = { .ptr = ptr, .cnt = cnt, .fd = fd, .kind = kind, .is_write = is_write, .discover = discover };
+	struct rs_tls_call *tls = bpf_map_lookup_elem(&rs_tls_calls, &id);
+	if (tls) {
+		/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
+		tls->fd = fd;
+		a.in_tls = 1;
+	}
 	if (bpf_map_update_elem(&rs_l7_args, &id, &a, BPF_ANY) != 0)
 		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
 	return 0;
@@ -853,6 +918,24 @@ static __always_inline int rs_exit(long ret)
 		c = rs_track(ck, a.fd, a.is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, true);
 		if (!c)
 			return 0;
+	}
+	if (a.in_tls || c->tls) {
+		/* ciphertext: the plaintext is handled at the SSL_* return probe */
+		c->tls = 1;
+		if (a.is_write) {
+			__sync_fetch_and_add(&c->bytes_sent, ret);
+		} else {
+			__sync_fetch_and_add(&c->bytes_received, ret);
+			if (!a.in_tls) {
+				__u64 fd64 = a.fd;
+				bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
+			}
+		}
+		return 0;
+	}
+	if (!a.is_write && c->protocol == RS_L7_UNKNOWN) {
+		__u64 fd64 = a.fd;
+		bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
 	}
 	if (a.kind == RS_K_BUF)
 		return rs_process(ck, a.ptr, 0, ret, a.is_write);
@@ -1027,4 +1110,123 @@ int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
 	rs_evict_pending(ck);
 	bpf_map_delete_elem(&rs_l7_conns, &ck);
 	return 0;
+}
+
+/* ---------------- TLS: plaintext at OpenSSL's SSL_read/SSL_write ----------------
+ *
+ * The agent attaches these to every libssl it finds mapped and to binaries that export the
+ * symbols themselves (Node.js links OpenSSL statically). Entry saves the arguments per thread;
+ * the return probe hands the plaintext to the same pairing code as the syscalls (rs_process).
+ *
+ * Which socket an SSL * belongs to is learned without OpenSSL struct offsets:
+ *   - socket BIOs (nginx, curl, python): the library reads/writes the fd inside the call, and
+ *     rs_enter records that fd in the call;
+ *   - memory BIOs (Node.js): the runtime read the ciphertext from the socket just before it calls
+ *     SSL_read on the same thread (rs_tls_last_read);
+ * either way the (tgid, SSL *) -> fd binding is kept for later calls that do no I/O (an SSL_write
+ * into a memory BIO, an SSL_read served from OpenSSL's buffer). */
+
+static __always_inline int rs_tls_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 is_write)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_tls_call call = { .ssl = ssl, .buf = buf, .len_ptr = len_ptr, .fd = -1, .last_read_fd = -1, .is_write = is_write };
+	if (!is_write) {
+		__u64 *last = bpf_map_lookup_elem(&rs_tls_last_read, &id);
+		if (last) {
+			call.last_read_fd = *last;
+			bpf_map_delete_elem(&rs_tls_last_read, &id);
+		}
+	}
+	if (bpf_map_update_elem(&rs_tls_calls, &id, &call, BPF_ANY) != 0)
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int rs_tls_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_tls_call *cp = bpf_map_lookup_elem(&rs_tls_calls, &id);
+	if (!cp)
+		return 0;
+	struct rs_tls_call call = *cp;
+	bpf_map_delete_elem(&rs_tls_calls, &id);
+
+	__u64 tgid_hi = id & 0xffffffff00000000ULL;
+	struct rs_tls_key key = { .tgid = id >> 32, .ssl = call.ssl };
+	__s64 fd = call.fd >= 0 ? call.fd : call.last_read_fd;
+	if (fd >= 0) {
+		__u64 ck = tgid_hi | (__u32)fd;
+		struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+		if (c) {
+			struct rs_tls_binding b = { .fd = (__u64)fd, .conn_start = c->start_ns };
+			bpf_map_update_elem(&rs_tls_bindings, &key, &b, BPF_ANY);
+		}
+	}
+
+	__u64 bytes;
+	if (call.len_ptr) {
+		if (ret != 1)
+			return 0;
+		__u64 n = 0;
+		if (bpf_probe_read_user(&n, sizeof(n), (const void *)call.len_ptr) != 0)
+			return 0;
+		bytes = n;
+	} else {
+		if (ret <= 0)
+			return 0;
+		bytes = ret;
+	}
+
+	struct rs_tls_binding *b = bpf_map_lookup_elem(&rs_tls_bindings, &key);
+	if (!b) {
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		return 0;
+	}
+	__u64 ck = tgid_hi | (__u32)b->fd;
+	__u64 conn_start = b->conn_start;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c || c->start_ns != conn_start) {
+		/* the fd was closed or reused since: the binding is stale */
+		bpf_map_delete_elem(&rs_tls_bindings, &key);
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		return 0;
+	}
+	c->tls = 1;
+	rs_count(RS_L7_CNT_TLS_CALLS);
+	return rs_process(ck, call.buf, 0, bytes, call.is_write);
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(rs_ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return rs_tls_enter((__u64)ssl, (__u64)buf, 0, 1);
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(rs_ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return rs_tls_enter((__u64)ssl, (__u64)buf, 0, 0);
+}
+
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(rs_ssl_write_ex_enter, void *ssl, const void *buf, __u64 num, __u64 *written)
+{
+	return rs_tls_enter((__u64)ssl, (__u64)buf, (__u64)written, 1);
+}
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(rs_ssl_read_ex_enter, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	return rs_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, 0);
+}
+
+/* shared by all four: the call saved at entry says which one it was */
+SEC("uretprobe")
+int BPF_KRETPROBE(rs_ssl_exit, long ret)
+{
+	return rs_tls_exit(ret);
 }

@@ -45,6 +45,9 @@ enum rs_l7_io {
 	RS_L7_IO_READ = 2,
 };
 
+/* rs_l7_event.flags */
+#define RS_L7_F_TLS 1 /* the connection is TLS; the bytes were read at SSL_read/SSL_write */
+
 #define RS_L7_NO_STREAM 0xffffffffu
 #define RS_L7_MAX_REQUEST 1024  /* request bytes kept (iovecs concatenated) */
 #define RS_L7_MAX_RESPONSE 512  /* response bytes kept */
@@ -70,7 +73,8 @@ struct rs_l7_event {
 	__u8 direction;       /* 90: enum rs_l7_direction */
 	__u8 io;              /* 91: enum rs_l7_io for CHUNK/MESSAGE */
 	__u8 sock_type;       /* 92: 1 SOCK_STREAM, 2 SOCK_DGRAM */
-	__u8 _pad[3];         /* 93 */
+	__u8 flags;           /* 93: RS_L7_F_* */
+	__u8 _pad[2];         /* 94 */
 };                        /* size 96 */
 
 /* Counters kept in a per-CPU array map (rs_l7_counters), indexed by enum rs_l7_counter. */
@@ -86,7 +90,9 @@ enum rs_l7_counter {
 	RS_L7_CNT_CHUNK_TRUNCATED = 8,    /* HTTP/2 chunk longer than RS_L7_MAX_CHUNK */
 	RS_L7_CNT_REQUEST_EVENTS = 9,     /* REQUEST events submitted */
 	RS_L7_CNT_CHUNK_EVENTS = 10,      /* HTTP2_CHUNK events submitted */
-	RS_L7_CNT_MAX = 11,
+	RS_L7_CNT_TLS_CALLS = 11,         /* SSL_read/SSL_write returns handed to the pairing code */
+	RS_L7_CNT_TLS_UNBOUND = 12,       /* SSL_read/SSL_write with data whose socket was not known */
+	RS_L7_CNT_MAX = 13,
 };
 
 #endif

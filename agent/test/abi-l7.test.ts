@@ -14,6 +14,7 @@ import {
   L7_EVENT_HEADER_SIZE,
   L7_EVENT_KIND_CODES,
   L7_EVENT_OFFSETS,
+  L7_FLAG_TLS,
   L7_MAX_CHUNK,
   L7_MAX_REQUEST,
   L7_MAX_RESPONSE,
@@ -39,7 +40,7 @@ const COUNTER_ENUM: Record<string, string> = {
   requestOverlap: 'RS_L7_CNT_REQUEST_OVERLAP', requestEvicted: 'RS_L7_CNT_REQUEST_EVICTED',
   requestTruncated: 'RS_L7_CNT_REQUEST_TRUNCATED', responseTruncated: 'RS_L7_CNT_RESPONSE_TRUNCATED',
   chunkTruncated: 'RS_L7_CNT_CHUNK_TRUNCATED', requestEvents: 'RS_L7_CNT_REQUEST_EVENTS',
-  chunkEvents: 'RS_L7_CNT_CHUNK_EVENTS',
+  chunkEvents: 'RS_L7_CNT_CHUNK_EVENTS', tlsCalls: 'RS_L7_CNT_TLS_CALLS', tlsUnbound: 'RS_L7_CNT_TLS_UNBOUND',
 };
 
 describe('l7_events.h layout', () => {
@@ -59,6 +60,7 @@ describe('l7_events.h layout', () => {
     dirIn: 'RS_L7_DIR_INBOUND',
     ioWrite: 'RS_L7_IO_WRITE',
     ioRead: 'RS_L7_IO_READ',
+    flagTls: 'RS_L7_F_TLS',
   };
   for (const f of fields) values[`off_${f}`] = `offsetof(struct rs_l7_event, ${f})`;
   for (const [k, e] of Object.entries(PROTOCOL_ENUM)) values[`proto_${k}`] = e;
@@ -81,7 +83,8 @@ ${Object.entries(values).map(([k, v]) => `  printf(",\\"${k}\\":%llu", (unsigned
 
   test('header size', () => {
     assert.equal(c.size, L7_EVENT_HEADER_SIZE);
-    assert.equal(c.pad, L7_EVENT_OFFSETS.sock_type + 1);
+    assert.equal(c.pad, L7_EVENT_OFFSETS.flags + 1);
+    assert.equal(c.flagTls, L7_FLAG_TLS);
   });
   for (const f of fields) {
     test(`offset of ${f}`, () => assert.equal(c[`off_${f}`], L7_EVENT_OFFSETS[f as keyof typeof L7_EVENT_OFFSETS]));

@@ -1,9 +1,13 @@
-// Ground-truth HTTP client for the request-tracing e2e test: on ONE keep-alive connection, sends
+// Ground-truth HTTP client for the request-tracing e2e tests: on ONE keep-alive connection, sends
 // the given paths in order, each COUNT times, one request at a time, and prints per-status counts.
-import { Agent, request } from 'node:http';
+// With TLS=1 in the environment it speaks HTTPS (certificate not checked: tests use self-signed ones).
+import * as http from 'node:http';
+import * as https from 'node:https';
 
 const [host, port, count, ...paths] = process.argv.slice(2);
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const tls = process.env.TLS === '1';
+const { Agent, request } = tls ? https : http;
+const agent = new Agent({ keepAlive: true, maxSockets: 1, ...(tls ? { rejectUnauthorized: false } : {}) });
 const statuses = {};
 for (const path of paths) {
   for (let i = 0; i < Number(count); i++) {

@@ -122,8 +122,13 @@ struct ProgramStatus {
   std::string section;
   bool loaded = false;
   bool attached = false;
+  // SEC("uprobe")/SEC("uretprobe") without a target: attached later, per binary, by attachUprobe().
+  bool manual = false;
+  int attachments = 0;
   std::string error;
 };
+
+bool IsManualUprobe(const std::string& section) { return section == "uprobe" || section == "uretprobe"; }
 
 // One pending batch: malloc'd so ownership passes to a JS Buffer without a copy.
 struct Batch {
@@ -139,6 +144,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
         InstanceMethod<&BpfObject::Programs>("programs"),
         InstanceMethod<&BpfObject::StartPolling>("startPolling"),
         InstanceMethod<&BpfObject::ReadCounters>("readCounters"),
+        InstanceMethod<&BpfObject::AttachUprobe>("attachUprobe"),
         InstanceMethod<&BpfObject::Close>("close"),
     });
     exports.Set("BpfObject", ctor);
@@ -259,7 +265,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
         if (f.name == st.name) { st.error = f.error; failed_here = true; }
       }
       if (!failed_here && disabled_by_caller.count(st.name)) st.error = "disabled";
-      if (bpf_program__fd(prog) >= 0) {
+      if (bpf_program__fd(prog) >= 0 && IsManualUprobe(st.section)) {
+        st.loaded = true;
+        st.manual = true;
+      } else if (bpf_program__fd(prog) >= 0) {
         st.loaded = true;
         LogCapture cap;
         struct bpf_link* link = bpf_program__attach(prog);
@@ -288,6 +297,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       o.Set("section", p.section);
       o.Set("loaded", p.loaded);
       o.Set("attached", p.attached);
+      if (p.manual) {
+        o.Set("manual", true);
+        o.Set("attachments", p.attachments);
+      }
       if (!p.error.empty()) o.Set("error", p.error);
       arr.Set(static_cast<uint32_t>(i), o);
     }
@@ -481,6 +494,54 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       bpf_object__close(obj_);
       obj_ = nullptr;
     }
+  }
+
+  // attachUprobe(program, binaryPath, symbol, offset): attaches a manual uprobe/uretprobe program
+  // to a function of an ELF file, for every process that maps it (the kernel keys uprobes by
+  // inode). symbol may be "" to probe the raw file offset. Throws with libbpf's reason.
+  Napi::Value AttachUprobe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() || !info[3].IsNumber()) {
+      Napi::TypeError::New(env, "attachUprobe(program, binaryPath, symbol, offset): wrong arguments").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (obj_ == nullptr) {
+      Napi::Error::New(env, "attachUprobe: object is closed or failed to load").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    std::string path = info[1].As<Napi::String>().Utf8Value();
+    std::string symbol = info[2].As<Napi::String>().Utf8Value();
+    int64_t offset = info[3].As<Napi::Number>().Int64Value();
+    ProgramStatus* st = nullptr;
+    for (auto& p : programs_) if (p.name == name) st = &p;
+    struct bpf_program* prog = bpf_object__find_program_by_name(obj_, name.c_str());
+    if (st == nullptr || prog == nullptr || !st->manual || bpf_program__fd(prog) < 0) {
+      Napi::Error::New(env, "attachUprobe: " + name + " is not a loaded manual uprobe program").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (offset < 0) {
+      Napi::RangeError::New(env, "attachUprobe: offset must not be negative").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    LIBBPF_OPTS(bpf_uprobe_opts, opts);
+    opts.retprobe = st->section == "uretprobe";
+    if (!symbol.empty()) opts.func_name = symbol.c_str();
+    LogCapture cap;
+    struct bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), static_cast<size_t>(offset), &opts);
+    if (link == nullptr) {
+      int e = errno;
+      std::string why = "attach " + name + " to " + path + ":" + (symbol.empty() ? std::to_string(offset) : symbol) +
+                        " failed: " + ErrnoText(e);
+      std::string summary = SummarizeLog(cap.Take(), name);
+      if (!summary.empty()) why += ": " + summary;
+      Napi::Error::New(env, why).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    links_.push_back(link);
+    st->attachments++;
+    st->attached = true;
+    return Napi::Number::New(env, st->attachments);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -10,6 +10,8 @@ export interface ProgramCapability {
   attachPoint: string;
   loaded: boolean;
   attached: boolean;
+  /** Uprobe programs: the functions they are attached to ("<file>:<symbol>"), newest last. */
+  targets?: string[];
   error?: string;
 }
 
@@ -51,6 +53,7 @@ export abstract class BpfTracer {
     }
     this.caps = capabilitiesFrom(obj.programs(), tracefs, programs);
     for (const c of this.caps) if (c.error) this.log(`${this.name}: ${c.program} (${c.attachPoint}): ${c.error}`);
+    // Uprobe programs attach later, per binary; they alone do not make the object worth keeping.
     if (!this.caps.some((c) => c.attached)) {
       obj.close();
       return;
@@ -92,6 +95,20 @@ export abstract class BpfTracer {
     }
   }
 
+  /** Attaches a loaded uprobe program to a function of an ELF file (see NativeBpfObject.attachUprobe).
+   * Throws when the tracer is not running or libbpf refuses (missing symbol, bad file). */
+  attachUprobe(program: string, binaryPath: string, symbol: string, offset = 0): void {
+    if (!this.obj) throw new Error(`${this.name}: not running`);
+    this.obj.attachUprobe(program, binaryPath, symbol, offset);
+    const cap = this.caps.find((c) => c.program === program);
+    if (cap) {
+      cap.attached = true;
+      const targets = cap.targets ?? (cap.targets = []);
+      if (targets.length >= 64) targets.shift();
+      targets.push(`${binaryPath}:${symbol || `0x${offset.toString(16)}`}`);
+    }
+  }
+
   /** Refreshes the last known counters (called before the object is closed). */
   abstract counters(): unknown;
 
@@ -105,7 +122,7 @@ export abstract class BpfTracer {
   }
 
   capabilities(): ProgramCapability[] {
-    return this.caps.map((c) => ({ ...c }));
+    return this.caps.map((c) => ({ ...c, ...(c.targets ? { targets: [...c.targets] } : {}) }));
   }
 
   /** Detaches everything and joins the poller. Idempotent. Counters keep their last values. */
@@ -124,6 +141,7 @@ function errorText(err: unknown): string {
 function capabilitiesFrom(statuses: NativeProgramStatus[], tracefs: TracefsStatus, programs: readonly ProgramSpec[]): ProgramCapability[] {
   const caps: ProgramCapability[] = statuses.map((s) => {
     const c: ProgramCapability = { program: s.name, attachPoint: s.section, loaded: s.loaded, attached: s.attached };
+    if (s.manual) c.targets = [];
     if (s.error) {
       c.error = s.error;
       if (!s.attached && s.loaded && !tracefs.ok && s.section.startsWith('tracepoint/')) c.error += ` (${tracefs.error})`;

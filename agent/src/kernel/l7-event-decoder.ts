@@ -24,7 +24,11 @@ export const L7_EVENT_OFFSETS = {
   direction: 90,
   io: 91,
   sock_type: 92,
+  flags: 93,
 } as const;
+
+/** rs_l7_event.flags bits */
+export const L7_FLAG_TLS = 1;
 
 /** enum rs_l7_event_kind */
 export const L7_EVENT_KIND_CODES = { request: 1, http2_chunk: 2, message: 3, conn_close: 4 } as const;
@@ -67,8 +71,10 @@ export const L7_COUNTER_INDEX = {
   chunkTruncated: 8,
   requestEvents: 9,
   chunkEvents: 10,
+  tlsCalls: 11,
+  tlsUnbound: 12,
 } as const;
-export const L7_COUNTER_COUNT = 11;
+export const L7_COUNTER_COUNT = 13;
 export const L7_COUNTERS_MAP = 'rs_l7_counters';
 
 const PROTOCOL_BY_CODE: L7KernelProtocol[] = [];
@@ -90,6 +96,8 @@ interface L7Common {
   /** CLOCK_MONOTONIC ns of the event (for requests: when the first response chunk was read/written). */
   timestampNs: number;
   sockType: 'stream' | 'dgram';
+  /** The connection is TLS: the bytes were captured in plaintext at SSL_read/SSL_write. */
+  tls: boolean;
 }
 
 /** A request paired with the first chunk of its response. */
@@ -152,6 +160,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     connectionStartNs: Number(buf.readBigUInt64LE(off + O.conn_start_ns)),
     timestampNs: Number(buf.readBigUInt64LE(off + O.timestamp_ns)),
     sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
+    tls: (buf[off + O.flags] & L7_FLAG_TLS) !== 0,
   };
   const payload = off + L7_EVENT_HEADER_SIZE;
   const kind = buf[off + O.kind];

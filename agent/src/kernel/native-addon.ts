@@ -10,6 +10,10 @@ export interface NativeProgramStatus {
   section: string;
   loaded: boolean;
   attached: boolean;
+  /** SEC("uprobe")/SEC("uretprobe") without a target: attached per binary with attachUprobe(). */
+  manual?: boolean;
+  /** For manual programs: how many binaries/functions they are attached to. */
+  attachments?: number;
   error?: string;
 }
 
@@ -26,6 +30,10 @@ export interface NativeBpfObject {
   startPolling(onBatch: (batch: Buffer) => void): number;
   /** Values of a u64 array map, summed over CPUs for per-CPU arrays. */
   readCounters(mapName: string): number[];
+  /** Attaches a manual uprobe program to symbol (or, with symbol "", to the file offset) of an
+   * ELF file, for every process that maps it. Returns the program's attachment count; throws
+   * with libbpf's reason (e.g. the symbol is not in the file). */
+  attachUprobe(program: string, binaryPath: string, symbol: string, offset: number): number;
   /** Joins the poller, destroys links, closes the object. Idempotent. */
   close(): void;
 }

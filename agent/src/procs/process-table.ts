@@ -142,6 +142,7 @@ export class ProcessTable {
   private v2RootIno: number | undefined;
   private bootTimeMs: number | undefined;
   private cgroupInoCache = new Map<string, number | undefined>();
+  private readByLastScan: ProcessInfo[] = [];
 
   readonly stats = { scans: 0, pidsRead: 0, pidsVanished: 0, containersDropped: 0 };
 
@@ -196,6 +197,7 @@ export class ProcessTable {
     for (let i = 0; i < toRead.length; i += READ_BATCH) {
       await Promise.all(toRead.slice(i, i + READ_BATCH).map((pid) => this.readAndStore(pid, touched)));
     }
+    this.readByLastScan = toRead.flatMap((pid) => this.known.get(pid)?.info ?? []);
 
     for (const c of touched) this.recomputeSets(c);
     for (const [id, c] of this.byId) {
@@ -231,6 +233,16 @@ export class ProcessTable {
 
   get(pid: number): ProcessInfo | undefined {
     return this.known.get(pid)?.info;
+  }
+
+  /** Processes the last scan read (new pids and young ones read again, e.g. after an exec). */
+  readInLastScan(): readonly ProcessInfo[] {
+    return this.readByLastScan;
+  }
+
+  /** Every live process known. */
+  all(): ProcessInfo[] {
+    return [...this.known.values()].flatMap((k) => k.info ?? []);
   }
 
   containerOfPid(pid: number): ContainerRef | undefined {

@@ -1,0 +1,141 @@
+// HTTPS request tracing end to end, as root on the real kernel: nginx with a self-signed
+// certificate in one stand-in container, clients in another. The bytes on the wire are TLS
+// records; the agent reads the plaintext at OpenSSL's SSL_read/SSL_write through uprobes:
+//   - curl links libssl.so.3 and does its socket I/O inside SSL_read/SSL_write (socket BIO),
+//   - Node.js carries OpenSSL inside its own binary and uses memory BIOs (its socket I/O happens
+//     outside the SSL calls), so the agent binds each SSL * to its socket another way,
+//   - nginx (the server side) links libssl.so.3 too.
+// Counts by status must equal the clients' own counts exactly on both sides, and paths must be
+// visible in the spans.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../agent/src/agent.ts';
+import { startServer, type RunningServer } from '../../server/src/main.ts';
+import { selfSignedCertificate, startNginx } from './nginx.ts';
+import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
+import { parseExposition, pick, type ScrapedSample as Sample } from './scrape.ts';
+
+let net: StandInNetwork;
+let web: StandInContainer;
+let client: StandInContainer;
+let agent: Agent;
+let server: RunningServer;
+const work = mkdtempSync(join(tmpdir(), 'rootsight-tls-'));
+
+before(async () => {
+  net = new StandInNetwork('192.168.228');
+  web = net.addContainer('tlsweb');
+  client = net.addContainer('tlsclient');
+  server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'data'), log: () => {} });
+  agent = await Agent.start({
+    listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
+    ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, processScanIntervalMs: 300, log: (m) => console.error(`agent: ${m}`),
+  });
+  startNginx(web, work, `location = / { return 200 "ok\\n"; }
+    location = /fail { return 500 "boom\\n"; }`, 1, selfSignedCertificate(work));
+});
+
+after(async () => {
+  await agent?.close();
+  await server?.close();
+  await net?.destroy();
+});
+
+const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
+const webId = () => `/docker/${web.runtimeId.slice(0, 12)}`;
+const clientId = () => `/docker/${client.runtimeId.slice(0, 12)}`;
+const STATUSES = ['2xx', '4xx', '5xx'] as const;
+
+/** Outbound counts of the client and inbound counts of nginx by status class. */
+function counts(s: Sample[]): Record<string, number> {
+  const got: Record<string, number> = {};
+  for (const status of STATUSES) {
+    got[`out ${status}`] = pick(s, 'container_http_requests_total', { container_id: clientId(), status, destination: `${web.ip}:443` })[0]?.value ?? 0;
+    got[`in ${status}`] = pick(s, 'container_http_inbound_requests_total', { container_id: webId(), status })[0]?.value ?? 0;
+  }
+  return got;
+}
+
+/** Waits until the counters moved from `from` by exactly `want` per status (both sides). */
+async function expectDelta(from: Record<string, number>, want: Record<(typeof STATUSES)[number], number>, what: string): Promise<void> {
+  let seen = '';
+  await eventually(() => `${what}: counters to move by ${JSON.stringify(want)}; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const now = counts(s);
+    const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (from[k] ?? 0)]));
+    seen = JSON.stringify(delta) + JSON.stringify(s.filter((x) => x.name.startsWith('rootsight_agent_l7') || x.name.startsWith('rootsight_agent_skipped')).map((x) => [x.labels.counter ?? x.labels.reason, x.value]));
+    const expected = Object.fromEntries(STATUSES.flatMap((st) => [[`out ${st}`, want[st]], [`in ${st}`, want[st]]]));
+    return JSON.stringify(delta) === JSON.stringify(expected) ? true : undefined;
+  });
+}
+
+test('the OpenSSL probes are attached to libssl and to the node binary', async () => {
+  await eventually('nginx to answer over HTTPS', async () => {
+    try { await web.run('curl', ['-skf', '-o', '/dev/null', 'https://127.0.0.1/']); return true; } catch { return undefined; }
+  });
+  type Tls = { openssl: Array<{ path: string; symbols: string[] }> };
+  const probed = async () => ((await (await fetch(`${agent.url}/capabilities`)).json()) as { tls: Tls }).tls;
+  // nginx maps libssl.so.3; the agent finds it at its next process scan.
+  const tls = await eventually('libssl to be probed', async () => {
+    const t = await probed();
+    return t.openssl.some((f) => /\/libssl\.so\.3$/.test(f.path)) ? t : undefined;
+  });
+  assert.ok(tls.openssl.some((f) => f.path === process.execPath), `node probed: ${JSON.stringify(tls)}`);
+  // Probe until nginx's side counts one: from then on every request is seen, and the readiness
+  // probes made before are all counted (events are applied in order), so later baselines hold.
+  await eventually('a probe request to be counted', async () => {
+    const before = counts(await scrape())['in 2xx']!;
+    await web.run('curl', ['-skf', '-o', '/dev/null', 'https://127.0.0.1/']);
+    await new Promise((r) => setTimeout(r, 300));
+    return counts(await scrape())['in 2xx']! > before ? true : undefined;
+  });
+  let last = -1;
+  await eventually('the probe counts to settle', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = counts(await scrape())['in 2xx']!;
+    const settled = now === last;
+    last = now;
+    return settled ? true : undefined;
+  });
+  const caps = { tls };
+  for (const t of caps.tls.openssl) assert.deepEqual(t.symbols, ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], t.path);
+});
+
+test('curl over HTTPS (libssl, socket BIO): counts by status exact on both sides', async () => {
+  const before = counts(await scrape());
+  const OK = 12, MISSING = 5, FAILING = 3;
+  // One curl process, one connection, requests in order: curl reuses the connection for every URL.
+  const urls = [...Array(OK).fill('/'), ...Array(MISSING).fill('/missing'), ...Array(FAILING).fill('/fail')].map((p) => `https://${web.ip}${p}`);
+  const out = await client.run('curl', ['-sk', '-H', 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', ...urls.flatMap((u) => ['-o', '/dev/null', '-w', '%{http_code}\\n', u])]);
+  const codes = out.trim().split('\n');
+  assert.deepEqual([codes.filter((c) => c === '200').length, codes.filter((c) => c === '404').length, codes.filter((c) => c === '500').length], [OK, MISSING, FAILING]);
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'curl');
+});
+
+test('Node.js https client (OpenSSL inside the node binary, memory BIO): counts exact on both sides', async () => {
+  const before = counts(await scrape());
+  const OK = 20, MISSING = 7, FAILING = 4;
+  const truth: Record<string, number> = {};
+  for (const [path, n] of [['/', OK], ['/missing', MISSING], ['/fail', FAILING]] as const) {
+    Object.assign(truth, JSON.parse(await client.run('env', ['TLS=1', process.execPath, join(import.meta.dirname, 'http-client.mjs'), web.ip, '443', String(n), path])));
+  }
+  assert.deepEqual(truth, { 200: OK, 404: MISSING, 500: FAILING });
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'node');
+});
+
+test('HTTPS requests become spans with their paths and the caller\'s trace id', async () => {
+  await agent.pushNow();
+  const rows = await eventually('HTTPS client spans stored', async () => {
+    const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3);
+    return r.length >= 20 + 31 ? r : undefined;
+  });
+  assert.equal(rows.length, 20 + 31, 'one client span per request (curl 20, node 31)');
+  const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
+  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 20, 5 + 7, 3 + 4]);
+  const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(curlTrace.length, 20, 'curl\'s traceparent read from the plaintext');
+  assert.ok(curlTrace.every((r) => r.parentSpanId === 'b7ad6b7169203331'));
+});
