@@ -24,42 +24,63 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface RunningPrometheus { url: string; stop(): Promise<void> }
+export interface RunningPrometheus { url: string; stop(): Promise<void>; /** The last 4 KB it wrote to stderr. */ stderr(): string }
 
 export async function startPrometheus(openMetrics: string): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'rootsight-prom-'));
+  try {
+    writeFileSync(join(dir, 'data.om'), openMetrics);
+    const bf = spawnSync(promtoolBinary, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'data.om'), join(dir, 'data')], { encoding: 'utf8' });
+    if (bf.status !== 0) throw new Error(`promtool backfill failed: ${bf.stderr || bf.stdout}`);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return startPrometheusIn(dir, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n', []);
+}
+
+/**
+ * A Prometheus over an empty temp storage dir with the given prometheus.yml (scrape and
+ * remote-write sections) and extra flags (e.g. --web.enable-remote-write-receiver).
+ */
+export async function startPrometheusWithConfig(configYaml: string, extraFlags: readonly string[] = []): Promise<RunningPrometheus> {
+  return startPrometheusIn(mkdtempSync(join(tmpdir(), 'rootsight-prom-')), configYaml, extraFlags);
+}
+
+async function startPrometheusIn(dir: string, configYaml: string, extraFlags: readonly string[]): Promise<RunningPrometheus> {
   const dataDir = join(dir, 'data');
-  writeFileSync(join(dir, 'data.om'), openMetrics);
-  writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
-  const bf = spawnSync(promtoolBinary, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'data.om'), dataDir], { encoding: 'utf8' });
-  if (bf.status !== 0) throw new Error(`promtool backfill failed: ${bf.stderr || bf.stdout}`);
-  const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), configYaml);
+  let port: number;
+  try {
+    port = await freePort();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const proc: ChildProcess = spawn(prometheusBinary, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=30d', '--log.level=warn',
+    `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=30d', '--log.level=warn', ...extraFlags,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}: ${stderr}`);
+    if (proc.exitCode !== null) { await stop(); throw new Error(`prometheus exited with ${proc.exitCode}: ${stderr}`); }
     try {
       const r = await fetch(`${url}/-/ready`);
       if (r.ok) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { proc.kill(); throw new Error(`prometheus not ready within 30 s: ${stderr}`); }
+    if (Date.now() > deadline) { await stop(); throw new Error(`prometheus not ready within 30 s: ${stderr}`); }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    stop: async () => {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { url, stop, stderr: () => stderr };
 }
