@@ -2,6 +2,7 @@
 // or each half on its own.
 import { resolve } from 'node:path';
 import { TelemetryFlagError, telemetryServerFlags, telemetrySettingsFromFlags } from '../server/src/ingest/telemetry-flags.ts';
+import { UpstreamConfigError } from '../server/src/upstream/upstream-url.ts';
 import { FlagError, formatFlagHelp, parseDurationMs, parseFlags, type FlagSpec } from './flags.ts';
 
 const agentFlags: FlagSpec[] = [
@@ -22,6 +23,8 @@ const serverFlags: FlagSpec[] = [
   { name: 'admin-password', help: 'password of the "admin" user created at first start; default: generated and printed once' },
   ...telemetryServerFlags,
   { name: 'auth-anonymous-role', help: 'what requests without login may do: none, viewer, editor or admin; when not given: the auth.anonymous_role server setting, default viewer (read-only dashboards and Prometheus API without login)' },
+  { name: 'prometheus-url', help: 'an external Prometheus or VictoriaMetrics (http://user:pass@host:9090): the Prometheus API at /prometheus/api/v1/ is answered by it and received remote write is also forwarded to it (Prometheus needs --web.enable-remote-write-receiver); default: the built-in PromQL engine only' },
+  { name: 'prometheus-remote-write-url', help: 'where forwarded remote write goes when it is not <prometheus-url>/api/v1/write' },
 ];
 
 const upFlags: FlagSpec[] = [
@@ -74,6 +77,7 @@ async function runServer(f: Record<string, string | undefined>): Promise<{ url: 
     listen: f['listen']!, dataDir: resolve(f['data-dir']!), log: log('server'),
     pgUrl: f['pg-url'] || undefined, adminPassword: f['admin-password'] || undefined,
     anonymousRole: anonymousRole as 'none' | 'viewer' | 'editor' | 'admin' | undefined,
+    prometheusUrl: f['prometheus-url'] || undefined, prometheusRemoteWriteUrl: f['prometheus-remote-write-url'] || undefined,
     ...telemetryOptions(f),
   });
   return server;
@@ -137,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`\nRootsight is running. Open the UI: ${server.url}\n`);
     return await waitForSignal([closeAgent, server.close]);
   } catch (e) {
-    if (e instanceof FlagError || e instanceof TelemetryFlagError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
+    if (e instanceof FlagError || e instanceof TelemetryFlagError || e instanceof UpstreamConfigError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
       process.stderr.write(`rootsight ${cmd}: ${e.message}\n`);
       return 1;
     }

@@ -16,6 +16,8 @@ import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, typ
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
 import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
+import { PrometheusUpstream, type UpstreamOptions } from './upstream/prometheus-upstream.ts';
+import { parseUpstreamUrl } from './upstream/upstream-url.ts';
 import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
 import { openStorage } from './storage/clickhouse/open.ts';
 import { StorageManager, defaultRetentionPolicy, type RetentionPolicy } from './storage/clickhouse/retention.ts';
@@ -51,6 +53,15 @@ export interface StartServerOptions {
   retention?: { retentionMs?: Partial<RetentionPolicy['retentionMs']>; budgetBytes?: Partial<RetentionPolicy['budgetBytes']> };
   /** OTLP / pprof ingest limits, queue bytes and test hooks. */
   telemetry?: Partial<TelemetryIngestOptions>;
+  /**
+   * An external Prometheus or VictoriaMetrics (http://user:pass@host:9090): the Prometheus API at
+   * /prometheus/api/v1/* is answered by it, and remote write is forwarded to its /api/v1/write.
+   */
+  prometheusUrl?: string;
+  /** The upstream's remote-write receiver when it is not <prometheusUrl>/api/v1/write. */
+  prometheusRemoteWriteUrl?: string;
+  /** Upstream timeouts, queue bound and retries (tests shorten them). */
+  upstream?: Omit<UpstreamOptions, 'endpoint' | 'log'>;
 }
 
 export interface RunningServer {
@@ -62,6 +73,8 @@ export interface RunningServer {
   storage?: StorageManager;
   /** Traces, logs and profiles reads and ingest queue stats. */
   telemetry?: TelemetryIngest;
+  /** The external Prometheus / VictoriaMetrics when --prometheus-url is set. */
+  upstream?: PrometheusUpstream;
   close(): Promise<void>;
 }
 
@@ -75,6 +88,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const { host, port } = parseListenAddress(opts.listen ?? defaultListen);
   const dataDir = resolve(opts.dataDir ?? defaultDataDir);
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...opts.remoteWriteLimits };
+  // Checked before anything is opened: a bad URL is a configuration error, not a runtime one.
+  const upstreamEndpoint = opts.prometheusUrl ? parseUpstreamUrl(opts.prometheusUrl, opts.prometheusRemoteWriteUrl) : undefined;
 
   const db = await openStorage({ dataDir, clickhouseUrl: opts.clickhouseUrl, clickhouseCluster: opts.clickhouseCluster, log });
   const storage = new StorageManager(db, {
@@ -82,6 +97,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     budgetBytes: { ...defaultRetentionPolicy.budgetBytes, ...opts.retention?.budgetBytes },
   }, log);
   let telemetry: TelemetryIngest | undefined;
+  const upstream = upstreamEndpoint ? new PrometheusUpstream({ ...opts.upstream, endpoint: upstreamEndpoint, log }) : undefined;
   const store = new MetricsStore(db);
   // PromQL reads samples through the reader (binary rows, cached label sets); the rest through the store.
   const seriesReader = new ClickHouseSeriesReader(db);
@@ -113,7 +129,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     registerErrorHandler(app, log);
     app.get('/health', async () => ({ status: 'ok' }));
     registerRemoteWrite(app, { store, limits, log });
-    registerPrometheusApi(app, metricsSource);
+    if (upstream) upstream.register(app);
+    else registerPrometheusApi(app, metricsSource);
     registerServiceMapApi(app, metricsSource);
     // HTTP ingest keys are checked by the access hook; gRPC has no such hook, so it resolves its own.
     telemetry = registerTelemetryIngest(app, db, { resolveProject: ingestProjectResolver(configDb), grpcListen: opts.otlpGrpcListen, ...opts.telemetry, httpKeysCheckedUpstream: true }, log);
@@ -127,6 +144,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     await storage.stop();
     await telemetry?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
+    await upstream?.close();
     await db.close();
     await configDb?.close().catch(() => undefined);
     throw e;
@@ -134,6 +152,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const addr = app.server.address();
   const url = formatUrl(host, typeof addr === 'object' && addr ? addr.port : port);
   log(`rootsight server listening on ${url} (data in ${dataDir})`);
+  if (upstreamEndpoint) log(`PromQL answered by ${upstreamEndpoint.baseUrl}; remote write forwarded to ${upstreamEndpoint.remoteWriteUrl.replace(/\/\/[^@/]*@/, '//')}`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -141,10 +160,12 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     otlpGrpcAddress: telemetry!.grpcAddress,
     storage,
     telemetry,
+    upstream,
     close: () => (closing ??= (async () => {
       await storage.stop();
       await telemetry!.close();
       await app.close();
+      await upstream?.close();
       await db.close();
       await configDb!.close();
     })()),

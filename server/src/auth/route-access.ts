@@ -27,6 +27,7 @@ export const routeAccess: Readonly<Record<string, Access>> = {
 
   'GET /api/service-map': 'viewer',
   'GET /api/storage': 'viewer',
+  'GET /api/upstream': 'viewer',
 
   'GET /api/projects': 'viewer',
   'POST /api/projects': 'admin',
