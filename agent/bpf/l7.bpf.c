@@ -273,12 +273,15 @@ static __always_inline __u64 rs_copy_user(__u8 *dst, const __u64 cap, const stru
  * them, and every frame must be seen to keep the HPACK tables in step. An unrolled loop that long
  * takes the verifier seconds; a callback is verified once. */
 #define RS_MAX_CHUNK_IOV 256
+/* Chunk events one syscall may become (RS_MAX_PIECES * RS_L7_MAX_CHUNK bytes shipped at most). */
+#define RS_MAX_PIECES 16
 
 struct rs_iov_walk {
 	__u64 iov;   /* user address of the iovec array */
 	__u64 cnt;
 	__u64 total; /* bytes of the syscall not yet copied */
 	__u64 off;   /* bytes copied so far */
+	__u64 skip;  /* bytes at the start of the syscall not to copy (earlier pieces) */
 };
 
 static struct rs_l7_ev_scratch *rs_ev(void);
@@ -291,6 +294,13 @@ static long rs_iov_step(__u64 i, struct rs_iov_walk *w)
 	if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(w->iov + i * sizeof(struct iovec))) != 0)
 		return 1;
 	__u64 n = (__u64)iov.iov_len;
+	if (n <= w->skip) {
+		w->skip -= n;
+		return 0;
+	}
+	__u64 base = (__u64)(unsigned long)iov.iov_base + w->skip;
+	n -= w->skip;
+	w->skip = 0;
 	if (n > w->total)
 		n = w->total;
 	if (n > RS_L7_MAX_CHUNK - w->off)
@@ -304,7 +314,7 @@ static long rs_iov_step(__u64 i, struct rs_iov_walk *w)
 	RS_BARRIER(n);
 	if (n > RS_L7_MAX_CHUNK)
 		n = RS_L7_MAX_CHUNK;
-	if (n > 0 && bpf_probe_read_user(ev->data + o, n, iov.iov_base) != 0)
+	if (n > 0 && bpf_probe_read_user(ev->data + o, n, (const void *)base) != 0)
 		return 1;
 	w->off += n;
 	w->total -= n;
@@ -487,6 +497,12 @@ static __always_inline bool rs_is_amqp_method(const __u8 *p, __u64 len, __u16 cl
 	return rs_be16(p + 7) == class_id && rs_be16(p + 9) == method_id;
 }
 
+/* "AMQP" 0 0 9 1: the first bytes an AMQP 0-9-1 client writes */
+static __always_inline bool rs_is_amqp_header(const __u8 *p, __u64 len)
+{
+	return rs_prefix(p, len, "AMQP", 4) && len >= 8 && p[4] == 0 && p[5] == 0 && p[6] == 9 && p[7] == 1;
+}
+
 static __always_inline bool rs_is_nats_pub(const __u8 *p, __u64 len, __u64 size)
 {
 	if (len < 7 || !rs_ends_crlf(p, len, size))
@@ -567,7 +583,7 @@ static __always_inline __u8 rs_detect(const __u8 *p, __u64 len, __u64 size, __u8
 		return RS_L7_MYSQL;
 	if (rs_is_mongo(p, len, size))
 		return RS_L7_MONGO;
-	if (rs_is_amqp_method(p, len, 60, 40)) /* Basic.Publish */
+	if (rs_is_amqp_header(p, len) || rs_is_amqp_method(p, len, 60, 40)) /* connection start, Basic.Publish */
 		return RS_L7_RABBITMQ;
 	if (rs_is_nats_pub(p, len, size))
 		return RS_L7_NATS;
@@ -626,19 +642,19 @@ RS_GLOBAL int rs_copy_resp(__u64 ptr, __u64 iovcnt, __u64 total)
 }
 
 /* data bytes -> event scratch at 0 (cap RS_L7_MAX_CHUNK when big, else RS_L7_MAX_REQUEST) */
-RS_GLOBAL int rs_copy_data(__u64 ptr, __u64 iovcnt, __u64 total, __u64 big)
+RS_GLOBAL int rs_copy_data(__u64 ptr, __u64 iovcnt, __u64 total, __u64 big, __u64 skip)
 {
 	struct rs_l7_ev_scratch *ev = rs_ev();
-	if (!ev)
+	if (!ev || skip >= total)
 		return 0;
-	struct rs_io io = { .ptr = ptr, .iovcnt = iovcnt };
+	struct rs_io io = { .ptr = iovcnt ? ptr : ptr + skip, .iovcnt = iovcnt };
 	if (big && iovcnt > 0) {
-		struct rs_iov_walk w = { .iov = ptr, .cnt = iovcnt, .total = total, .off = 0 };
+		struct rs_iov_walk w = { .iov = ptr, .cnt = iovcnt, .total = total - skip, .off = 0, .skip = skip };
 		bpf_loop(RS_MAX_CHUNK_IOV, rs_iov_step, &w, 0);
 		return w.off;
 	}
 	if (big)
-		return rs_copy_user(ev->data, RS_L7_MAX_CHUNK, &io, total);
+		return rs_copy_user(ev->data, RS_L7_MAX_CHUNK, &io, total - skip);
 	return rs_copy_user(ev->data, RS_L7_MAX_REQUEST, &io, total);
 }
 
@@ -677,31 +693,64 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 
 /* HTTP/2 chunk (flags & RS_F_PROTO == 0) or NATS/RabbitMQ message (protocol in flags): the
  * syscall's bytes as an event of their own. */
+struct rs_piece_walk {
+	__u64 ck;
+	__u64 ptr;
+	__u64 iovcnt;
+	__u64 bytes;
+	__u64 flags;
+	__u64 pieces;
+};
+
+static long rs_piece_step(__u64 k, struct rs_piece_walk *w)
+{
+	__u64 off = k * RS_L7_MAX_CHUNK;
+	if (k >= w->pieces || off >= w->bytes)
+		return 1;
+	__u64 ck = w->ck;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c)
+		return 1;
+	__u8 proto = (w->flags >> RS_F_PROTO_SHIFT) & 0xff;
+	bool chunk = proto == RS_L7_HTTP2;
+	__u64 n = rs_copy_data(w->ptr, w->iovcnt, w->bytes, w->pieces > 1, off);
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!ev)
+		return 1;
+	rs_fill_hdr(&ev->hdr, c, ck, chunk ? RS_L7_EV_HTTP2_CHUNK : RS_L7_EV_MESSAGE, bpf_ktime_get_ns());
+	ev->hdr.protocol = proto;
+	ev->hdr.io = (w->flags & RS_F_WRITE) ? RS_L7_IO_WRITE : RS_L7_IO_READ;
+	RS_BARRIER(n);
+	if (n > RS_L7_MAX_CHUNK)
+		n = RS_L7_MAX_CHUNK;
+	bool last = n < RS_L7_MAX_CHUNK || k + 1 >= w->pieces || off + n >= w->bytes;
+	ev->hdr.request_size = last ? w->bytes - off : n;
+	ev->hdr.request_len = n;
+	if (chunk) {
+		if (last && w->bytes - off > n)
+			rs_count(RS_L7_CNT_CHUNK_TRUNCATED);
+		rs_count(RS_L7_CNT_CHUNK_EVENTS);
+	}
+	rs_output(ev, sizeof(struct rs_l7_event) + n);
+	return last ? 1 : 0;
+}
+
 RS_GLOBAL int rs_emit_data(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
 {
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c)
 		return 0;
 	__u8 proto = (flags >> RS_F_PROTO_SHIFT) & 0xff;
-	bool chunk = proto == RS_L7_HTTP2;
-	__u64 n = rs_copy_data(ptr, iovcnt, bytes, chunk);
-	struct rs_l7_ev_scratch *ev = rs_ev();
-	if (!ev)
-		return 0;
-	rs_fill_hdr(&ev->hdr, c, ck, chunk ? RS_L7_EV_HTTP2_CHUNK : RS_L7_EV_MESSAGE, bpf_ktime_get_ns());
-	ev->hdr.protocol = proto;
-	ev->hdr.io = (flags & RS_F_WRITE) ? RS_L7_IO_WRITE : RS_L7_IO_READ;
-	ev->hdr.request_size = bytes;
-	RS_BARRIER(n);
-	if (n > RS_L7_MAX_CHUNK)
-		n = RS_L7_MAX_CHUNK;
-	ev->hdr.request_len = n;
-	if (chunk) {
-		if (bytes > RS_L7_MAX_CHUNK)
-			rs_count(RS_L7_CNT_CHUNK_TRUNCATED);
-		rs_count(RS_L7_CNT_CHUNK_EVENTS);
-	}
-	rs_output(ev, sizeof(struct rs_l7_event) + n);
+	/* broker client connections are shipped whole too: user space walks their commands/frames */
+	bool big = proto == RS_L7_HTTP2 || proto == RS_L7_NATS || proto == RS_L7_RABBITMQ;
+	/* A syscall longer than one chunk goes out as consecutive events of up to RS_L7_MAX_CHUNK
+	 * bytes each (nats.js writes 200 PUBs at once; a gRPC writev can pass 4 KiB). Every event's
+	 * request_size is the bytes it stands for: its own length, except for the last one, which
+	 * also stands for whatever did not fit in RS_MAX_PIECES. A bpf_loop callback, so that the
+	 * verifier checks one piece rather than sixteen. */
+	struct rs_piece_walk w = { .ck = ck, .ptr = ptr, .iovcnt = iovcnt, .bytes = bytes, .flags = flags,
+				   .pieces = big ? RS_MAX_PIECES : 1 };
+	bpf_loop(RS_MAX_PIECES, rs_piece_step, &w, 0);
 	return 0;
 }
 
@@ -786,12 +835,15 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 	__u8 *resp = ev->data + RS_EV_RESP_TMP;
 
 	if (!req && !by_stream) {
-		/* NATS MSG/HMSG or AMQP Basic.Deliver read by a consumer */
+		/* NATS MSG/HMSG or AMQP Basic.Deliver read by a consumer, or the INFO line a NATS server
+		 * greets every client with: from then on the connection is streamed (rs_process) */
 		bool nats = rs_prefix(resp, rlen, "MSG ", 4) || rs_prefix(resp, rlen, "MSG\t", 4) ||
-			    rs_prefix(resp, rlen, "HMSG ", 5) || rs_prefix(resp, rlen, "HMSG\t", 5);
+			    rs_prefix(resp, rlen, "HMSG ", 5) || rs_prefix(resp, rlen, "HMSG\t", 5) ||
+			    rs_prefix(resp, rlen, "INFO {", 6);
 		bool amqp = !nats && rlen >= 12 && resp[0] == 1 && rs_be16(resp + 7) == 60 && rs_be16(resp + 9) == 60;
 		if (nats || amqp) {
 			__u64 proto = nats ? RS_L7_NATS : RS_L7_RABBITMQ;
+			c->protocol = proto;
 			rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | (proto << RS_F_PROTO_SHIFT));
 		}
 		return 0;
@@ -867,6 +919,10 @@ RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 i
 	__u64 flags = is_write ? RS_F_WRITE : 0;
 	if (c->protocol == RS_L7_HTTP2)
 		return rs_emit_data(ck, ptr, iovcnt, bytes, flags | (RS_L7_HTTP2 << RS_F_PROTO_SHIFT));
+	/* A NATS or AMQP client connection: every syscall, both ways, goes to user space, which
+	 * counts each PUB/MSG and Basic.Publish/Deliver (several share one write or read). */
+	if ((c->protocol == RS_L7_NATS || c->protocol == RS_L7_RABBITMQ) && c->direction == RS_L7_DIR_OUTBOUND)
+		return rs_emit_data(ck, ptr, iovcnt, bytes, flags | ((__u64)c->protocol << RS_F_PROTO_SHIFT));
 	bool request_side = (c->direction == RS_L7_DIR_OUTBOUND) == (is_write != 0);
 	if (request_side)
 		return rs_on_request(ck, ptr, iovcnt, bytes, flags);

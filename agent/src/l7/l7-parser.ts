@@ -41,4 +41,8 @@ export interface L7Parser {
   parseRequest(payload: Uint8Array): L7RequestInfo | undefined;
   /** undefined when the bytes are not a response of this protocol. */
   parseResponse(payload: Uint8Array, request?: L7RequestInfo): L7ResponseInfo | undefined;
+  /** For protocols whose clients pipeline (several requests in one write, answered in order):
+   * one entry per request found in the captured bytes, each with its own reply's status.
+   * undefined when the write holds a single request. */
+  splitPipelined?(request: Uint8Array, response: Uint8Array): Array<{ request: L7RequestInfo; response: L7ResponseInfo }> | undefined;
 }

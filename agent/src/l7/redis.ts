@@ -70,9 +70,69 @@ export function parseRedisResponse(b: Uint8Array): L7ResponseInfo | undefined {
   return undefined;
 }
 
+const AGGREGATE = new Set([0x2a, 0x25, 0x7e, 0x3e, 0x7c]); // * % ~ > |
+const BLOB = new Set([0x24, 0x21, 0x3d]); // $ ! =
+const MAX_NESTING = 8;
+
+/** Offset just past one complete RESP value at off, or undefined if it is cut or malformed. */
+export function skipRespValue(b: Uint8Array, off: number, depth = 0): number | undefined {
+  if (off >= b.length || depth > MAX_NESTING) return undefined;
+  const t = b[off];
+  if (AGGREGATE.has(t) || BLOB.has(t)) {
+    const n = readInt(b, off + 1);
+    if (!n) return undefined;
+    if (n[0] < 0) return n[1]; // null array / null bulk
+    if (BLOB.has(t)) {
+      const end = n[1] + n[0] + 2;
+      return end <= b.length && b[end - 2] === 13 && b[end - 1] === 10 ? end : undefined;
+    }
+    // A map (%) and an attribute (|) hold n key/value pairs.
+    const items = t === 0x25 || t === 0x7c ? 2 * n[0] : n[0];
+    let o: number | undefined = n[1];
+    for (let i = 0; i < items && o !== undefined; i++) o = skipRespValue(b, o, depth + 1);
+    return o;
+  }
+  if (!OK_FIRST.has(t) && t !== 0x2d) return undefined;
+  for (let i = off + 1; i + 1 < b.length; i++) if (b[i] === 13 && b[i + 1] === 10) return i + 2;
+  return undefined;
+}
+
+/**
+ * A write holding several commands (a pipeline; redis-benchmark sends its two CONFIG GETs that
+ * way) paired with the first chunk of the replies: one request per complete command in the
+ * captured request bytes, each with the status of its own reply. A reply beyond the captured
+ * response bytes is `unknown`. undefined when the write holds a single command.
+ */
+export function splitRedisPipeline(req: Uint8Array, resp: Uint8Array): Array<{ request: L7RequestInfo; response: L7ResponseInfo }> | undefined {
+  const commands: L7RequestInfo[] = [];
+  let off = 0;
+  while (off < req.length && req[off] === 0x2a) {
+    const end = skipRespValue(req, off);
+    if (end === undefined) break;
+    const info = parseRedisRequest(req.subarray(off, end));
+    if (!info) break;
+    commands.push(info);
+    off = end;
+  }
+  if (commands.length < 2) return undefined;
+  let r: number | undefined = 0;
+  return commands.map((request) => {
+    let response: L7ResponseInfo = { status: 'unknown' };
+    if (r !== undefined && r < resp.length) {
+      const end = skipRespValue(resp, r);
+      // The last visible reply may be cut: its first byte still tells ok from failed.
+      const first = parseRedisResponse(resp.subarray(r, r + 1));
+      if (first) response = first;
+      r = end;
+    } else r = undefined;
+    return { request, response };
+  });
+}
+
 export const redisParser: L7Parser = {
   protocol: 'redis',
   detectRequest: detectRedisRequest,
   parseRequest: parseRedisRequest,
   parseResponse: (b) => parseRedisResponse(b),
+  splitPipelined: splitRedisPipeline,
 };

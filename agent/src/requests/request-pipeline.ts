@@ -9,6 +9,7 @@ import { Http2Connection, type Http2Side } from '../l7/http2.ts';
 import type { L7Protocol, L7RequestInfo, L7ResponseInfo } from '../l7/l7-parser.ts';
 import { parserFor } from '../l7/registry.ts';
 import type { ConnectionPeer } from '../net/tcp-connection-table.ts';
+import { BrokerStreams } from './broker-streams.ts';
 import type { RequestMetrics } from './request-metrics.ts';
 import { spanFromRequest } from './request-span.ts';
 
@@ -32,6 +33,8 @@ const monoToUnixNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 
 export class RequestPipeline {
   private readonly http2 = new Map<bigint, Http2Connection>();
+  /** NATS/RabbitMQ client connections, walked as byte streams. */
+  readonly brokers = new BrokerStreams();
   readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0 };
   private waitingForPeer = 0;
 
@@ -40,6 +43,16 @@ export class RequestPipeline {
   onRequest(e: L7Event): void {
     const parser = e.protocol === 'unknown' ? undefined : parserFor(e.protocol as L7Protocol);
     if (!parser) { this.skipped.unknownProtocol++; return; }
+    if (e.method !== undefined) {
+      // Broker bytes: messages have no response and no latency (reference §1.5).
+      for (const m of this.brokers.feed(e)) this.record(e, m.protocol, { method: m.method, direction: m.direction }, { status: 'ok' }, undefined);
+      return;
+    }
+    const pipelined = e.method ? undefined : parser.splitPipelined?.(e.request, e.response);
+    if (pipelined) {
+      for (const x of pipelined) this.record(e, parser.protocol, x.request, x.response, e.durationNs);
+      return;
+    }
     const request = parser.parseRequest(e.request) ?? {};
     const response = e.method ? { status: 'ok' } : parser.parseResponse(e.response, request);
     this.record(e, parser.protocol, request, response, e.method ? undefined : e.durationNs);
@@ -59,6 +72,7 @@ export class RequestPipeline {
   }
 
   onConnectionClose(c: L7ConnClose): void {
+    this.brokers.close(c.connectionId);
     this.http2.delete(c.connectionId);
   }
 

@@ -113,7 +113,7 @@ const STATUSES: Record<L7Protocol, (s: string) => boolean> = {
   http2: (s) => /^[1-5]xx$|^unknown$|^grpc:[A-Z_]+$/.test(s),
   postgres: (s) => s === 'ok' || s === 'failed' || s === 'unknown',
   mysql: (s) => s === 'ok' || s === 'failed',
-  redis: (s) => s === 'ok' || s === 'failed',
+  redis: (s) => s === 'ok' || s === 'failed' || s === 'unknown', // unknown: a pipelined reply beyond the captured bytes
   memcached: (s) => s === 'ok' || s === 'failed',
   cassandra: (s) => s === 'ok' || s === 'failed',
   clickhouse: (s) => s === 'ok' || s === 'failed',
@@ -171,6 +171,11 @@ export function runOne(parser: L7Parser, b: Uint8Array, sessions: { pg: Postgres
   const r2 = parser.parseResponse(b, req);
   err = checkResponse(p, r2);
   if (err) return { req: false, resp: false, error: err };
+  // The same bytes as a pipelined write and as its replies.
+  for (const x of parser.splitPipelined?.(b, b) ?? []) {
+    err = checkRequest(x.request) ?? checkResponse(p, x.response);
+    if (err) return { req: false, resp: false, error: `splitPipelined: ${err}` };
+  }
   if (p === 'postgres') err = checkRequest(sessions.pg.parseRequest(b));
   else if (p === 'mysql') {
     const mreq = sessions.my.parseRequest(b);
