@@ -14,7 +14,7 @@ const withTestDeps = process.argv.includes('--test') || process.env.npm_lifecycl
 
 // Debian packages: compiler chain for CO-RE BPF and the addon, plus what the tests run.
 const buildPackages = ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'bpftool', 'g++', 'python3', 'iproute2'];
-const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base'];
+const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'rabbitmq-server', 'nats-server'];
 
 const t0 = Date.now();
 const step = (msg) => console.log(`setup: ${msg}`);
