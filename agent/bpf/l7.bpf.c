@@ -36,6 +36,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define RS_BARRIER(v) asm volatile("" : "+r"(v))
 
+/* Kernel-only protocol tag of a pending entry: an inbound MySQL packet header (4 bytes) read on
+ * its own, waiting for its body (rs_mysql_split_read). Never leaves the kernel. */
+#define RS_L7_MYSQL_HEADER 0xF0
+#define RS_MYSQL_COM_STMT_CLOSE 0x19
+
 enum rs_io_kind {
 	RS_K_BUF = 1,     /* (ptr, len) */
 	RS_K_IOV = 2,     /* (struct iovec *, cnt) */
@@ -754,12 +759,73 @@ RS_GLOBAL int rs_emit_data(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64
 	return 0;
 }
 
+/* MySQL/MariaDB servers read a packet's 4-byte header and then its body with two syscalls, so
+ * on an inbound connection neither read alone looks like a request. A 4-byte read that can be a
+ * command packet's header (sequence 0) is parked under the connection's pending key; when the
+ * next read is exactly the announced body and starts with a command byte, the two are joined in
+ * the request scratch (header + body prefix). Returns -1 when the read was parked, the joined
+ * length when it completed a parked header, 0 otherwise (the read is handled as usual). */
+RS_GLOBAL int rs_mysql_split_read(__u64 ck, __u64 len, __u64 bytes, __u64 conn_start)
+{
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	struct rs_l7_ev_scratch *ev = rs_ev();
+	if (!s || !ev)
+		return 0;
+	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
+	struct rs_l7_req *old = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	if (old && old->protocol == RS_L7_MYSQL_HEADER) {
+		__u8 h0 = old->payload[0], h1 = old->payload[1], h2 = old->payload[2];
+		bool same_conn = old->conn_start == conn_start;
+		bpf_map_delete_elem(&rs_l7_pending, &pk);
+		__u64 plen = h0 | ((__u64)h1 << 8) | ((__u64)h2 << 16);
+		if (!same_conn || bytes != plen || len == 0)
+			return 0;
+		__u8 cmd = s->req.payload[0];
+		if (cmd != 0x03 && cmd != 0x16 && cmd != 0x17 && cmd != RS_MYSQL_COM_STMT_CLOSE)
+			return 0;
+		/* shift the body behind the header, through the (idle) event scratch */
+		__u64 n = len;
+		RS_BARRIER(n);
+		if (n > RS_L7_MAX_REQUEST - 4)
+			n = RS_L7_MAX_REQUEST - 4;
+		if (bpf_probe_read_kernel(ev->data + 4, n, s->req.payload) != 0)
+			return 0;
+		ev->data[0] = h0;
+		ev->data[1] = h1;
+		ev->data[2] = h2;
+		ev->data[3] = 0;
+		if (bpf_probe_read_kernel(s->req.payload, n + 4, ev->data) != 0)
+			return 0;
+		return n + 4;
+	}
+	if (old || bytes != 4 || len != 4 || s->req.payload[3] != 0 ||
+	    (s->req.payload[0] | s->req.payload[1] | s->req.payload[2]) == 0)
+		return 0;
+	s->req.ts = bpf_ktime_get_ns();
+	s->req.conn_start = conn_start;
+	s->req.size = 4;
+	s->req.len = 4;
+	s->req.protocol = RS_L7_MYSQL_HEADER;
+	bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
+	return -1;
+}
+
 RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
 {
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c)
 		return 0;
 	__u64 len = rs_copy_req(ptr, iovcnt, bytes);
+	if (c->direction == RS_L7_DIR_INBOUND && c->sock_type == RS_SOCK_STREAM &&
+	    (c->protocol == RS_L7_UNKNOWN || c->protocol == RS_L7_MYSQL)) {
+		int joined = rs_mysql_split_read(ck, len, bytes, c->start_ns);
+		if (joined < 0)
+			return 0;
+		if (joined > 0) {
+			len = joined;
+			bytes += 4;
+		}
+	}
 	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
 	if (proto == RS_TLS_RECORD) {
 		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
@@ -781,6 +847,11 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 	struct rs_l7_req_scratch *s = rs_reqbuf();
 	if (!s)
 		return 0;
+	/* COM_STMT_CLOSE has no response: parked, it would take the place of the next request */
+	if (proto == RS_L7_MYSQL && s->req.payload[4] == RS_MYSQL_COM_STMT_CLOSE) {
+		c->protocol = proto;
+		return 0;
+	}
 	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
 	if (proto == RS_L7_DNS)
 		pk.stream = rs_be16(s->req.payload);
@@ -870,6 +941,8 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 		return 0;
 	}
 	__u8 proto = req->protocol;
+	if (proto == RS_L7_MYSQL_HEADER) /* a parked header is no request yet */
+		return 0;
 	/* HTTP/1: a later chunk of an earlier response must not pair with a newer request */
 	if (proto == RS_L7_HTTP && !rs_prefix(resp, rlen, "HTTP/", 5))
 		return 0;
