@@ -14,12 +14,12 @@ test('c-ares → dnsmasq capture: question types and names, A/AAAA answers, CNAM
     ['TypeA', 'svc.test'], ['TypeAAAA', 'svc.test'], ['TypeA', 'multi.test'], ['TypeA', 'alias.test'], ['TypeA', 'nope.example'],
     ['TypeMX', 'svc.test'], ['TypePTR', '3.2.1.10.in-addr.arpa'], ['TypeTXT', 'svc.test'], ['TypeSRV', '_http._tcp.svc.test'],
   ]);
-  assert.deepEqual(dnsParser.parseResponse(r[0], dnsParser.parseRequest(q[0])), { status: 'ok', code: 0, addresses: ['10.1.2.3'] });
-  assert.deepEqual(dnsParser.parseResponse(r[1]), { status: 'ok', code: 0, addresses: ['fd00::1'] });
+  assert.deepEqual(dnsParser.parseResponse(r[0], dnsParser.parseRequest(q[0])), { status: 'ok', code: 0, answers: 1, addresses: ['10.1.2.3'] });
+  assert.deepEqual(dnsParser.parseResponse(r[1]), { status: 'ok', code: 0, answers: 1, addresses: ['fd00::1'] });
   assert.deepEqual(dnsParser.parseResponse(r[2])?.addresses, ['10.0.0.1', '10.0.0.2']);
   assert.deepEqual(dnsParser.parseResponse(r[3])?.addresses, ['10.0.0.2', '10.0.0.1'], 'CNAME answer skipped, compressed names followed');
-  assert.deepEqual(dnsParser.parseResponse(r[4]), { status: 'refused', code: 5 });
-  assert.deepEqual(dnsParser.parseResponse(r[6]), { status: 'ok', code: 0 }, 'PTR: no addresses');
+  assert.deepEqual(dnsParser.parseResponse(r[4]), { status: 'refused', code: 5, answers: 0 });
+  assert.deepEqual(dnsParser.parseResponse(r[6]), { status: 'ok', code: 0, answers: 1 }, 'PTR: an answer, no addresses');
   assert.equal(dnsParser.parseResponse(r[0], dnsParser.parseRequest(q[1])), undefined, 'id mismatch');
   assert.equal(dnsParser.detectRequest(r[0]), false, 'QR=1');
   assert.deepEqual(dnsParser.parseRequest(r[0])?.domain, 'svc.test', 'the question is read from responses too');

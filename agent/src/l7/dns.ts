@@ -101,14 +101,19 @@ export function parseDnsRequest(b: Uint8Array): DnsInfo | undefined {
   return { id: p.id, method: dnsTypeName(p.qtype), domain: p.qname };
 }
 
-export function parseDnsResponse(b: Uint8Array, request?: L7RequestInfo): L7ResponseInfo | undefined {
+export interface DnsResponseInfo extends L7ResponseInfo {
+  /** ANCOUNT: records in the answer section (of any type). */
+  answers: number;
+}
+
+export function parseDnsResponse(b: Uint8Array, request?: L7RequestInfo): DnsResponseInfo | undefined {
   const p = parse(b);
   if (!p || !p.qr || p.opcode !== 0 || p.qdcount !== 1) return undefined;
   const req = request as DnsInfo | undefined;
   if (req?.id !== undefined && req.id !== p.id) return undefined;
   const status = RCODES[p.rcode];
   if (status === undefined) return undefined; // other RCODEs are dropped (reference §1.5)
-  const r: L7ResponseInfo = { status, code: p.rcode };
+  const r: DnsResponseInfo = { status, code: p.rcode, answers: p.ancount };
   const addresses: string[] = [];
   let off = p.answersStart ?? -1;
   const msg = p.msg;

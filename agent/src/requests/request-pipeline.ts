@@ -10,6 +10,7 @@ import type { L7Protocol, L7RequestInfo, L7ResponseInfo } from '../l7/l7-parser.
 import { parserFor } from '../l7/registry.ts';
 import type { ConnectionPeer } from '../net/tcp-connection-table.ts';
 import { BrokerStreams } from './broker-streams.ts';
+import { DnsDomains } from './dns-domains.ts';
 import type { RequestMetrics } from './request-metrics.ts';
 import { spanFromRequest } from './request-span.ts';
 
@@ -37,6 +38,7 @@ export class RequestPipeline {
   readonly brokers = new BrokerStreams();
   readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0 };
   private waitingForPeer = 0;
+  private readonly dnsDomains = new DnsDomains();
 
   constructor(private readonly deps: RequestPipelineDeps) {}
 
@@ -80,8 +82,11 @@ export class RequestPipeline {
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0): void {
     const containerId = this.deps.containerOf(e.pid, e.cgroupId);
     if (!containerId) { this.skipped.unknownOwner++; return; }
+    const dns = protocol === 'dns' ? this.dnsDomains.labels(containerId, request, response) : undefined;
+    if (protocol === 'dns' && !dns) return;
     const peer = this.deps.peerOf(e.connectionId, e.timestampNs);
-    if (!peer && e.direction === 'outbound' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
+    // DNS series carry no destination, so a DNS request never waits for its peer.
+    if (!peer && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
       setTimeout(() => {
         this.waitingForPeer--;
@@ -89,12 +94,12 @@ export class RequestPipeline {
       }, PEER_WAITS_MS[attempt]).unref();
       return;
     }
-    if (!peer && e.direction === 'outbound') this.skipped.recordedWithoutPeer++;
+    if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
     this.deps.metrics.observe({
       containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
       durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
       destination: e.direction === 'outbound' ? peer?.address : undefined,
-      method: request.direction, requestType: protocol === 'dns' ? request.method : undefined, domain: request.domain,
+      method: request.direction, requestType: dns?.requestType, domain: dns?.domain,
     });
     if (!this.deps.spans || durationNs === undefined) return;
     const end = BigInt(Math.round(e.timestampNs)) + monoToUnixNs;
