@@ -463,7 +463,15 @@ static __always_inline bool rs_is_redis(const __u8 *p, __u64 len)
 
 static __always_inline bool rs_is_memcached(const __u8 *p, __u64 len, __u64 size)
 {
-	if (len < 9 || !rs_ends_crlf(p, len, size))
+	if (len < 9)
+		return false;
+	/* A storage command whose data block is longer than the copied prefix (memcaslap's 1 KiB
+	 * values): its end cannot be seen to be CRLF; the command verb is enough, user space checks
+	 * that the command line is complete. */
+	if (size > len)
+		return rs_prefix(p, len, "set ", 4) || rs_prefix(p, len, "add ", 4) || rs_prefix(p, len, "cas ", 4) ||
+		       rs_prefix(p, len, "append ", 7) || rs_prefix(p, len, "prepend ", 8) || rs_prefix(p, len, "replace ", 8);
+	if (!rs_ends_crlf(p, len, size))
 		return false;
 	return rs_prefix(p, len, "set ", 4) || rs_prefix(p, len, "add ", 4) || rs_prefix(p, len, "cas ", 4) ||
 	       rs_prefix(p, len, "get ", 4) || rs_prefix(p, len, "gets ", 5) || rs_prefix(p, len, "gat ", 4) ||

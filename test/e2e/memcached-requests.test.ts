@@ -3,7 +3,9 @@
 // (storage, hits, misses, add on an existing key, incr, touch, delete, delete of a missing key,
 // and incr on a non-number, which memcached answers CLIENT_ERROR). The agent's outbound counters
 // for the client and inbound counters for memcached must equal the client's counts exactly, and
-// memcached's own `stats` must agree with the client about what it received.
+// memcached's own `stats` must agree with the client about what it received. Then memcaslap
+// (libmemcached-tools) runs a fixed number of gets and sets (1 KiB values, longer than the
+// kernel's request prefix) over four connections: its own get/set counts are the truth.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -80,4 +82,23 @@ test('memcached command counts by status equal the client\'s, on both sides', as
   assert.equal(delta('container_memcached_inbound_queries_duration_seconds_total_count', { container_id: containerLabel(cache.runtimeId) }), ok + failed);
   const mean = delta('container_memcached_queries_duration_seconds_total_sum', out_) / (ok + failed);
   assert.ok(mean > 0 && mean < 1, `mean client latency ${mean} s is positive and below 1 s on a local bridge`);
+});
+
+test('memcaslap (libmemcached-tools): get and set counts equal the tool\'s, on both sides', async () => {
+  const sel: Selection = {};
+  for (const status of ['ok', 'failed', 'unknown']) {
+    sel[`out ${status}`] = { name: 'container_memcached_queries_total', labels: { container_id: containerLabel(client.runtimeId), destination: `${cache.ip}:11211`, status } };
+    sel[`in ${status}`] = { name: 'container_memcached_inbound_queries_total', labels: { container_id: containerLabel(cache.runtimeId), status } };
+  }
+  const baseline = read(await scrape(agent), sel);
+  const statsBefore = await stats();
+  const OPS = 2000;
+  const out = await client.run('memcaslap', ['-s', `${cache.ip}:11211`, '-x', String(OPS), '-c', '4', '-T', '1']);
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(out)?.[1] ?? NaN);
+  const gets = field('cmd_get'), sets = field('cmd_set');
+  assert.equal(gets + sets, OPS, out);
+  const statsAfter = await stats();
+  assert.deepEqual({ get: statsAfter.cmd_get! - statsBefore.cmd_get!, set: statsAfter.cmd_set! - statsBefore.cmd_set! }, { get: gets, set: sets }, 'memcached\'s stats agree with memcaslap');
+  console.error(`memcaslap: ${gets} gets, ${sets} sets, misses ${field('get_misses')}`);
+  await settle(agent, sel, baseline, { 'out ok': OPS, 'out failed': 0, 'out unknown': 0, 'in ok': OPS, 'in failed': 0, 'in unknown': 0 });
 });
