@@ -83,7 +83,8 @@ struct rs_l7_req {
 	__u64 size;
 	__u32 len;
 	__u8 protocol;
-	__u8 _pad[3];
+	__u8 direction; /* of the connection: for rs_l7_unanswered when it is never answered */
+	__u8 _pad[2];
 	__u8 payload[RS_L7_MAX_REQUEST];
 };
 
@@ -217,8 +218,43 @@ static __always_inline void rs_count(__u32 idx)
 		*v += 1;
 }
 
+/* Loss by protocol (layout in l7_events.h): what never got a response, what the ring lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RS_L7_UNANSWERED_REASONS * RS_L7_DIRECTIONS * RS_L7_PROTOCOL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} rs_l7_unanswered SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RS_L7_EVENT_KINDS * RS_L7_PROTOCOL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} rs_l7_ringbuf_lost SEC(".maps");
+
+static __always_inline void rs_count_unanswered(__u32 reason, __u8 direction, __u8 protocol)
+{
+	__u32 idx = (reason * RS_L7_DIRECTIONS + (direction % RS_L7_DIRECTIONS)) * RS_L7_PROTOCOL_SLOTS +
+		    (protocol % RS_L7_PROTOCOL_SLOTS);
+	__u64 *v = bpf_map_lookup_elem(&rs_l7_unanswered, &idx);
+	if (v)
+		*v += 1;
+}
+
 /* Same trick as tcp.bpf.c: no wakeup until much is waiting; user space drains on a 10 ms timer. */
 #define RS_WAKEUP_BYTES (256 * 1024)
+
+/* Global (noinline) so the verifier checks it once: inlined into every rs_output copy, the
+ * extra branch made rs_exit_write's verification exceed the complexity limit. */
+__attribute__((noinline)) int rs_count_lost(__u64 kind, __u64 protocol)
+{
+	__u32 idx = (kind % RS_L7_EVENT_KINDS) * RS_L7_PROTOCOL_SLOTS + (protocol % RS_L7_PROTOCOL_SLOTS);
+	__u64 *v = bpf_map_lookup_elem(&rs_l7_ringbuf_lost, &idx);
+	if (v)
+		*v += 1;
+	return 0;
+}
 
 static __always_inline void rs_output(struct rs_l7_ev_scratch *ev, __u64 size)
 {
@@ -230,7 +266,10 @@ static __always_inline void rs_output(struct rs_l7_ev_scratch *ev, __u64 size)
 	__u64 waiting = bpf_ringbuf_query(&rs_l7_events, BPF_RB_AVAIL_DATA);
 	if (bpf_ringbuf_output(&rs_l7_events, ev, size,
 			       waiting >= RS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP) != 0)
+	{
 		rs_count(RS_L7_CNT_RINGBUF_DROPPED);
+		rs_count_lost(ev->hdr.kind, ev->hdr.protocol);
+	}
 }
 
 /* Copies up to cap (a power of two) bytes of the first `total` bytes of a buffer or iovec
@@ -354,11 +393,19 @@ static __always_inline struct sock *rs_fd_sock(__u32 fd, __u16 *family, __u16 *t
 	return sk;
 }
 
-static __always_inline void rs_evict_pending(__u64 ck)
+/* Drops the request pending on (tgid, fd), counting it as unanswered. True if there was one. */
+static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
 {
 	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
-	if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0)
-		rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	struct rs_l7_req *req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	if (!req)
+		return false;
+	__u8 protocol = req->protocol, direction = req->direction;
+	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
+		return false;
+	rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	rs_count_unanswered(reason, direction, protocol);
+	return true;
 }
 
 /* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry. */
@@ -380,7 +427,7 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 		.direction = direction,
 		.sock_type = (__u8)type,
 	};
-	rs_evict_pending(ck); /* fd reused without a close() we saw */
+	rs_evict_pending(ck, RS_L7_UNANSWERED_FD_REUSED); /* fd reused without a close() we saw */
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
 		return NULL;
@@ -870,6 +917,7 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 	s->req.size = bytes;
 	s->req.len = len;
 	s->req.protocol = proto;
+	s->req.direction = c->direction;
 	if (bytes > RS_L7_MAX_REQUEST)
 		rs_count(RS_L7_CNT_REQUEST_TRUNCATED);
 	c->protocol = proto;
@@ -878,16 +926,19 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 		return 0;
 	if (err != -RS_EEXIST) {
 		rs_count(RS_L7_CNT_PENDING_MAP_FULL);
+		rs_count_unanswered(RS_L7_UNANSWERED_NOT_STORED, c->direction, proto);
 		return 0;
 	}
 	struct rs_l7_req *old = bpf_map_lookup_elem(&rs_l7_pending, &pk);
 	if (old && old->conn_start != c->start_ns) {
 		/* left over from an earlier connection on this fd */
 		rs_count(RS_L7_CNT_REQUEST_EVICTED);
+		rs_count_unanswered(RS_L7_UNANSWERED_STALE, old->direction, old->protocol);
 		bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_ANY);
 		return 0;
 	}
 	rs_count(RS_L7_CNT_REQUEST_OVERLAP);
+	rs_count_unanswered(RS_L7_UNANSWERED_PIPELINED, c->direction, proto);
 	return 0;
 }
 
@@ -944,8 +995,11 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 	if (!req)
 		return 0;
 	if (req->conn_start != c->start_ns) {
-		if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0)
+		__u8 stale_protocol = req->protocol, stale_direction = req->direction;
+		if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0) {
 			rs_count(RS_L7_CNT_REQUEST_EVICTED);
+			rs_count_unanswered(RS_L7_UNANSWERED_STALE, stale_direction, stale_protocol);
+		}
 		return 0;
 	}
 	__u8 proto = req->protocol;
@@ -1236,15 +1290,18 @@ int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
 		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
 		return 0;
 	}
+	/* the close event says whether a request was left unanswered, so user space can tell whose */
+	bool unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED);
 	struct rs_l7_ev_scratch *ev = rs_ev();
 	if (ev) {
 		rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_CONN_CLOSE, bpf_ktime_get_ns());
 		ev->hdr.protocol = c->protocol;
 		ev->hdr.bytes_sent = c->bytes_sent;
 		ev->hdr.bytes_received = c->bytes_received;
+		if (unanswered)
+			ev->hdr.flags |= RS_L7_F_UNANSWERED;
 		rs_output(ev, sizeof(struct rs_l7_event));
 	}
-	rs_evict_pending(ck);
 	bpf_map_delete_elem(&rs_l7_conns, &ck);
 	return 0;
 }

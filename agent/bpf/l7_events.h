@@ -47,6 +47,7 @@ enum rs_l7_io {
 
 /* rs_l7_event.flags */
 #define RS_L7_F_TLS 1 /* the connection is TLS; the bytes were read at SSL_read/SSL_write */
+#define RS_L7_F_UNANSWERED 2 /* CONN_CLOSE: a request of this protocol was still waiting for its response */
 
 #define RS_L7_NO_STREAM 0xffffffffu
 #define RS_L7_MAX_REQUEST 1024  /* request bytes kept (iovecs concatenated) */
@@ -95,5 +96,22 @@ enum rs_l7_counter {
 	RS_L7_CNT_TLS_UNBOUND = 12,       /* SSL_read/SSL_write with data whose socket was not known */
 	RS_L7_CNT_MAX = 13,
 };
+
+/* Loss accounting by protocol, in two more per-CPU u64 arrays (enum rs_l7_protocol has < 16 codes).
+ *   rs_l7_unanswered[(reason * RS_L7_DIRECTIONS + direction) * RS_L7_PROTOCOL_SLOTS + protocol]:
+ *     requests seen but never paired with a response, by why (enum rs_l7_unanswered_reason);
+ *   rs_l7_ringbuf_lost[kind * RS_L7_PROTOCOL_SLOTS + protocol]:
+ *     events the ring buffer could not take, by enum rs_l7_event_kind. */
+enum rs_l7_unanswered_reason {
+	RS_L7_UNANSWERED_CONN_CLOSED = 0, /* close() of the connection while the request was pending */
+	RS_L7_UNANSWERED_FD_REUSED = 1,   /* the fd became another socket without a close() we saw */
+	RS_L7_UNANSWERED_STALE = 2,       /* pending from an earlier connection on the same fd, found later */
+	RS_L7_UNANSWERED_PIPELINED = 3,   /* sent while another request was pending: its response is not paired */
+	RS_L7_UNANSWERED_NOT_STORED = 4,  /* the pending map had no room */
+	RS_L7_UNANSWERED_REASONS = 5,
+};
+#define RS_L7_DIRECTIONS 3
+#define RS_L7_PROTOCOL_SLOTS 16
+#define RS_L7_EVENT_KINDS 8
 
 #endif

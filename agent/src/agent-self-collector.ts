@@ -3,12 +3,20 @@
 import type { MetricCollector, MetricFamily } from './export/metric-family.ts';
 import type { PushQueueStats } from './export/push-queue.ts';
 import type { ProgramCapability } from './kernel/bpf-tracer.ts';
+import type { L7RingbufLostCount, L7UnansweredCount } from './kernel/l7-loss-counters.ts';
+import type { UnansweredInContainer } from './requests/request-pipeline.ts';
 
 export interface AgentSelfState {
   capabilities(): ProgramCapability[];
   kernelCounters(): { ringbufDropped: number; mapFull: number; badRecords: number };
   skipped(): Record<string, number>;
   l7KernelCounters(): Record<string, number>;
+  /** Requests never paired with a response, from the kernel and from user space (HTTP/2 streams). */
+  unansweredRequests(): L7UnansweredCount[];
+  /** L7 events the kernel's ring buffer could not take, by event kind and protocol. */
+  l7RingbufLost(): L7RingbufLostCount[];
+  /** Requests left without a response when their connection closed, by container. */
+  unansweredByContainer(): UnansweredInContainer[];
   remoteWrite(): PushQueueStats | undefined;
   spans(): PushQueueStats | undefined;
   trackedConnections(): number;
@@ -32,6 +40,22 @@ export class AgentSelfCollector implements MetricCollector {
       {
         name: 'rootsight_agent_l7_kernel_events_total', help: 'Kernel-side L7 tracing counters (requests emitted, evicted without response, truncated payloads, full maps)', type: 'counter',
         samples: Object.entries(l7).filter(([name]) => name !== 'ringbufDropped').map(([counter, value]) => ({ labels: { counter }, value })),
+      },
+      {
+        name: 'rootsight_agent_l7_unanswered_requests_total',
+        help: 'Requests seen but never paired with a response, by protocol, direction and reason: the connection closed (or its fd was reused) while the request was pending, a stale request of an earlier connection on the same fd, a pipelined request sent while another was pending, or no room to keep it',
+        type: 'counter',
+        samples: sumBy(this.state.unansweredRequests(), (u) => ({ protocol: u.protocol, direction: u.direction, reason: u.reason })),
+      },
+      {
+        name: 'rootsight_container_unanswered_requests_total',
+        help: 'Requests of this container still waiting for their response when the connection closed, by protocol and direction (outbound: the container was the client)',
+        type: 'counter',
+        samples: this.state.unansweredByContainer().map((u) => ({ labels: { container_id: u.containerId, protocol: u.protocol, direction: u.direction }, value: u.count })),
+      },
+      {
+        name: 'rootsight_agent_l7_ringbuf_lost_events_total', help: 'L7 kernel events dropped because the ring buffer was full, by event kind and protocol', type: 'counter',
+        samples: sumBy(this.state.l7RingbufLost(), (l) => ({ kind: l.kind, protocol: l.protocol })),
       },
       { name: 'rootsight_agent_bpf_map_full_total', help: 'Connections the kernel could not track because a BPF map was full', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.mapFull }] },
       { name: 'rootsight_agent_malformed_records_total', help: 'Ring buffer records with an unexpected size, skipped', type: 'counter', samples: [{ labels: { ringbuf: 'tcp_events' }, value: k.badRecords }] },
@@ -59,4 +83,17 @@ export class AgentSelfCollector implements MetricCollector {
     }
     return families;
   }
+}
+
+/** One sample per distinct label set, the counts of equal label sets added up. */
+function sumBy<T extends { count: number }>(items: readonly T[], labelsOf: (item: T) => Record<string, string>): Array<{ labels: Record<string, string>; value: number }> {
+  const out = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const item of items) {
+    const labels = labelsOf(item);
+    const key = JSON.stringify(labels);
+    const known = out.get(key);
+    if (known) known.value += item.count;
+    else out.set(key, { labels, value: item.count });
+  }
+  return [...out.values()];
 }

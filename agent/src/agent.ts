@@ -127,7 +127,8 @@ export class Agent {
     // its first request, and every event waits for its pid's container when the pid is new.
     type KernelItem = { kind: 'tcp'; e: TcpEvent } | { kind: 'request'; e: L7Event } | { kind: 'http2'; c: Http2Chunk } | { kind: 'close'; c: L7ConnClose };
     const exited = new ExitedProcessOwners(() => processes.cgroupV2Root);
-    const originOf = (x: KernelItem) => (x.kind === 'close' ? undefined
+    // A close matters for its owner only when it left a request unanswered (counted per container).
+    const originOf = (x: KernelItem) => (x.kind === 'close' ? (x.c.unanswered ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' } : undefined)
       : x.kind === 'http2' ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' }
       : { pid: x.e.pid, cgroupId: x.e.cgroupId, comm: x.kind === 'tcp' ? x.e.comm : '' });
     const events = new OrderedEventQueue<KernelItem>({
@@ -174,10 +175,14 @@ export class Agent {
         capabilities: () => [...tracer.capabilities(), ...(l7?.capabilities() ?? [])],
         kernelCounters: () => tracer.counters(),
         l7KernelCounters: () => l7?.counters() ?? {},
+        unansweredRequests: () => [...(l7?.lossCounters().unanswered ?? []), ...requests.unanswered()],
+        l7RingbufLost: () => l7?.lossCounters().ringbufLost ?? [],
+        unansweredByContainer: () => requests.unansweredByContainer(),
         skipped: () => ({
           ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped,
           request_unknown_owner: requests.skipped.unknownOwner, request_unknown_protocol: requests.skipped.unknownProtocol,
           http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer,
+          unanswered_series_dropped: requests.skipped.unansweredSeriesDropped,
           request_series_overflow: requestMetrics.overflow,
         }),
         remoteWrite: () => sender?.stats,

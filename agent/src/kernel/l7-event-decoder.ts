@@ -29,6 +29,7 @@ export const L7_EVENT_OFFSETS = {
 
 /** rs_l7_event.flags bits */
 export const L7_FLAG_TLS = 1;
+export const L7_FLAG_UNANSWERED = 2;
 
 /** enum rs_l7_event_kind */
 export const L7_EVENT_KIND_CODES = { request: 1, http2_chunk: 2, message: 3, conn_close: 4 } as const;
@@ -131,6 +132,8 @@ export interface Http2Chunk extends L7Common {
 export interface L7ConnClose extends L7Common {
   bytesSent: number;
   bytesReceived: number;
+  /** A request (of `protocol`) was still waiting for its response: it never got one. */
+  unanswered: boolean;
 }
 
 export type L7Record =
@@ -202,6 +205,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
           ...common,
           bytesSent: Number(buf.readBigUInt64LE(off + O.bytes_sent)),
           bytesReceived: Number(buf.readBigUInt64LE(off + O.bytes_received)),
+          unanswered: (buf[off + O.flags]! & L7_FLAG_UNANSWERED) !== 0,
         },
       };
     default:

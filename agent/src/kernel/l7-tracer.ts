@@ -2,6 +2,14 @@
 // poll thread, independent of the TCP tracer), attaches what works, decodes batches.
 import { fileURLToPath } from 'node:url';
 import { BpfTracer, type ProgramSpec } from './bpf-tracer.ts';
+import {
+  decodeRingbufLost,
+  decodeUnanswered,
+  L7_RINGBUF_LOST_MAP,
+  L7_UNANSWERED_MAP,
+  type L7RingbufLostCount,
+  type L7UnansweredCount,
+} from './l7-loss-counters.ts';
 import { OPENSSL_PROGRAMS } from './openssl-probes.ts';
 import {
   decodeL7Batch,
@@ -46,6 +54,7 @@ export interface L7TracerOptions {
 }
 
 export class L7Tracer extends BpfTracer {
+  private readonly lastLoss: { unanswered: L7UnansweredCount[]; ringbufLost: L7RingbufLostCount[] } = { unanswered: [], ringbufLost: [] };
   private lastKernelCounters: Record<string, number> = Object.fromEntries(Object.keys(L7_COUNTER_INDEX).map((k) => [k, 0]));
 
   private constructor(log: (msg: string) => void) {
@@ -66,8 +75,18 @@ export class L7Tracer extends BpfTracer {
     return tracer;
   }
 
+  /** Requests the kernel never paired with a response, and events its ring buffer lost, by protocol. */
+  lossCounters(): { unanswered: L7UnansweredCount[]; ringbufLost: L7RingbufLostCount[] } {
+    const u = this.readKernelCounters(L7_UNANSWERED_MAP);
+    const r = this.readKernelCounters(L7_RINGBUF_LOST_MAP);
+    if (u) this.lastLoss.unanswered = decodeUnanswered(u);
+    if (r) this.lastLoss.ringbufLost = decodeRingbufLost(r);
+    return { unanswered: [...this.lastLoss.unanswered], ringbufLost: [...this.lastLoss.ringbufLost] };
+  }
+
   /** Kernel counters (see enum rs_l7_counter) summed over CPUs, plus badRecords (user space). */
   counters(): Record<string, number> {
+    this.lossCounters(); // stop() calls counters() last: keep the loss counts too
     const v = this.readKernelCounters(L7_COUNTERS_MAP);
     if (v) this.lastKernelCounters = Object.fromEntries(Object.entries(L7_COUNTER_INDEX).map(([name, idx]) => [name, v[idx] ?? 0]));
     return { ...this.lastKernelCounters, badRecords: this.badRecords };

@@ -3,6 +3,7 @@
 // peer, and record. HTTP/2 arrives as raw frames per connection and is decoded here, stream by
 // stream, with a stateful HPACK decoder per connection.
 import type { Http2Chunk, L7ConnClose, L7Event } from '../kernel/l7-event-decoder.ts';
+import type { L7UnansweredCount } from '../kernel/l7-loss-counters.ts';
 import type { SpanExporter } from '../export/span-exporter.ts';
 import type { SpanResource } from '../export/otlp-traces.ts';
 import { Http2Connection, type Http2Side } from '../l7/http2.ts';
@@ -24,6 +25,10 @@ export interface RequestPipelineDeps {
 }
 
 const MAX_HTTP2_CONNECTIONS = 10_000;
+/** container × protocol × direction series of unanswered requests kept; more are counted as skipped. */
+const MAX_UNANSWERED_SERIES = 10_000;
+
+export interface UnansweredInContainer { containerId: string; protocol: L7Protocol; direction: 'outbound' | 'inbound'; count: number }
 /** TCP and L7 events come through different ring buffers; a request may overtake its connect,
  * by more on a loaded host. Such a request waits for the peer, then is recorded without it. */
 const PEER_WAITS_MS = [100, 500, 2000, 5000];
@@ -36,9 +41,12 @@ export class RequestPipeline {
   private readonly http2 = new Map<bigint, Http2Connection>();
   /** NATS/RabbitMQ client connections, walked as byte streams. */
   readonly brokers = new BrokerStreams();
-  readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0 };
+  readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0, unansweredSeriesDropped: 0 };
   private waitingForPeer = 0;
   private readonly dnsDomains = new DnsDomains();
+  /** Requests that user space saw but never matched with a response (the kernel counts its own). */
+  private readonly unansweredCounts = new Map<string, L7UnansweredCount>();
+  private readonly unansweredInContainers = new Map<string, UnansweredInContainer>();
 
   constructor(private readonly deps: RequestPipelineDeps) {}
 
@@ -75,7 +83,43 @@ export class RequestPipeline {
 
   onConnectionClose(c: L7ConnClose): void {
     this.brokers.close(c.connectionId);
+    // The kernel counted a request left pending at close (rs_l7_unanswered); here it gets its container.
+    if (c.unanswered) this.countUnansweredIn(c, c.protocol as L7Protocol, 1);
+    const conn = this.http2.get(c.connectionId);
+    if (!conn) return;
+    // HTTP/2 pairs streams here, not in the kernel: streams still open at close were never answered.
+    if (conn.pendingStreams > 0) {
+      this.countUnanswered({ protocol: 'http2', direction: c.direction, reason: 'connection_closed', count: conn.pendingStreams });
+      this.countUnansweredIn(c, 'http2', conn.pendingStreams);
+    }
     this.http2.delete(c.connectionId);
+  }
+
+  /** Unanswered requests user space found (the kernel's own are read from its map). */
+  unanswered(): L7UnansweredCount[] {
+    return [...this.unansweredCounts.values()].map((u) => ({ ...u }));
+  }
+
+  /** Requests left without a response when their connection closed, by container. */
+  unansweredByContainer(): UnansweredInContainer[] {
+    return [...this.unansweredInContainers.values()].map((u) => ({ ...u }));
+  }
+
+  private countUnanswered(u: L7UnansweredCount): void {
+    const key = `${u.protocol}|${u.direction}|${u.reason}`;
+    const known = this.unansweredCounts.get(key);
+    if (known) known.count += u.count;
+    else this.unansweredCounts.set(key, { ...u });
+  }
+
+  private countUnansweredIn(c: L7ConnClose, protocol: L7Protocol, count: number): void {
+    const containerId = this.deps.containerOf(c.pid, c.cgroupId);
+    if (!containerId) { this.skipped.unknownOwner++; return; }
+    const key = `${containerId}|${protocol}|${c.direction}`;
+    const known = this.unansweredInContainers.get(key);
+    if (known) known.count += count;
+    else if (this.unansweredInContainers.size < MAX_UNANSWERED_SERIES) this.unansweredInContainers.set(key, { containerId, protocol, direction: c.direction, count });
+    else this.skipped.unansweredSeriesDropped++;
   }
 
   private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number },
