@@ -13,6 +13,9 @@ export class ProtobufDecodeError extends Error {
 export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 } as const;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// Node's Latin-1 slice works on any Uint8Array; not in the public typings. Absent outside Node.
+const latin1Slice = typeof Buffer === 'undefined' ? undefined
+  : (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 const textEncoder = new TextEncoder();
 
 const MAX_NESTING = 32;
@@ -20,12 +23,17 @@ const MAX_NESTING = 32;
 /** Reads fields from one message; nested messages get their own reader over a sub-range. */
 export class ProtobufReader {
   pos: number;
-  private readonly view: DataView;
+  // Created on first use: most sub-messages (labels, attributes) never read a fixed-width field,
+  // and a DataView per sub-reader was a measurable share of OTLP decoding.
+  private dataView: DataView | undefined;
 
   constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length, readonly depth = 0) {
     this.pos = start;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (depth > MAX_NESTING) throw new ProtobufDecodeError(`messages nested more than ${MAX_NESTING} levels deep`);
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   done(): boolean {
@@ -125,6 +133,14 @@ export class ProtobufReader {
 
   string(): string {
     const [s, e] = this.range();
+    // ASCII (nearly every name, key and value on the wire) is valid UTF-8 byte for byte; Latin-1
+    // slicing it is ~3× cheaper than a TextDecoder call.
+    if (latin1Slice && e - s <= 256) {
+      const b = this.buf;
+      let i = s;
+      while (i < e && b[i]! < 0x80) i++;
+      if (i === e) return latin1Slice.call(b, s, e);
+    }
     try {
       return textDecoder.decode(this.buf.subarray(s, e));
     } catch {
@@ -134,7 +150,9 @@ export class ProtobufReader {
 
   sub(): ProtobufReader {
     const [s, e] = this.range();
-    return new ProtobufReader(this.buf, s, e, this.depth + 1);
+    const r = new ProtobufReader(this.buf, s, e, this.depth + 1);
+    r.dataView = this.dataView; // same bytes: share the view instead of making one per message
+    return r;
   }
 
   skip(wireType: number): void {

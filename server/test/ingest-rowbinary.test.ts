@@ -9,6 +9,7 @@ import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } f
 import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { TelemetryStore, type LogRow, type SpanRow } from '../src/storage/clickhouse/telemetry-store.ts';
 import { removeDir, tempDataDir } from './helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -128,5 +129,29 @@ describe('RowBinary inserts through chDB', () => {
     await assert.rejects(db.insertRowBinary('metrics_samples', ['metric_name', 'labels', 'ts', 'value'], w.view()), /Cannot read all data|CANNOT_READ_ALL_DATA|ATTEMPT_TO_READ_AFTER_EOF/);
     await assert.rejects(db.insertRowBinary('metrics_samples', ['metric_name', 'nope'], w.view()), /no column nope/);
     assert.equal(Number((await db.rows('SELECT count() FROM metrics_samples'))[0]![0]), before);
+  });
+
+  it('spans and log records round-trip: ids as bytes, every string width, events and links', async () => {
+    const store = new TelemetryStore(db);
+    const long = 'x'.repeat(300);
+    const wide = 'é'.repeat(50); // 100 bytes: short in chars, long in bytes
+    const res = { 'service.name': 'svc', 'host.name': 'h' };
+    const base = { traceState: 'k=v', flags: 1, kind: 3, serviceName: 'svc', resourceAttributes: res, scopeName: 'scope', scopeVersion: '1.0', statusCode: 2, statusMessage: 'boom ✗' };
+    const spans: SpanRow[] = [
+      { ...base, startNs: 1_736_000_000_123_456_789n, endNs: 1_736_000_000_223_456_789n, traceId: 'ab'.repeat(16), spanId: '01'.repeat(8), parentSpanId: '', name: 'GET /ü',
+        attributes: { long, wide, 'ключ': 'значение' }, events: [{ timeNs: 1_736_000_000_150_000_000n, name: 'exception', attributes: { 'exception.message': long } }],
+        links: [{ traceId: 'cd'.repeat(16), spanId: '02'.repeat(8), traceState: 'a=b', attributes: { l: '1' } }] },
+      { ...base, startNs: 1_736_000_001_000_000_000n, endNs: 1_736_000_001_000_000_000n, traceId: 'ab'.repeat(16), spanId: '03'.repeat(8), parentSpanId: '01'.repeat(8), name: wide,
+        attributes: {}, events: [], links: [] },
+    ];
+    await store.insertSpans(spans);
+    assert.deepEqual(await store.selectSpans({ traceId: 'ab'.repeat(16) }), spans);
+
+    const log: LogRow = { timeNs: 1_736_000_002_000_000_001n, observedNs: 1_736_000_002_000_000_002n, traceId: 'ef'.repeat(16), spanId: '04'.repeat(8), flags: 1,
+      severityText: 'WARN', severityNumber: 13, serviceName: 'svc-logs', body: `line with\ttab, quote ' and ${wide}${long}`, resourceAttributes: res,
+      scopeName: 's', scopeVersion: '', attributes: { a: 'b' }, eventName: 'ev' };
+    const orphan: LogRow = { ...log, timeNs: log.timeNs + 1n, traceId: '', spanId: '', body: '' };
+    await store.insertLogs([log, orphan]);
+    assert.deepEqual(await store.selectLogs({ serviceName: 'svc-logs' }), [log, orphan]);
   });
 });

@@ -1,7 +1,7 @@
 // The cluster DDL (no ClickHouse server on this machine, so the generated statements are checked
 // as text) and the HTTP driver's request path against a small local server that speaks enough of
 // ClickHouse's HTTP interface for our calls: commands, JSONCompactEachRow selects with bound
-// parameters, and JSONEachRow inserts with a column list.
+// parameters, JSONEachRow inserts with a column list and RowBinary inserts.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,21 +36,22 @@ it('cluster: ReplicatedMergeTree local tables and Distributed fronts, all ON CLU
   assert.throws(() => createTableStatements(tracesSpec, { cluster: 'a; DROP' }), /not a valid cluster name/);
 });
 
-interface SeenRequest { query: string; params: Record<string, string>; body: string }
+interface SeenRequest { query: string; params: Record<string, string>; body: string; raw: Buffer }
 
 async function fakeClickHouse(): Promise<{ url: string; seen: SeenRequest[]; close: () => Promise<void> }> {
   const seen: SeenRequest[] = [];
   const applied = new Set<number>();
-  const readBody = (req: IncomingMessage) => new Promise<string>((r) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => r(b)); });
+  const readBody = (req: IncomingMessage) => new Promise<Buffer>((r) => { const b: Buffer[] = []; req.on('data', (c: Buffer) => b.push(c)); req.on('end', () => r(Buffer.concat(b))); });
   const server = createServer(async (req, res) => {
     const u = new URL(req.url!, 'http://x');
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const body = raw.toString();
     // The client sends the statement in the body, or in ?query= for inserts (then the body is the data).
     let query = u.searchParams.get('query') ?? '';
     let data = '';
     if (query) data = body; else query = body;
     const params = Object.fromEntries([...u.searchParams].filter(([k]) => k.startsWith('param_')).map(([k, v]) => [k.slice(6), v]));
-    seen.push({ query: query.trim(), params, body: data });
+    seen.push({ query: query.trim(), params, body: data, raw: data === '' ? Buffer.alloc(0) : raw });
     res.setHeader('X-ClickHouse-Summary', '{"read_rows":"0"}');
     if (req.headers.authorization !== `Basic ${Buffer.from('writer:s3cret').toString('base64')}`) {
       res.statusCode = 516;
@@ -88,11 +89,12 @@ it('HTTP driver: migrations, bound parameters and inserts go over ClickHouse HTT
       const store = new TelemetryStore(db);
       await store.insertSpans([{ startNs: 1_700_000_000_000_000_001n, endNs: 1_700_000_000_000_000_006n, traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '1112131415161718', parentSpanId: '', traceState: '', flags: 0, name: 'GET', kind: 2, serviceName: 'svc', resourceAttributes: {}, scopeName: 's', scopeVersion: '', attributes: { a: 'b' }, statusCode: 0, statusMessage: '', events: [], links: [] }]);
       const insert = fake.seen.at(-1)!;
-      assert.match(insert.query, /^INSERT INTO otel_traces \(TraceIdHex, SpanIdHex, ParentSpanIdHex, .*\) FORMAT JSONEachRow$/);
-      const row = JSON.parse(insert.body) as Record<string, unknown>;
-      assert.equal(row['TraceIdHex'], '0102030405060708090a0b0c0d0e0f10');
-      assert.equal(row['Timestamp'], '1700000000.000000001');
-      assert.equal(row['Duration'], '5');
+      // Spans travel as RowBinary in the request body, ids as bytes.
+      assert.match(insert.query, /^INSERT INTO otel_traces \(`Timestamp`, `TraceId`, `SpanId`, `ParentSpanId`, .*`Links.Attributes`\) SETTINGS max_partitions_per_insert_block = 0 FORMAT RowBinary$/);
+      assert.equal(insert.raw.readBigInt64LE(0), 1_700_000_000_000_000_001n);
+      assert.equal(insert.raw.subarray(8, 24).toString('hex'), '0102030405060708090a0b0c0d0e0f10');
+      assert.equal(insert.raw.subarray(24, 32).toString('hex'), '1112131415161718');
+      assert.equal(insert.raw.subarray(32, 40).toString('hex'), '0000000000000000');
 
       const spans = await store.selectSpans({ traceId: '0102030405060708090a0b0c0d0e0f10' });
       assert.deepEqual(fake.seen.at(-1)!.params, { limit: '100000', traceId: '0102030405060708090a0b0c0d0e0f10' });

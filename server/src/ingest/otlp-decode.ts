@@ -84,16 +84,19 @@ function readScope(r: WireReader): ScopeInfo {
   return s;
 }
 
+const noBytes: Uint8Array = new Uint8Array(0);
+
 function idHex(b: Uint8Array, len: number, allowEmpty: boolean, what: () => string): string {
   if (b.length === 0 && allowEmpty) return '';
   if (b.length !== len) throw new OtlpInvalidError(`${what()} must be ${len} bytes, got ${b.length}`);
-  const h = toHex(b);
   // An all-zero id is the spec's "invalid id"; for optional ids it means absent.
-  if (/^0+$/.test(h)) {
+  let zero = true;
+  for (let i = 0; i < len; i++) if (b[i] !== 0) { zero = false; break; }
+  if (zero) {
     if (allowEmpty) return '';
     throw new OtlpInvalidError(`${what()} is all zeros, which OTLP defines as invalid`);
   }
-  return h;
+  return toHex(b);
 }
 
 /** Decodes an ExportTraceServiceRequest into span rows. */
@@ -134,9 +137,9 @@ export function decodeTracesProto(buf: Uint8Array, limits: OtlpLimits): SpanRow[
 
 function readSpan(r: WireReader, res: ResourceInfo, scope: ScopeInfo, limits: OtlpLimits, where: string): SpanRow {
   const attrs = new AttributeCollector(limits, () => where);
-  let traceId: Uint8Array = new Uint8Array(0);
-  let spanId: Uint8Array = new Uint8Array(0);
-  let parent: Uint8Array = new Uint8Array(0);
+  let traceId = noBytes;
+  let spanId = noBytes;
+  let parent = noBytes;
   const row: SpanRow = {
     startNs: 0n, endNs: 0n, traceId: '', spanId: '', parentSpanId: '', traceState: '', flags: 0, name: '', kind: 0,
     serviceName: res.serviceName, resourceAttributes: res.attributes, scopeName: scope.name, scopeVersion: scope.version,
@@ -246,8 +249,8 @@ export function decodeLogsProto(buf: Uint8Array, limits: OtlpLimits, nowNs: bigi
 
 function readLogRecord(r: WireReader, res: ResourceInfo, scope: ScopeInfo, limits: OtlpLimits, nowNs: bigint, where: string): LogRow {
   const attrs = new AttributeCollector(limits, () => where);
-  let traceId: Uint8Array = new Uint8Array(0);
-  let spanId: Uint8Array = new Uint8Array(0);
+  let traceId = noBytes;
+  let spanId = noBytes;
   let body: AnyValue = emptyValue;
   const row: LogRow = {
     timeNs: 0n, observedNs: 0n, traceId: '', spanId: '', flags: 0, severityText: '', severityNumber: 0, serviceName: res.serviceName,

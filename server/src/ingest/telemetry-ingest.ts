@@ -4,7 +4,8 @@
 // batcher, and a request is acknowledged only once its rows are in ClickHouse.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClickHouseDriver } from '../storage/clickhouse/driver.ts';
-import { TelemetryStore, type LogRow, type ProfileSampleRow, type ProfileStackRow, type SpanRow } from '../storage/clickhouse/telemetry-store.ts';
+import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
+import { TelemetryStore, encodeLogs, encodeSpans, type LogRow, type ProfileSampleRow, type ProfileStackRow, type SpanRow } from '../storage/clickhouse/telemetry-store.ts';
 import { BackpressureError, GroupCommitBatcher, type BatcherStats } from './batcher.ts';
 import { IngestRequestError, decodeBody, supportedEncodings } from './body-encoding.ts';
 import { decodeLogsJson, decodeLogsProto, decodeTracesJson, decodeTracesProto } from './otlp-decode.ts';
@@ -62,14 +63,20 @@ const jsonType = 'application/json';
 
 type Decoded = { signal: 'traces'; rows: SpanRow[] } | { signal: 'logs'; rows: LogRow[] };
 
+/** One request's rows, already in the table's RowBinary layout (encoded before queueing, see submit). */
+interface EncodedRows { payload: Buffer; rows: number }
+
+const concatPayloads = (items: EncodedRows[]) => (items.length === 1 ? items[0]!.payload : Buffer.concat(items.map((i) => i.payload)));
+
 export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriver, partial: Partial<TelemetryIngestOptions>, log: (msg: string) => void): TelemetryIngest {
   const opts: TelemetryIngestOptions = { ...defaultTelemetryIngestOptions, ...partial };
   const store = new TelemetryStore(db);
   const hook = opts.beforeInsert ?? (async () => undefined);
   const nowNs = () => BigInt(opts.now()) * 1_000_000n;
   const batcherOpts = { maxBytes: opts.queueBytesPerSignal, maxBatchRows: opts.maxBatchRows };
-  const spans = new GroupCommitBatcher<SpanRow>({ ...batcherOpts, name: 'traces', write: async (rows) => { await hook('traces'); await store.insertSpans(rows); } });
-  const logs = new GroupCommitBatcher<LogRow>({ ...batcherOpts, name: 'logs', write: async (rows) => { await hook('logs'); await store.insertLogs(rows); } });
+  const encodedOpts = { maxBytes: opts.queueBytesPerSignal, maxBatchRows: opts.maxBatchRows, rowsOf: (e: EncodedRows) => e.rows };
+  const spans = new GroupCommitBatcher<EncodedRows>({ ...encodedOpts, name: 'traces', write: async (items) => { await hook('traces'); await store.insertEncodedSpans(concatPayloads(items)); } });
+  const logs = new GroupCommitBatcher<EncodedRows>({ ...encodedOpts, name: 'logs', write: async (items) => { await hook('logs'); await store.insertEncodedLogs(concatPayloads(items)); } });
   type ProfileBatch = { samples: ProfileSampleRow[]; stacks: ProfileStackRow[] };
   const profiles = new GroupCommitBatcher<ProfileBatch>({
     ...batcherOpts, name: 'profiles', maxBatchRows: 64,
@@ -91,7 +98,17 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
     ? { signal, rows: json ? decodeTracesJson(body, opts.otlpLimits) : decodeTracesProto(body, opts.otlpLimits) }
     : { signal, rows: json ? decodeLogsJson(body, opts.otlpLimits, nowNs()) : decodeLogsProto(body, opts.otlpLimits, nowNs()) };
 
-  const submit = (d: Decoded, bytes: number): Promise<void> => d.signal === 'traces' ? spans.submit(d.rows, bytes) : logs.submit(d.rows, bytes);
+  /**
+   * Encodes a request's rows and queues them. Encoding here, not in the insert, lets this request's
+   * CPU work overlap the insert that is running; the queue holds compact bytes instead of objects.
+   */
+  const submit = (d: Decoded): Promise<void> => {
+    if (d.rows.length === 0) return (d.signal === 'traces' ? spans : logs).submit([], 0);
+    const w = new RowBinaryWriter(Math.max(1024, d.rows.length * 200));
+    if (d.signal === 'traces') encodeSpans(d.rows, w); else encodeLogs(d.rows, w);
+    const payload = w.view();
+    return (d.signal === 'traces' ? spans : logs).submit([{ payload, rows: d.rows.length }], payload.length);
+  };
   const batcherOf = (signal: TelemetrySignal) => (signal === 'traces' ? spans : signal === 'logs' ? logs : profiles);
 
   app.register(async (scope) => {
@@ -123,7 +140,7 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
           const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
           const body = await decodeBody(raw, contentEncoding(req), opts.maxDecompressedBytes);
           const decoded = decodeOtlp(signal, body, type === jsonType);
-          await submit(decoded, body.length + decoded.rows.length * 64);
+          await submit(decoded);
           return type === jsonType ? reply.code(200).type(jsonType).send('{}') : reply.code(200).type(protobufType).send(Buffer.alloc(0));
         } catch (e) {
           return failure(reply, signal, e, type);
@@ -188,7 +205,7 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
             if (!(await opts.resolveProject(key))) return { code: GrpcCode.UNAUTHENTICATED, message: projectNotFoundMessage };
             if (batcherOf(signal).full()) throw new BackpressureError(1, `${signal} ingest is behind storage; retry later`);
             const decoded = decodeOtlp(signal, body, false);
-            await submit(decoded, body.length + decoded.rows.length * 64);
+            await submit(decoded);
             return { code: GrpcCode.OK, message: '' };
           } catch (e) {
             if (e instanceof OtlpInvalidError) return { code: GrpcCode.INVALID_ARGUMENT, message: e.message };

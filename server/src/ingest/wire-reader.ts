@@ -5,6 +5,8 @@ export { ProtobufReader as WireReader } from '@rootsight/common';
 const hexTable = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function toHex(b: Uint8Array): string {
+  // Node's native hex for ids (8–16 bytes): one call instead of a string built byte by byte.
+  if (b.length >= 8) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
   let s = '';
   for (let i = 0; i < b.length; i++) s += hexTable[b[i]!];
   return s;

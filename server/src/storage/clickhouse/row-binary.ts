@@ -8,6 +8,14 @@
 /** Float64 bit pattern Prometheus uses for "series ended" (a signalling NaN; JS numbers cannot keep it). */
 export const staleMarkerBits = 0x7ff0000000000002n;
 
+/** Value of one hex digit's char code; 0 for anything else (ids come from our own hex encoders). */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return 0;
+}
+
 export class RowBinaryWriter {
   buf: Buffer;
   pos = 0;
@@ -82,14 +90,31 @@ export class RowBinaryWriter {
   }
 
   string(s: string): void {
-    // Short strings (the common case: names, label values) fit a one-byte length; write the bytes
-    // first and the length in front, so the string is scanned once.
-    if (s.length <= 42) {
-      this.reserve(1 + s.length * 3);
-      const n = this.buf.write(s, this.pos + 1, 'utf8');
-      this.buf[this.pos] = n;
-      this.pos += 1 + n;
-      return;
+    const len = s.length;
+    // Short ASCII strings (names, keys, most values) are copied char by char: cheaper than a
+    // native Buffer.write call. Anything else falls back to the UTF-8 encoder.
+    if (len < 128) {
+      this.reserve(1 + len * 3);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === len) {
+        buf[this.pos] = len;
+        this.pos = start + len;
+        return;
+      }
+      if (len <= 42) {
+        // 42 × 3 bytes still fits a one-byte length.
+        const n = buf.write(s, start, 'utf8');
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
     }
     const n = Buffer.byteLength(s);
     this.varint(n);
@@ -109,16 +134,18 @@ export class RowBinaryWriter {
     this.bytes(b);
   }
 
-  /** FixedString(n) from lower-case hex; '' (absent) is n zero bytes. */
+  /** FixedString(n) from hex (as our decoders produce it); '' (absent) is n zero bytes. */
   fixedHex(hex: string, n: number): void {
     this.reserve(n);
-    if (hex === '') {
-      this.buf.fill(0, this.pos, this.pos + n);
+    const buf = this.buf;
+    const p = this.pos;
+    if (hex.length !== n * 2) {
+      buf.fill(0, p, p + n);
+      if (hex !== '') buf.write(hex, p, n, 'hex');
     } else {
-      const written = this.buf.write(hex, this.pos, n, 'hex');
-      if (written < n) this.buf.fill(0, this.pos + written, this.pos + n);
+      for (let i = 0; i < n; i++) buf[p + i] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
     }
-    this.pos += n;
+    this.pos = p + n;
   }
 
   /** Map(String, String) from an object. */

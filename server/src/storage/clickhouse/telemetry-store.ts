@@ -2,6 +2,7 @@
 // ids travel as lower-case hex and are stored as bytes (see schema.ts). Timestamps are
 // nanoseconds since the epoch as bigint: they do not fit a double.
 import type { ClickHouseDriver } from './driver.ts';
+import { RowBinaryWriter } from './row-binary.ts';
 import { logsTable, profileSamplesTable, profileStacksTable, tracesTable } from './schema.ts';
 
 export type Attributes = Record<string, string>;
@@ -60,15 +61,90 @@ export interface ProfileSampleRow {
 
 export interface ProfileStackRow { serviceName: string; hash: bigint; lastSeenNs: bigint; stack: string[] }
 
-const spanColumns = [
-  'TraceIdHex', 'SpanIdHex', 'ParentSpanIdHex', 'LinksTraceIdHex', 'LinksSpanIdHex', 'Timestamp', 'TraceState', 'TraceFlags',
-  'SpanName', 'SpanKind', 'ServiceName', 'ResourceAttributes', 'ScopeName', 'ScopeVersion', 'SpanAttributes', 'Duration',
-  'StatusCode', 'StatusMessage', 'Events.Timestamp', 'Events.Name', 'Events.Attributes', 'Links.TraceState', 'Links.Attributes',
+/** Columns of an otel_traces RowBinary payload, in encodeSpans' order (ids as bytes, not the *Hex inputs). */
+export const spanColumns = [
+  'Timestamp', 'TraceId', 'SpanId', 'ParentSpanId', 'TraceState', 'TraceFlags', 'SpanName', 'SpanKind', 'ServiceName',
+  'ResourceAttributes', 'ScopeName', 'ScopeVersion', 'SpanAttributes', 'Duration', 'StatusCode', 'StatusMessage',
+  'Events.Timestamp', 'Events.Name', 'Events.Attributes', 'Links.TraceId', 'Links.SpanId', 'Links.TraceState', 'Links.Attributes',
 ];
-const logColumns = [
-  'TraceIdHex', 'SpanIdHex', 'Timestamp', 'ObservedTimestamp', 'TraceFlags', 'SeverityText', 'SeverityNumber', 'ServiceName',
+/** Columns of an otel_logs RowBinary payload, in encodeLogs' order. */
+export const logColumns = [
+  'Timestamp', 'ObservedTimestamp', 'TraceId', 'SpanId', 'TraceFlags', 'SeverityText', 'SeverityNumber', 'ServiceName',
   'Body', 'ResourceAttributes', 'ScopeName', 'ScopeVersion', 'LogAttributes', 'EventName',
 ];
+
+/**
+ * Encodes attribute maps, reusing the bytes of the previous map when the same object comes again:
+ * every span or record of one resource shares its resource's attribute object.
+ */
+class SharedMapEncoder {
+  private last: Attributes | undefined;
+  private bytes = Buffer.alloc(0);
+
+  write(w: RowBinaryWriter, m: Attributes): void {
+    if (m !== this.last) {
+      const start = w.pos;
+      w.stringMap(m);
+      this.bytes = Buffer.from(w.buf.subarray(start, w.pos));
+      this.last = m;
+      return;
+    }
+    w.bytes(this.bytes);
+  }
+}
+
+/** Appends spans to an otel_traces RowBinary payload (columns: spanColumns). */
+export function encodeSpans(rows: readonly SpanRow[], w: RowBinaryWriter): void {
+  const resources = new SharedMapEncoder();
+  for (const r of rows) {
+    w.bigI64(r.startNs);
+    w.fixedHex(r.traceId, 16);
+    w.fixedHex(r.spanId, 8);
+    w.fixedHex(r.parentSpanId, 8); // '' → all zero: a root span
+    w.string(r.traceState);
+    w.u32(r.flags);
+    w.string(r.name);
+    w.u8(r.kind); // Enum8, values checked by the decoder
+    w.string(r.serviceName);
+    resources.write(w, r.resourceAttributes);
+    w.string(r.scopeName);
+    w.string(r.scopeVersion);
+    w.stringMap(r.attributes);
+    w.bigU64(r.endNs > r.startNs ? r.endNs - r.startNs : 0n);
+    w.u8(r.statusCode);
+    w.string(r.statusMessage);
+    const ev = r.events;
+    w.varint(ev.length); for (const e of ev) w.bigI64(e.timeNs);
+    w.varint(ev.length); for (const e of ev) w.string(e.name);
+    w.varint(ev.length); for (const e of ev) w.stringMap(e.attributes);
+    const ln = r.links;
+    w.varint(ln.length); for (const l of ln) w.fixedHex(l.traceId, 16);
+    w.varint(ln.length); for (const l of ln) w.fixedHex(l.spanId, 8);
+    w.varint(ln.length); for (const l of ln) w.string(l.traceState);
+    w.varint(ln.length); for (const l of ln) w.stringMap(l.attributes);
+  }
+}
+
+/** Appends log records to an otel_logs RowBinary payload (columns: logColumns). */
+export function encodeLogs(rows: readonly LogRow[], w: RowBinaryWriter): void {
+  const resources = new SharedMapEncoder();
+  for (const r of rows) {
+    w.bigI64(r.timeNs);
+    w.bigI64(r.observedNs);
+    w.fixedHex(r.traceId, 16);
+    w.fixedHex(r.spanId, 8);
+    w.u32(r.flags);
+    w.string(r.severityText);
+    w.u8(r.severityNumber);
+    w.string(r.serviceName);
+    w.string(r.body);
+    resources.write(w, r.resourceAttributes);
+    w.string(r.scopeName);
+    w.string(r.scopeVersion);
+    w.stringMap(r.attributes);
+    w.string(r.eventName);
+  }
+}
 
 const zeroSpanId = '0000000000000000';
 
@@ -91,50 +167,27 @@ export class TelemetryStore {
   constructor(private readonly db: ClickHouseDriver) {}
 
   async insertSpans(rows: readonly SpanRow[]): Promise<void> {
-    await this.db.insertJsonRows(tracesTable, rows.map((r) => ({
-      TraceIdHex: r.traceId,
-      SpanIdHex: r.spanId,
-      ParentSpanIdHex: r.parentSpanId === '' ? zeroSpanId : r.parentSpanId,
-      LinksTraceIdHex: r.links.map((l) => l.traceId),
-      LinksSpanIdHex: r.links.map((l) => l.spanId),
-      Timestamp: nsToDateTime64(r.startNs),
-      TraceState: r.traceState,
-      TraceFlags: r.flags,
-      SpanName: r.name,
-      SpanKind: r.kind,
-      ServiceName: r.serviceName,
-      ResourceAttributes: r.resourceAttributes,
-      ScopeName: r.scopeName,
-      ScopeVersion: r.scopeVersion,
-      SpanAttributes: r.attributes,
-      Duration: (r.endNs > r.startNs ? r.endNs - r.startNs : 0n).toString(),
-      StatusCode: r.statusCode,
-      StatusMessage: r.statusMessage,
-      'Events.Timestamp': r.events.map((e) => nsToDateTime64(e.timeNs)),
-      'Events.Name': r.events.map((e) => e.name),
-      'Events.Attributes': r.events.map((e) => e.attributes),
-      'Links.TraceState': r.links.map((l) => l.traceState),
-      'Links.Attributes': r.links.map((l) => l.attributes),
-    })), spanColumns);
+    if (rows.length === 0) return;
+    const w = new RowBinaryWriter(rows.length * 256);
+    encodeSpans(rows, w);
+    await this.insertEncodedSpans(w.view());
   }
 
   async insertLogs(rows: readonly LogRow[]): Promise<void> {
-    await this.db.insertJsonRows(logsTable, rows.map((r) => ({
-      TraceIdHex: r.traceId,
-      SpanIdHex: r.spanId,
-      Timestamp: nsToDateTime64(r.timeNs),
-      ObservedTimestamp: nsToDateTime64(r.observedNs),
-      TraceFlags: r.flags,
-      SeverityText: r.severityText,
-      SeverityNumber: r.severityNumber,
-      ServiceName: r.serviceName,
-      Body: r.body,
-      ResourceAttributes: r.resourceAttributes,
-      ScopeName: r.scopeName,
-      ScopeVersion: r.scopeVersion,
-      LogAttributes: r.attributes,
-      EventName: r.eventName,
-    })), logColumns);
+    if (rows.length === 0) return;
+    const w = new RowBinaryWriter(rows.length * 256);
+    encodeLogs(rows, w);
+    await this.insertEncodedLogs(w.view());
+  }
+
+  /** A payload from encodeSpans (possibly several concatenated). */
+  async insertEncodedSpans(payload: Uint8Array): Promise<void> {
+    await this.db.insertRowBinary(tracesTable, spanColumns, payload);
+  }
+
+  /** A payload from encodeLogs (possibly several concatenated). */
+  async insertEncodedLogs(payload: Uint8Array): Promise<void> {
+    await this.db.insertRowBinary(logsTable, logColumns, payload);
   }
 
   async insertProfiles(samples: readonly ProfileSampleRow[], stacks: readonly ProfileStackRow[]): Promise<void> {
