@@ -11,13 +11,24 @@ interface Group { labels: Labels; count: number; value: number; mean: number; sa
 /** `param` is the evaluated k / φ (number) or count_values' label name (string). */
 export function aggregate(e: Aggregation, input: InstantSample[], param: number | string | undefined): InstantSample[] {
   if (e.op === 'count_values') return countValues(e, input, param as string);
-  const groups = new Map<string, Group>();
+  // Groups are numbered once per aggregation node (the same label objects recur at every step of
+  // a range query), so a step indexes an array instead of hashing a key string per sample.
+  const ids = groupIds(e);
+  const byId: (Group | undefined)[] = [];
+  const groups: Group[] = [];
   for (const s of input) {
-    const { labels, key } = derive(e, s.labels, (l) => groupingLabels(l, e.grouping, e.without));
-    let g = groups.get(key);
+    let id = ids.bySeries.get(s.labels);
+    if (id === undefined) {
+      const { labels, key } = derive(e, s.labels, (l) => groupingLabels(l, e.grouping, e.without));
+      id = ids.byKey.get(key);
+      if (id === undefined) { id = ids.labels.length; ids.byKey.set(key, id); ids.labels.push(labels); }
+      ids.bySeries.set(s.labels, id);
+    }
+    let g = byId[id];
     if (!g) {
-      g = { labels, count: 0, value: s.value, mean: s.value, samples: [] };
-      groups.set(key, g);
+      g = { labels: ids.labels[id]!, count: 0, value: s.value, mean: s.value, samples: [] };
+      byId[id] = g;
+      groups.push(g);
       if (e.op === 'stddev' || e.op === 'stdvar') { g.value = 0; g.mean = 0; }
       if (e.op === 'avg') g.mean = 0;
       if (e.op === 'sum') g.value = 0;
@@ -26,7 +37,7 @@ export function aggregate(e: Aggregation, input: InstantSample[], param: number 
     add(e.op, g, s);
   }
   const out: InstantSample[] = [];
-  for (const g of groups.values()) {
+  for (const g of groups) {
     switch (e.op) {
       case 'sum': case 'min': case 'max': out.push({ labels: g.labels, value: g.value }); break;
       case 'avg': out.push({ labels: g.labels, value: g.mean }); break;
@@ -39,6 +50,15 @@ export function aggregate(e: Aggregation, input: InstantSample[], param: number 
     }
   }
   return out;
+}
+
+interface GroupIds { bySeries: WeakMap<Labels, number>; byKey: Map<string, number>; labels: Labels[] }
+const groupIdsByNode = new WeakMap<Aggregation, GroupIds>();
+
+function groupIds(e: Aggregation): GroupIds {
+  let g = groupIdsByNode.get(e);
+  if (!g) { g = { bySeries: new WeakMap(), byKey: new Map(), labels: [] }; groupIdsByNode.set(e, g); }
+  return g;
 }
 
 function add(op: Aggregation['op'], g: Group, s: InstantSample): void {

@@ -93,7 +93,7 @@ function matchedBinary(e: Binary, m: VectorMatching, lhsIn: InstantSample[], rhs
     let [value, keep] = applyOp(e.op, l, r);
     if (e.returnBool) { value = keep ? 1 : 0; keep = true; }
     if (!keep) continue;
-    let labels = resultLabels(s.labels, o.labels, m, dropName);
+    let labels = cachedResultLabels(s.labels, o.labels, m, dropName);
     if (e.returnBool) labels = withoutName(labels);
     if (m.card === 'one-to-one') {
       if (matched.has(sig)) throw new PromqlEvalError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
@@ -107,6 +107,23 @@ function matchedBinary(e: Binary, m: VectorMatching, lhsIn: InstantSample[], rhs
     }
     out.push({ labels, value });
   }
+  return out;
+}
+
+const resultCache = new WeakMap<VectorMatching, { keep: WeakMap<Labels, WeakMap<Labels, Labels>>; drop: WeakMap<Labels, WeakMap<Labels, Labels>> }>();
+
+/**
+ * resultLabels, memoised per matching spec and pair of input label objects: the same pairs recur
+ * at every step of a range query, and a stable result object keeps labelsKey's cache warm.
+ */
+function cachedResultLabels(many: Labels, one: Labels, m: VectorMatching, dropName: boolean): Labels {
+  let c = resultCache.get(m);
+  if (!c) { c = { keep: new WeakMap(), drop: new WeakMap() }; resultCache.set(m, c); }
+  const byMany = dropName ? c.drop : c.keep;
+  let byOne = byMany.get(many);
+  if (!byOne) { byOne = new WeakMap(); byMany.set(many, byOne); }
+  let out = byOne.get(one);
+  if (!out) { out = resultLabels(many, one, m, dropName); byOne.set(one, out); }
   return out;
 }
 

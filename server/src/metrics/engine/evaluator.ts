@@ -39,7 +39,22 @@ export interface SeriesSource {
 }
 
 /** A selector's series with stale markers removed (they only end a series' visibility). */
-interface LoadedSeries { labels: Labels; timestamps: ArrayLike<number>; values: ArrayLike<number>; staleAt: number[] }
+interface LoadedSeries {
+  labels: Labels;
+  /** labels without __name__, what most functions return. */
+  nameless: Labels;
+  timestamps: Float64Array;
+  values: Float64Array;
+  staleAt: number[];
+  /** drops[i]: how many values in [1, i] are below their predecessor (built on first use). */
+  drops?: Int32Array;
+}
+
+/**
+ * Where each series' window was at the previous evaluation of one selector: a range query moves
+ * forward step by step, so windows advance from there instead of being searched for again.
+ */
+interface Cursor { startMs: number; endMs: number; lo: Int32Array; hi: Int32Array }
 
 /** A selector's loaded series, and whether they stay distinct once __name__ is dropped. */
 interface SelectorData { series: LoadedSeries[]; namelessUnique: boolean }
@@ -47,6 +62,7 @@ interface SelectorData { series: LoadedSeries[]; namelessUnique: boolean }
 export class Evaluator {
   private readonly data = new Map<VectorSelector, SelectorData>();
   private readonly subqueryCache = new Map<Subquery, Map<number, Value>>();
+  private readonly cursors = new Map<VectorSelector, Cursor>();
 
   private constructor(private readonly root: Expr, private readonly startMs: number, private readonly endMs: number) {}
 
@@ -118,20 +134,24 @@ export class Evaluator {
         // The hot path of range queries: windows are index ranges over the loaded columns.
         const d = this.data.get(arg.selector);
         const endMs = this.atTime(arg.selector.at, t) - arg.selector.offsetMs, startMs = endMs - arg.rangeMs;
-        const w = { timestamps: [] as ArrayLike<number>, values: [] as ArrayLike<number>, lo: 0, hi: 0, startMs, endMs, evalMs: t };
-        for (const s of d?.series ?? []) {
-          const hi = lastIndexAtOrBefore(s.timestamps, endMs) + 1;
-          const lo = lastIndexAtOrBefore(s.timestamps, startMs - 1, hi) + 1;
+        const w = { timestamps: [] as ArrayLike<number>, values: [] as ArrayLike<number>, lo: 0, hi: 0, mayHaveResets: true, startMs, endMs, evalMs: t };
+        const counter = f === 'rate' || f === 'increase';
+        const series = d?.series ?? [];
+        const c = this.windows(arg.selector, series, startMs, endMs);
+        for (let i = 0; i < series.length; i++) {
+          const lo = c.lo[i]!, hi = c.hi[i]!;
           if (hi <= lo) continue;
+          const s = series[i]!;
           w.timestamps = s.timestamps; w.values = s.values; w.lo = lo; w.hi = hi;
+          if (counter) { const d = s.drops ??= dropCounts(s.values); w.mayHaveResets = d[hi - 1]! !== d[lo]!; }
           const v = rangeFn(w, scalarArg);
-          if (v !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value: v });
+          if (v !== undefined) out.push({ labels: keepName ? s.labels : s.nameless, value: v });
         }
         return { type: 'vector', samples: keepName || d?.namelessUnique ? out : checkUnique(out) };
       }
       const { series, startMs, endMs } = this.window(arg, t);
       for (const s of series) {
-        const v = rangeFn({ timestamps: s.timestamps, values: s.values, lo: s.lo, hi: s.hi, startMs, endMs, evalMs: t }, scalarArg);
+        const v = rangeFn({ timestamps: s.timestamps, values: s.values, lo: s.lo, hi: s.hi, mayHaveResets: true, startMs, endMs, evalMs: t }, scalarArg);
         if (v !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value: v });
       }
       return { type: 'vector', samples: checkUnique(out) };
@@ -227,8 +247,11 @@ export class Evaluator {
   private instant(sel: VectorSelector, t: number): InstantSample[] {
     const ref = this.atTime(sel.at, t) - sel.offsetMs;
     const out: InstantSample[] = [];
-    for (const s of this.data.get(sel)?.series ?? []) {
-      const i = lastIndexAtOrBefore(s.timestamps, ref);
+    const series = this.data.get(sel)?.series ?? [];
+    const c = this.windows(sel, series, ref - lookbackDeltaMs, ref);
+    for (let k = 0; k < series.length; k++) {
+      const s = series[k]!;
+      const i = c.hi[k]! - 1;
       if (i < 0) continue;
       const ts = s.timestamps[i]!;
       if (ts < ref - lookbackDeltaMs) continue;
@@ -248,6 +271,37 @@ export class Evaluator {
       if (hi > lo) out.push({ labels: s.labels, timestamps: s.timestamps, values: s.values, lo, hi });
     }
     return out;
+  }
+
+  /**
+   * Index ranges [lo, hi) of each series' samples within [startMs, endMs]. Moving forward (the
+   * usual case) the previous ranges advance; otherwise they are searched for.
+   */
+  private windows(sel: VectorSelector, series: readonly LoadedSeries[], startMs: number, endMs: number): Cursor {
+    let c = this.cursors.get(sel);
+    if (!c || c.lo.length !== series.length) {
+      c = { startMs: -Infinity, endMs: -Infinity, lo: new Int32Array(series.length), hi: new Int32Array(series.length) };
+      this.cursors.set(sel, c);
+    }
+    const forward = startMs >= c.startMs && endMs >= c.endMs;
+    for (let i = 0; i < series.length; i++) {
+      const ts = series[i]!.timestamps;
+      let lo: number, hi: number;
+      if (forward) {
+        hi = c.hi[i]!;
+        while (hi < ts.length && ts[hi]! <= endMs) hi++;
+        lo = c.lo[i]!;
+        while (lo < hi && ts[lo]! < startMs) lo++;
+      } else {
+        hi = lastIndexAtOrBefore(ts, endMs) + 1;
+        lo = lastIndexAtOrBefore(ts, startMs - 1, hi) + 1;
+      }
+      c.lo[i] = lo;
+      c.hi[i] = hi;
+    }
+    c.startMs = startMs;
+    c.endMs = endMs;
+    return c;
   }
 
   /** The inner expression evaluated at every multiple of the step inside [ref - range, ref]. */
@@ -331,13 +385,13 @@ function load(s: SeriesSamples): LoadedSeries {
   const n = s.timestamps.length;
   let isStale: (i: number) => boolean;
   if (s.staleAt !== undefined) {
-    if (s.staleAt.length === 0) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
+    if (s.staleAt.length === 0) return { labels: s.labels, nameless: withoutName(s.labels), timestamps: floats(s.timestamps), values: floats(s.values), staleAt: [] };
     const marked = new Set(s.staleAt);
     isStale = (i) => Number.isNaN(s.values[i]!) && marked.has(s.timestamps[i]!);
   } else {
     let any = false;
     for (let i = 0; i < n; i++) if (Number.isNaN(s.values[i]!) && isStaleMarker(s.values[i]!)) { any = true; break; }
-    if (!any) return { labels: s.labels, timestamps: s.timestamps, values: s.values, staleAt: [] };
+    if (!any) return { labels: s.labels, nameless: withoutName(s.labels), timestamps: floats(s.timestamps), values: floats(s.values), staleAt: [] };
     isStale = (i) => isStaleMarker(s.values[i]!);
   }
   const timestamps: number[] = [], values: number[] = [], staleAt: number[] = [];
@@ -345,7 +399,18 @@ function load(s: SeriesSamples): LoadedSeries {
     if (isStale(i)) staleAt.push(s.timestamps[i]!);
     else { timestamps.push(s.timestamps[i]!); values.push(s.values[i]!); }
   }
-  return { labels: s.labels, timestamps, values, staleAt };
+  return { labels: s.labels, nameless: withoutName(s.labels), timestamps: Float64Array.from(timestamps), values: Float64Array.from(values), staleAt };
+}
+
+function dropCounts(values: Float64Array): Int32Array {
+  const d = new Int32Array(values.length);
+  for (let i = 1; i < values.length; i++) d[i] = d[i - 1]! + (values[i]! < values[i - 1]! ? 1 : 0);
+  return d;
+}
+
+/** One array type for all loaded columns keeps the hot loops monomorphic. */
+function floats(a: ArrayLike<number>): Float64Array {
+  return a instanceof Float64Array ? a : Float64Array.from(a);
 }
 
 /** Whether dropping __name__ keeps the series distinct (then no subset can collide either). */

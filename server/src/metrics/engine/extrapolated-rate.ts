@@ -5,19 +5,20 @@
 
 /**
  * @param timestamps sample times in ms, ascending; those at indexes [lo, hi) lie inside [rangeStart, rangeEnd]
+ * @param mayHaveResets false when the caller knows no value in [lo, hi) is below its predecessor
  * @returns undefined when fewer than two samples exist (Prometheus returns no point then)
  */
 export function extrapolatedIncrease(
   timestamps: ArrayLike<number>, values: ArrayLike<number>,
   rangeStartMs: number, rangeEndMs: number, isRate: boolean, isCounter = true,
-  lo = 0, hi = timestamps.length,
+  lo = 0, hi = timestamps.length, mayHaveResets = true,
 ): number | undefined {
   const n = hi - lo;
   if (n < 2) return undefined;
   const firstT = timestamps[lo]!, lastT = timestamps[hi - 1]!;
   const firstV = values[lo]!;
   let result = values[hi - 1]! - firstV;
-  if (isCounter) {
+  if (isCounter && mayHaveResets) {
     // A drop means the counter restarted from zero: everything counted before the drop was lost
     // from "last - first", so add the pre-reset value back.
     let prev = 0;

@@ -9,9 +9,7 @@ interface Bucket { upper: number; count: number }
 export function histogramQuantile(q: number, input: InstantSample[]): InstantSample[] {
   const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
   for (const s of input) {
-    const le = s.labels.le;
-    if (le === undefined) continue;
-    const upper = parseGoFloat(le);
+    const upper = upperBound(s.labels);
     if (upper === undefined) continue;
     const { labels: rest, key } = derive(histogramQuantile, s.labels, (l) => {
       const { le: _, ...r } = withoutName(l);
@@ -22,6 +20,17 @@ export function histogramQuantile(q: number, input: InstantSample[]): InstantSam
     g.buckets.push({ upper, count: s.value });
   }
   return [...groups.values()].map((g) => ({ labels: g.labels, value: bucketQuantile(q, g.buckets) }));
+}
+
+const upperBounds = new WeakMap<Labels, number | undefined>();
+
+/** The bucket's `le` as a number (undefined when missing or not a number), parsed once per label set. */
+function upperBound(l: Labels): number | undefined {
+  if (upperBounds.has(l)) return upperBounds.get(l);
+  const le = l.le;
+  const v = le === undefined ? undefined : parseGoFloat(le);
+  upperBounds.set(l, v);
+  return v;
 }
 
 export function bucketQuantile(q: number, input: Bucket[]): number {

@@ -10,6 +10,8 @@ export interface Window {
   /** The samples in the window are those at indexes [lo, hi), at least one. */
   lo: number;
   hi: number;
+  /** False when no value in [lo, hi) is below the one before it (known from a prefix count). */
+  mayHaveResets: boolean;
   /** The window [startMs, endMs] the samples were taken from. */
   startMs: number;
   endMs: number;
@@ -21,8 +23,8 @@ export interface Window {
 export type RangeFunction = (w: Window, scalar: number) => number | undefined;
 
 export const rangeFunctions: Record<string, RangeFunction> = {
-  rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true, w.lo, w.hi),
-  increase: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, true, w.lo, w.hi),
+  rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true, w.lo, w.hi, w.mayHaveResets),
+  increase: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, true, w.lo, w.hi, w.mayHaveResets),
   delta: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, false, false, w.lo, w.hi),
   irate: (w) => instantDelta(w, true),
   idelta: (w) => instantDelta(w, false),
@@ -55,7 +57,10 @@ export const rangeFunctions: Record<string, RangeFunction> = {
         if (!Number.isFinite(v) && !Number.isNaN(v) && (mean > 0) === (v > 0)) continue;
         if (Number.isFinite(v)) continue;
       }
-      [mean, c] = kahanAdd(v / count - mean / count, mean, c);
+      // Neumaier compensation, inline (kahanAdd's tuple would allocate per sample).
+      const inc = v / count - mean / count, sum = mean + inc;
+      c += Math.abs(mean) >= Math.abs(inc) ? (mean - sum) + inc : (inc - sum) + mean;
+      mean = sum;
     }
     return !Number.isFinite(mean) && !Number.isNaN(mean) ? mean : mean + c;
   },
@@ -71,7 +76,11 @@ export const rangeFunctions: Record<string, RangeFunction> = {
   },
   sum_over_time: (w) => {
     let s = 0, c = 0;
-    for (let i = w.lo; i < w.hi; i++) [s, c] = kahanAdd(w.values[i]!, s, c);
+    for (let i = w.lo; i < w.hi; i++) {
+      const v = w.values[i]!, t = s + v;
+      c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
+      s = t;
+    }
     return Number.isFinite(s) ? s + c : s;
   },
   count_over_time: (w) => w.hi - w.lo,
