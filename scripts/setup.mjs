@@ -14,7 +14,7 @@ const withTestDeps = process.argv.includes('--test') || process.env.npm_lifecycl
 
 // Debian packages: compiler chain for CO-RE BPF and the addon, plus what the tests run.
 const buildPackages = ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'bpftool', 'g++', 'python3', 'iproute2'];
-const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'rabbitmq-server', 'nats-server'];
+const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'golang-go', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'rabbitmq-server', 'nats-server'];
 
 const t0 = Date.now();
 const step = (msg) => console.log(`setup: ${msg}`);
@@ -97,6 +97,13 @@ if (outdated(addon, ['agent/native'])) {
 if (outdated('ui/dist/index.html', ['ui/src', 'ui/index.html', 'ui/vite.config.ts', 'ui/package.json', 'server/src/model'])) {
   step('building the UI');
   run('npm', ['run', '-s', 'build', '-w', 'ui']);
+}
+
+// 6. test programs: a Go HTTPS server/client (Go's own crypto/tls, for the TLS probes)
+if (withTestDeps && outdated('test/e2e/go-tls/build/go-tls', ['test/e2e/go-tls'])) {
+  step('building test/e2e/go-tls');
+  // The standard library only: no module downloads. A private cache keeps $HOME clean.
+  run('go', ['build', '-o', 'build/go-tls', '.'], { cwd: join(root, 'test/e2e/go-tls'), env: { ...process.env, GOCACHE: join(root, 'test/e2e/go-tls/build/cache'), GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
 }
 
 step(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

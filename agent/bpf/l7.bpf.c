@@ -33,6 +33,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define RS_EINPROGRESS 115
 #define RS_EEXIST 17
 #define RS_MAX_IOV 8
+/* Go's HTTP server reads one byte ahead in the background while a handler runs; when the next
+ * request arrives in time, its first byte comes alone. Up to this many such bytes (the start of
+ * an HTTP method) are kept and put in front of the next request-side bytes of the connection. */
+#define RS_CARRY_MAX 3
 
 #define RS_BARRIER(v) asm volatile("" : "+r"(v))
 
@@ -58,7 +62,8 @@ struct rs_l7_conn {
 	__u8 protocol;
 	__u8 sock_type;
 	__u8 tls; /* bytes on the wire are TLS records: L7 is read at the SSL_* uprobes instead */
-	__u8 _pad[4];
+	__u8 carry_len; /* request-side bytes kept from a read too short to tell the protocol */
+	__u8 carry[RS_CARRY_MAX];
 };
 
 struct rs_l7_args {
@@ -881,13 +886,49 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 			bytes += 4;
 		}
 	}
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	__u64 carried = c->carry_len;
+	if (carried > 0 && c->sock_type == RS_SOCK_STREAM) {
+		c->carry_len = 0;
+		struct rs_l7_ev_scratch *tmp = rs_ev(); /* free until an event is built */
+		if (!tmp)
+			return 0;
+		if (carried > RS_CARRY_MAX)
+			carried = RS_CARRY_MAX;
+		__u64 n = len;
+		RS_BARRIER(n);
+		if (n > RS_L7_MAX_REQUEST - RS_CARRY_MAX)
+			n = RS_L7_MAX_REQUEST - RS_CARRY_MAX;
+		if (n > 0 && bpf_probe_read_kernel(tmp->data, n, s->req.payload) != 0)
+			return 0;
+		for (int i = 0; i < RS_CARRY_MAX; i++)
+			if (i < carried)
+				s->req.payload[i] = c->carry[i];
+		if (n > 0 && bpf_probe_read_kernel(s->req.payload + carried, n, tmp->data) != 0)
+			return 0;
+		len = n + carried;
+		bytes += carried;
+	}
 	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
 	if (proto == RS_TLS_RECORD) {
 		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
 		return 0;
 	}
-	if (proto == RS_L7_UNKNOWN)
+	if (proto == RS_L7_UNKNOWN) {
+		/* only what can start an HTTP method (GET, POST, PUT, PATCH, HEAD, DELETE, OPTIONS,
+		 * CONNECT, TRACE): that is the read-ahead this is for; other tiny writes (acks) are not */
+		__u8 b0 = s->req.payload[0];
+		bool method_start = b0 == 'G' || b0 == 'P' || b0 == 'H' || b0 == 'D' || b0 == 'O' || b0 == 'C' || b0 == 'T';
+		if (carried == 0 && method_start && bytes <= RS_CARRY_MAX && len == bytes && c->sock_type == RS_SOCK_STREAM) {
+			for (int i = 0; i < RS_CARRY_MAX; i++)
+				if (i < len)
+					c->carry[i] = s->req.payload[i];
+			c->carry_len = len;
+		}
 		return 0;
+	}
 	if (proto == RS_L7_HTTP2) {
 		c->protocol = RS_L7_HTTP2;
 		rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | (RS_L7_HTTP2 << RS_F_PROTO_SHIFT));
@@ -899,9 +940,6 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 			rs_emit_data(ck, ptr, iovcnt, bytes, (flags & RS_F_WRITE) | ((__u64)proto << RS_F_PROTO_SHIFT));
 		return 0;
 	}
-	struct rs_l7_req_scratch *s = rs_reqbuf();
-	if (!s)
-		return 0;
 	/* COM_STMT_CLOSE has no response: parked, it would take the place of the next request */
 	if (proto == RS_L7_MYSQL && s->req.payload[4] == RS_MYSQL_COM_STMT_CLOSE) {
 		c->protocol = proto;
@@ -1423,4 +1461,102 @@ SEC("uretprobe")
 int BPF_KRETPROBE(rs_ssl_exit, long ret)
 {
 	return rs_tls_exit(ret);
+}
+
+/* ---------------- TLS: plaintext at Go's crypto/tls ----------------
+ *
+ * Go binaries carry their own TLS. The agent probes crypto/tls.(*Conn).Write at entry and
+ * crypto/tls.(*Conn).Read at entry and at each of its RET instructions (found in user space):
+ * uretprobes break Go, whose stacks move. Go >= 1.17 passes arguments in registers (amd64:
+ * receiver RAX, b.ptr RBX, b.len RCX; result n in RAX) and keeps the running goroutine in R14,
+ * which keys a Read across the threads it may run on between entry and return.
+ *
+ * The socket: tls.Conn starts with conn net.Conn, an interface (itab, data) whose data is a
+ * *net.TCPConn; that starts with *netFD, whose poll.FD has Sysfd after a 16-byte fdMutex. These
+ * layouts have held across Go releases; a conn of another type reads a wrong fd, which is then
+ * not a tracked socket and is ignored. */
+
+struct rs_go_read {
+	__u64 buf;
+	__s64 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct rs_tls_key); /* (tgid, goroutine) */
+	__type(value, struct rs_go_read);
+} rs_go_reads SEC(".maps");
+
+static __always_inline __s64 rs_go_conn_fd(__u64 tls_conn)
+{
+	__u64 tcp_conn = 0, netfd = 0;
+	__s64 fd = -1;
+	if (bpf_probe_read_user(&tcp_conn, sizeof(tcp_conn), (const void *)(tls_conn + 8)) != 0 || !tcp_conn)
+		return -1;
+	if (bpf_probe_read_user(&netfd, sizeof(netfd), (const void *)tcp_conn) != 0 || !netfd)
+		return -1;
+	if (bpf_probe_read_user(&fd, sizeof(fd), (const void *)(netfd + 16)) != 0)
+		return -1;
+	return fd >= 0 && fd <= 0x7fffffff ? fd : -1;
+}
+
+/* The tracked connection of this process on fd, marked TLS; NULL when fd is not tracked. */
+static __always_inline __u64 rs_go_conn_key(__s64 fd)
+{
+	if (fd < 0) {
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		return 0;
+	}
+	__u64 ck = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c) {
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		return 0;
+	}
+	c->tls = 1;
+	rs_count(RS_L7_CNT_TLS_CALLS);
+	return ck;
+}
+
+/* func (c *Conn) Write(b []byte) (int, error): the plaintext is complete at entry. */
+SEC("uprobe")
+int rs_go_tls_write(struct pt_regs *ctx)
+{
+	__u64 len = ctx->cx;
+	if (len == 0)
+		return 0;
+	__u64 ck = rs_go_conn_key(rs_go_conn_fd(ctx->ax));
+	if (!ck)
+		return 0;
+	return rs_process(ck, ctx->bx, 0, len, 1);
+}
+
+/* func (c *Conn) Read(b []byte) (int, error), entry */
+SEC("uprobe")
+int rs_go_tls_read_enter(struct pt_regs *ctx)
+{
+	struct rs_tls_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ssl = ctx->r14 };
+	struct rs_go_read r = { .buf = ctx->bx, .fd = rs_go_conn_fd(ctx->ax) };
+	bpf_map_update_elem(&rs_go_reads, &key, &r, BPF_ANY);
+	return 0;
+}
+
+/* ... and at each RET of Read: n in RAX */
+SEC("uprobe")
+int rs_go_tls_read_return(struct pt_regs *ctx)
+{
+	struct rs_tls_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .ssl = ctx->r14 };
+	struct rs_go_read *rp = bpf_map_lookup_elem(&rs_go_reads, &key);
+	if (!rp)
+		return 0;
+	struct rs_go_read r = *rp;
+	bpf_map_delete_elem(&rs_go_reads, &key);
+	long n = (long)ctx->ax;
+	if (n <= 0)
+		return 0;
+	__u64 ck = rs_go_conn_key(r.fd);
+	if (!ck)
+		return 0;
+	return rs_process(ck, r.buf, 0, n, 0);
 }

@@ -18,7 +18,7 @@ import type { TcpEvent } from './kernel/tcp-event-decoder.ts';
 import { TcpTracer } from './kernel/tcp-tracer.ts';
 import type { Http2Chunk, L7ConnClose, L7Event } from './kernel/l7-event-decoder.ts';
 import { L7Tracer } from './kernel/l7-tracer.ts';
-import { OpenSslProbes } from './kernel/openssl-probes.ts';
+import { TlsProbes } from './kernel/tls-probes.ts';
 import { SpanExporter } from './export/span-exporter.ts';
 import { AGENT_VERSION, NodeCollector } from './host/node-collector.ts';
 import { RequestMetrics } from './requests/request-metrics.ts';
@@ -63,7 +63,7 @@ export class Agent {
     private readonly opts: AgentOptions,
     private readonly node: NodeIdentity,
     private readonly processes: ProcessTable,
-    private readonly kernel: { tcp: TcpTracer; l7: L7Tracer | undefined; spans: SpanExporter | undefined; openssl: OpenSslProbes | undefined },
+    private readonly kernel: { tcp: TcpTracer; l7: L7Tracer | undefined; spans: SpanExporter | undefined; tls: TlsProbes | undefined },
     private readonly sender: PushQueue | undefined,
     private readonly collectors: MetricCollector[],
     private readonly http: { url: string; server: import('node:http').Server },
@@ -155,11 +155,11 @@ export class Agent {
       onHttp2Chunk: (c) => events.push({ kind: 'http2', c }),
       onConnectionClose: (c) => events.push({ kind: 'close', c }),
     });
-    // TLS plaintext: probes on the OpenSSL code processes run, found by reading their maps.
-    const openssl = l7?.running && !opts.disableTlsTracing
-      ? new OpenSslProbes({ attach: (program, path, symbol) => l7.attachUprobe(program, path, symbol), procRoot: opts.procRoot, log: opts.log })
+    // TLS plaintext: probes on the OpenSSL and Go TLS code processes run, found by reading their maps.
+    const tls = l7?.running && !opts.disableTlsTracing
+      ? new TlsProbes({ attach: (program, path, symbol, offset) => l7.attachUprobe(program, path, symbol, offset), procRoot: opts.procRoot, log: opts.log })
       : undefined;
-    await openssl?.check(processes.all());
+    await tls?.check(processes.all());
     for (const c of [...tracer.capabilities(), ...(l7?.capabilities() ?? [])]) {
       if (c.targets) continue; // uprobes: attached per binary, reported under tls in /capabilities
       if (!c.attached) opts.log(`kernel program ${c.program} (${c.attachPoint}) is not available: ${c.error ?? 'unknown reason'}; continuing without it`);
@@ -196,7 +196,7 @@ export class Agent {
       metricsText: () => agentRef!.metricsText(),
       capabilities: () => agentRef!.capabilities(),
     });
-    const agent = new Agent(opts, node, processes, { tcp: tracer, l7, spans, openssl }, sender, collectors, http);
+    const agent = new Agent(opts, node, processes, { tcp: tracer, l7, spans, tls }, sender, collectors, http);
     agentRef = agent;
 
     let scans = 0;
@@ -204,7 +204,7 @@ export class Agent {
       await processes.scan();
       // New processes every round; all of them again now and then for a libssl loaded late (dlopen).
       const full = ++scans % TLS_FULL_RESCAN_EVERY === 0;
-      await openssl?.check(full ? processes.all() : processes.readInLastScan(), full);
+      await tls?.check(full ? processes.all() : processes.readInLastScan(), full);
     });
     agent.every(LISTEN_SCAN_INTERVAL_MS, async () => {
       const r = await listenScanner.scan(listedProcesses(processes));
@@ -239,7 +239,7 @@ export class Agent {
       node: { hostname: this.node.hostname, kernel: this.node.kernelVersion, machineId: this.node.machineId },
       programs: [...this.kernel.tcp.capabilities(), ...(this.kernel.l7?.capabilities() ?? [])],
       counters: { tcp: this.kernel.tcp.counters(), l7: this.kernel.l7?.counters() ?? {} },
-      tls: { openssl: this.kernel.openssl?.targets().filter((t) => t.symbols.length > 0 || t.error) ?? [] },
+      tls: this.kernel.tls?.targets().filter((t) => t.symbols.length > 0 || t.error) ?? [],
     };
   }
 

@@ -4,7 +4,8 @@
 //   - curl links libssl.so.3 and does its socket I/O inside SSL_read/SSL_write (socket BIO),
 //   - Node.js carries OpenSSL inside its own binary and uses memory BIOs (its socket I/O happens
 //     outside the SSL calls), so the agent binds each SSL * to its socket another way,
-//   - nginx (the server side) links libssl.so.3 too.
+//   - nginx (the server side) links libssl.so.3 too,
+//   - a Go server and client (test/e2e/go-tls, built by setup) use Go's own crypto/tls.
 // Counts by status must equal the clients' own counts exactly on both sides, and paths must be
 // visible in the spans.
 import { after, before, test } from 'node:test';
@@ -34,8 +35,10 @@ before(async () => {
     listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
     ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, processScanIntervalMs: 300, log: (m) => console.error(`agent: ${m}`),
   });
+  const certificate = selfSignedCertificate(work);
   startNginx(web, work, `location = / { return 200 "ok\\n"; }
-    location = /fail { return 500 "boom\\n"; }`, 1, selfSignedCertificate(work));
+    location = /fail { return 500 "boom\\n"; }`, 1, certificate);
+  web.spawn(GO_TLS, ['server', `:${GO_PORT}`, certificate.cert, certificate.key], { stdio: 'inherit' });
 });
 
 after(async () => {
@@ -44,27 +47,29 @@ after(async () => {
   await net?.destroy();
 });
 
+const GO_TLS = join(import.meta.dirname, 'go-tls/build/go-tls');
+const GO_PORT = 8443;
 const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
 const webId = () => `/docker/${web.runtimeId.slice(0, 12)}`;
 const clientId = () => `/docker/${client.runtimeId.slice(0, 12)}`;
 const STATUSES = ['2xx', '4xx', '5xx'] as const;
 
 /** Outbound counts of the client and inbound counts of nginx by status class. */
-function counts(s: Sample[]): Record<string, number> {
+function counts(s: Sample[], port = 443): Record<string, number> {
   const got: Record<string, number> = {};
   for (const status of STATUSES) {
-    got[`out ${status}`] = pick(s, 'container_http_requests_total', { container_id: clientId(), status, destination: `${web.ip}:443` })[0]?.value ?? 0;
+    got[`out ${status}`] = pick(s, 'container_http_requests_total', { container_id: clientId(), status, destination: `${web.ip}:${port}` })[0]?.value ?? 0;
     got[`in ${status}`] = pick(s, 'container_http_inbound_requests_total', { container_id: webId(), status })[0]?.value ?? 0;
   }
   return got;
 }
 
 /** Waits until the counters moved from `from` by exactly `want` per status (both sides). */
-async function expectDelta(from: Record<string, number>, want: Record<(typeof STATUSES)[number], number>, what: string): Promise<void> {
+async function expectDelta(from: Record<string, number>, want: Record<(typeof STATUSES)[number], number>, what: string, port = 443): Promise<void> {
   let seen = '';
   await eventually(() => `${what}: counters to move by ${JSON.stringify(want)}; last seen ${seen}`, async () => {
     const s = await scrape();
-    const now = counts(s);
+    const now = counts(s, port);
     const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (from[k] ?? 0)]));
     seen = JSON.stringify(delta) + JSON.stringify(s.filter((x) => x.name.startsWith('rootsight_agent_l7') || x.name.startsWith('rootsight_agent_skipped')).map((x) => [x.labels.counter ?? x.labels.reason, x.value]));
     const expected = Object.fromEntries(STATUSES.flatMap((st) => [[`out ${st}`, want[st]], [`in ${st}`, want[st]]]));
@@ -76,14 +81,14 @@ test('the OpenSSL probes are attached to libssl and to the node binary', async (
   await eventually('nginx to answer over HTTPS', async () => {
     try { await web.run('curl', ['-skf', '-o', '/dev/null', 'https://127.0.0.1/']); return true; } catch { return undefined; }
   });
-  type Tls = { openssl: Array<{ path: string; symbols: string[] }> };
+  type Tls = Array<{ path: string; symbols: string[] }>;
   const probed = async () => ((await (await fetch(`${agent.url}/capabilities`)).json()) as { tls: Tls }).tls;
   // nginx maps libssl.so.3; the agent finds it at its next process scan.
   const tls = await eventually('libssl to be probed', async () => {
     const t = await probed();
-    return t.openssl.some((f) => /\/libssl\.so\.3$/.test(f.path)) ? t : undefined;
+    return t.some((f) => /\/libssl\.so\.3$/.test(f.path)) ? t : undefined;
   });
-  assert.ok(tls.openssl.some((f) => f.path === process.execPath), `node probed: ${JSON.stringify(tls)}`);
+  assert.ok(tls.some((f) => f.path === process.execPath), `node probed: ${JSON.stringify(tls)}`);
   // Probe until nginx's side counts one: from then on every request is seen, and the readiness
   // probes made before are all counted (events are applied in order), so later baselines hold.
   await eventually('a probe request to be counted', async () => {
@@ -101,7 +106,7 @@ test('the OpenSSL probes are attached to libssl and to the node binary', async (
     return settled ? true : undefined;
   });
   const caps = { tls };
-  for (const t of caps.tls.openssl) assert.deepEqual(t.symbols, ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], t.path);
+  for (const t of caps.tls.filter((x) => x.symbols[0] === "SSL_write")) assert.deepEqual(t.symbols, ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], t.path);
 });
 
 test('curl over HTTPS (libssl, socket BIO): counts by status exact on both sides', async () => {
@@ -126,15 +131,31 @@ test('Node.js https client (OpenSSL inside the node binary, memory BIO): counts 
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'node');
 });
 
+test('Go client and server (crypto/tls, probed at Go function entries and RET instructions): counts exact on both sides', async () => {
+  const caps = await (await fetch(`${agent.url}/capabilities`)).json() as { tls: Array<{ path: string; kind: string; symbols: string[] }> };
+  const go = caps.tls.find((t) => t.kind === 'go');
+  assert.ok(go && go.symbols.includes('crypto/tls.(*Conn).Write') && go.symbols.some((x) => x.startsWith('crypto/tls.(*Conn).Read+0x')), JSON.stringify(caps.tls));
+  const before = counts(await scrape(), GO_PORT);
+  const OK = 15, MISSING = 6, FAILING = 2;
+  const truth: Record<string, number> = {};
+  for (const [path, n] of [['/', OK], ['/missing', MISSING], ['/fail', FAILING]] as const) {
+    Object.assign(truth, JSON.parse(await client.run(GO_TLS, ['client', `${web.ip}:${GO_PORT}`, String(n), path])));
+  }
+  assert.deepEqual(truth, { 200: OK, 404: MISSING, 500: FAILING });
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'go', GO_PORT);
+});
+
 test('HTTPS requests become spans with their paths and the caller\'s trace id', async () => {
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
     const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3);
-    return r.length >= 20 + 31 ? r : undefined;
+    return r.length >= 20 + 31 + 23 ? r : undefined;
   });
-  assert.equal(rows.length, 20 + 31, 'one client span per request (curl 20, node 31)');
+  assert.equal(rows.length, 20 + 31 + 23, 'one client span per request (curl 20, node 31, go 23)');
   const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
+  const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
   assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 20, 5 + 7, 3 + 4]);
+  assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
   const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');
   assert.equal(curlTrace.length, 20, 'curl\'s traceparent read from the plaintext');
   assert.ok(curlTrace.every((r) => r.parentSpanId === 'b7ad6b7169203331'));

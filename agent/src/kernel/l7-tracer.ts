@@ -2,6 +2,7 @@
 // poll thread, independent of the TCP tracer), attaches what works, decodes batches.
 import { fileURLToPath } from 'node:url';
 import { BpfTracer, type ProgramSpec } from './bpf-tracer.ts';
+import { TLS_PROGRAMS } from './tls-probes.ts';
 import {
   decodeRingbufLost,
   decodeUnanswered,
@@ -10,7 +11,6 @@ import {
   type L7RingbufLostCount,
   type L7UnansweredCount,
 } from './l7-loss-counters.ts';
-import { OPENSSL_PROGRAMS } from './openssl-probes.ts';
 import {
   decodeL7Batch,
   L7_COUNTER_INDEX,
@@ -38,8 +38,8 @@ export const L7_PROGRAMS: readonly ProgramSpec[] = [
   { program: 'rs_exit_accept4', attachPoint: 'tracepoint/syscalls/sys_exit_accept4' },
   { program: 'rs_exit_accept', attachPoint: 'tracepoint/syscalls/sys_exit_accept' },
   { program: 'rs_enter_close', attachPoint: 'tracepoint/syscalls/sys_enter_close' },
-  // OpenSSL plaintext (agent/src/kernel/openssl-probes.ts attaches them per binary)
-  ...OPENSSL_PROGRAMS.map((program) => ({ program, attachPoint: program === 'rs_ssl_exit' ? 'uretprobe' : 'uprobe' })),
+  // TLS plaintext (agent/src/kernel/tls-probes.ts attaches them per binary)
+  ...TLS_PROGRAMS.map((program) => ({ program, attachPoint: program === 'rs_ssl_exit' ? 'uretprobe' : 'uprobe' })),
 ];
 
 export interface L7TracerOptions {

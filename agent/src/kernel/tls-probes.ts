@@ -1,9 +1,10 @@
-// Finds the OpenSSL code that processes run and attaches the TLS plaintext probes of l7.bpf.c to
-// it: every libssl.so the processes map, and executables that carry OpenSSL themselves (Node.js
-// links it statically and exports SSL_read/SSL_write). The kernel keys uprobes by inode, so one
-// attachment per file covers every process that maps it, now and later; files are therefore
-// tracked by (device, inode) and tried once.
+// Finds the TLS code that processes run and attaches the plaintext probes of l7.bpf.c to it:
+// every libssl.so the processes map, executables that carry OpenSSL themselves (Node.js links it
+// statically and exports SSL_read/SSL_write), and Go executables (crypto/tls). The kernel keys
+// uprobes by inode, so one attachment per file covers every process that maps it, now and later;
+// files are therefore tracked by (device, inode) and tried once.
 import { readFile, stat } from 'node:fs/promises';
+import { GO_TLS_PROGRAMS, goTlsProbePoints } from './go-tls-probes.ts';
 
 /** The four functions whose plaintext the kernel side reads, with the entry program of each. */
 const ENTRY_PROBES: ReadonlyArray<{ symbol: string; program: string }> = [
@@ -15,9 +16,11 @@ const ENTRY_PROBES: ReadonlyArray<{ symbol: string; program: string }> = [
 const RETURN_PROGRAM = 'rs_ssl_exit';
 
 export const OPENSSL_PROGRAMS: readonly string[] = [...ENTRY_PROBES.map((p) => p.program), RETURN_PROGRAM];
+export const TLS_PROGRAMS: readonly string[] = [...OPENSSL_PROGRAMS, ...GO_TLS_PROGRAMS];
 
-/** What attaching needs from the L7 tracer (BpfTracer.attachUprobe). */
-export type AttachUprobe = (program: string, binaryPath: string, symbol: string) => void;
+/** What attaching needs from the L7 tracer (BpfTracer.attachUprobe): a symbol, or with symbol ""
+ * a file offset. */
+export type AttachUprobe = (program: string, binaryPath: string, symbol: string, offset?: number) => void;
 
 /** A process to look at (ProcessInfo of the process table fits). */
 export interface ProcessRef {
@@ -27,16 +30,18 @@ export interface ProcessRef {
 }
 
 /** A file in which the probes were tried, and what came of it. */
-export interface OpenSslTarget {
+export interface TlsTarget {
   /** Path as seen by the agent (through /proc/<pid>/root for other mount namespaces). */
   path: string;
-  kind: 'libssl' | 'executable';
-  /** Functions probed (entry and return). Empty when the file has no OpenSSL. */
+  kind: 'libssl' | 'executable' | 'go';
+  /** Functions probed. Empty when the file has no TLS code the probes can read. */
   symbols: string[];
+  /** Go executables: the release that built it. */
+  goVersion?: string;
   error?: string;
 }
 
-export interface OpenSslProbesOptions {
+export interface TlsProbesOptions {
   attach: AttachUprobe;
   procRoot?: string;
   /** Pids never to look at (the agent itself). */
@@ -46,18 +51,18 @@ export interface OpenSslProbesOptions {
 
 const LIBSSL = /\/libssl\.so(\.[\d.]+)?$/;
 
-export class OpenSslProbes {
+export class TlsProbes {
   private readonly procRoot: string;
   /** "dev:ino" of every file tried, with the outcome. */
-  private readonly tried = new Map<string, OpenSslTarget>();
+  private readonly tried = new Map<string, TlsTarget>();
   /** Pids whose maps were read, with the start time and executable that tell reuse and exec apart. */
   private readonly scannedPids = new Map<number, string>();
 
-  constructor(private readonly opts: OpenSslProbesOptions) {
+  constructor(private readonly opts: TlsProbesOptions) {
     this.procRoot = opts.procRoot ?? '/proc';
   }
 
-  targets(): OpenSslTarget[] {
+  targets(): TlsTarget[] {
     return [...this.tried.values()].map((t) => ({ ...t, symbols: [...t.symbols] }));
   }
 
@@ -105,7 +110,7 @@ export class OpenSslProbes {
     if (executable && !LIBSSL.test(executable)) await this.tryFile(pid, executable, 'executable');
   }
 
-  private async tryFile(pid: number, pathInProcess: string, kind: OpenSslTarget['kind']): Promise<void> {
+  private async tryFile(pid: number, pathInProcess: string, kind: TlsTarget['kind']): Promise<void> {
     const path = `${this.procRoot}/${pid}/root${pathInProcess}`;
     let key: string;
     try {
@@ -115,8 +120,9 @@ export class OpenSslProbes {
       return;
     }
     if (this.tried.has(key)) return;
-    const target: OpenSslTarget = { path: pathInProcess, kind, symbols: [] };
+    const target: TlsTarget = { path: pathInProcess, kind, symbols: [] };
     this.tried.set(key, target);
+    if (kind === 'executable' && await this.tryGo(path, target)) return;
     for (const probe of ENTRY_PROBES) {
       try {
         // The return probe first: an entry without its return would leave calls open in the map.
@@ -127,11 +133,32 @@ export class OpenSslProbes {
         // Executables without OpenSSL are the common case: not worth a log line.
         if (kind === 'libssl' || target.symbols.length > 0) {
           target.error = (err as Error).message;
-          this.opts.log?.(`openssl probes: ${pathInProcess} (pid ${pid}): ${target.error}`);
+          this.opts.log?.(`tls probes: ${pathInProcess} (pid ${pid}): ${target.error}`);
         }
         if (target.symbols.length === 0 && kind === 'executable') return;
       }
     }
-    if (target.symbols.length > 0) this.opts.log?.(`openssl probes: attached to ${pathInProcess} (${target.symbols.join(', ')})`);
+    if (target.symbols.length > 0) this.opts.log?.(`tls probes: attached to ${pathInProcess} (${target.symbols.join(', ')})`);
+  }
+
+  /** Probes a Go executable's crypto/tls. False when it is not one the probes can read. */
+  private async tryGo(path: string, target: TlsTarget): Promise<boolean> {
+    const go = await goTlsProbePoints(path);
+    if (!go) return false;
+    target.kind = 'go';
+    target.goVersion = go.version;
+    // Returns first, as for OpenSSL: an entry without its returns would leave reads open in the map.
+    const ordered = [...go.points].sort((a, b) => Number(b.program === 'rs_go_tls_read_return') - Number(a.program === 'rs_go_tls_read_return'));
+    try {
+      for (const p of ordered) {
+        this.opts.attach(p.program, path, '', p.offset);
+        target.symbols.push(p.where);
+      }
+      this.opts.log?.(`tls probes: attached to Go ${go.version} executable ${target.path} (${ordered.length} probes)`);
+    } catch (err) {
+      target.error = (err as Error).message;
+      this.opts.log?.(`tls probes: ${target.path}: ${target.error}`);
+    }
+    return true;
   }
 }

@@ -1,0 +1,3 @@
+module rootsight.test/gotls
+
+go 1.19
