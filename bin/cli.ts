@@ -14,6 +14,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'ephemeral-port-range', help: 'destination ports treated as client ports and not tracked', default: '32768-60999' },
   { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
   { name: 'disable-l7-tracing', help: 'do not trace read/write syscalls: no request metrics or spans, TCP metrics only', boolean: true },
+  { name: 'disable-tls-tracing', help: 'do not attach uprobes to OpenSSL (libssl, node) and Go crypto/tls: HTTPS requests are not seen', boolean: true },
 ];
 
 const serverFlags: FlagSpec[] = [
@@ -61,6 +62,7 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
     ephemeralPortRange: f['ephemeral-port-range']!,
     minContainerAgeMs: f['min-container-age'] === '0' ? 0 : parseDurationMs(f['min-container-age']!, 'min-container-age'),
     disableL7Tracing: f['disable-l7-tracing'] === 'true',
+    disableTlsTracing: f['disable-tls-tracing'] === 'true',
     log: log('agent'),
   });
   log('agent')(`serving ${agent.url}/metrics and ${agent.url}/capabilities${f['collector-endpoint'] ? `; pushing to ${f['collector-endpoint']}` : ''}`);
