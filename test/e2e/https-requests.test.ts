@@ -156,6 +156,7 @@ test('HTTPS requests become spans with their paths and the caller\'s trace id', 
   const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
   assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 20, 5 + 7, 3 + 4]);
   assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
+  assert.ok(rows.every((r) => String(r.attributes['http.url']).startsWith('https://')), 'the scheme says the bytes came from TLS');
   const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');
   assert.equal(curlTrace.length, 20, 'curl\'s traceparent read from the plaintext');
   assert.ok(curlTrace.every((r) => r.parentSpanId === 'b7ad6b7169203331'));

@@ -122,7 +122,7 @@ export class RequestPipeline {
     else this.skipped.unansweredSeriesDropped++;
   }
 
-  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number },
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean },
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0): void {
     const containerId = this.deps.containerOf(e.pid, e.cgroupId);
     if (!containerId) { this.skipped.unknownOwner++; return; }
@@ -149,7 +149,7 @@ export class RequestPipeline {
     const end = BigInt(Math.round(e.timestampNs)) + monoToUnixNs;
     const span = spanFromRequest({
       protocol, direction: e.direction, request, response, startUnixNano: end - BigInt(Math.round(durationNs)), durationNs: BigInt(Math.round(durationNs)),
-      peerIp: peer?.ip ?? '', peerPort: peer?.port ?? 0,
+      peerIp: peer?.ip ?? '', peerPort: peer?.port ?? 0, tls: e.tls,
     });
     if (span) this.deps.spans.add(this.deps.resourceOf(containerId), span);
   }

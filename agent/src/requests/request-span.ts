@@ -16,6 +16,8 @@ export interface CapturedRequest {
   /** The other side: server for outbound, client for inbound. */
   peerIp: string;
   peerPort: number;
+  /** Read in plaintext at a TLS library (OpenSSL or Go uprobes). */
+  tls?: boolean;
 }
 
 const dbSystem: Partial<Record<L7Protocol, string>> = {
@@ -40,8 +42,8 @@ export function spanFromRequest(c: CapturedRequest): AgentSpan | undefined {
     case 'http2': {
       if (c.protocol === 'http' && !req.method) return undefined;
       name = req.method ?? 'unknown';
-      // The scheme is not on the wire once TLS is stripped (uprobes) or inside h2c; http:// is the honest default.
-      attrs['http.url'] = `http://${req.host ?? `${c.peerIp}:${c.peerPort}`}${req.path ?? '/'}`;
+      // The scheme is not on the wire: https when the bytes came from a TLS library's probes.
+      attrs['http.url'] = `${c.tls ? 'https' : 'http'}://${req.host ?? `${c.peerIp}:${c.peerPort}`}${req.path ?? '/'}`;
       attrs['http.method'] = name;
       const grpc = status?.startsWith('grpc:');
       if (c.response?.code !== undefined) {
