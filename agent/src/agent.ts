@@ -182,6 +182,8 @@ export class Agent {
           ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped,
           request_unknown_owner: requests.skipped.unknownOwner, request_unknown_protocol: requests.skipped.unknownProtocol,
           http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer,
+          http2_capture_gaps: requests.http2CaptureGaps, broker_stream_lost_sync: requests.brokers.lostSync,
+          broker_connections_dropped: requests.brokers.connectionsDropped,
           unanswered_series_dropped: requests.skipped.unansweredSeriesDropped,
           request_series_overflow: requestMetrics.overflow,
         }),

@@ -41,6 +41,8 @@ export class RequestPipeline {
   private readonly http2 = new Map<bigint, Http2Connection>();
   /** NATS/RabbitMQ client connections, walked as byte streams. */
   readonly brokers = new BrokerStreams();
+  /** HTTP/2 chunks whose uncaptured tail held frame headers: that direction of the connection stopped decoding. */
+  http2CaptureGaps = 0;
   readonly skipped = { unknownOwner: 0, unknownProtocol: 0, http2ConnectionsDropped: 0, recordedWithoutPeer: 0, unansweredSeriesDropped: 0 };
   private waitingForPeer = 0;
   private readonly dnsDomains = new DnsDomains();
@@ -76,9 +78,11 @@ export class RequestPipeline {
     }
     // Who sent these bytes: on an outbound connection our writes are the client's.
     const side: Http2Side = (c.direction === 'outbound') === (c.io === 'write') ? 'client' : 'server';
+    const gaps = conn.gaps;
     for (const x of conn.feed(side, c.data, c.timestampNs, c.size)) {
       this.record(c, 'http2', x.request, x.response, x.duration);
     }
+    this.http2CaptureGaps += conn.gaps - gaps;
   }
 
   onConnectionClose(c: L7ConnClose): void {
