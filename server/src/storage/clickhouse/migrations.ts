@@ -3,10 +3,10 @@
 // crash between a statement and its record only repeats harmless work. Data directories created
 // before this list existed already hold the metrics tables: migration 1 finds them and moves on.
 import type { ClickHouseDriver } from './driver.ts';
-import { createTableStatements, type DdlTarget, type TableSpec } from './ddl.ts';
+import { createTableStatements, localTableName, onCluster, type DdlTarget, type TableSpec } from './ddl.ts';
 import {
-  logsSpec, metricsMetadataSpec, metricsSamplesSpec, migrationsSpec, migrationsTable,
-  profileSamplesSpec, profileStacksSpec, tracesSpec,
+  logsSpec, logsTable, metricsMetadataSpec, metricsSamplesSpec, metricsSamplesTable, migrationsSpec, migrationsTable,
+  profileSamplesSpec, profileStacksSpec, tracesSpec, tracesTable,
 } from './schema.ts';
 
 export interface Migration {
@@ -22,6 +22,13 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'otel_traces', statements: tables(tracesSpec) },
   { version: 3, name: 'otel_logs', statements: tables(logsSpec) },
   { version: 4, name: 'profiling samples and stacks', statements: tables(profileSamplesSpec, profileStacksSpec) },
+  {
+    // Ingest writes many small parts; with the default base (5) ClickHouse rewrote every row about
+    // three times in merges, half of all insert CPU for metrics (bench/ingest-stages.ts). A higher
+    // base merges more parts at once, less often: fewer rewrites, somewhat more parts between merges.
+    version: 5, name: 'fewer, wider merges for the ingest tables',
+    statements: (target) => [metricsSamplesTable, tracesTable, logsTable].map((t) => `ALTER TABLE ${localTableName(t, target)}${onCluster(target)} MODIFY SETTING merge_selector_base = 20`),
+  },
 ];
 
 export function schemaStatementsFor(target: DdlTarget): string[] {
