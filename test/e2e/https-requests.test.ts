@@ -38,7 +38,7 @@ before(async () => {
   const certificate = selfSignedCertificate(work);
   startNginx(web, work, `location = / { return 200 "ok\\n"; }
     location = /fail { return 500 "boom\\n"; }`, 1, certificate);
-  web.spawn(GO_TLS, ['server', `:${GO_PORT}`, certificate.cert, certificate.key], { stdio: 'inherit' });
+  web.spawn(GO_TLS, ['server', `:${GO_PORT}`, certificate.cert, certificate.key, `:${GO_PLAIN_PORT}`], { stdio: 'inherit' });
 });
 
 after(async () => {
@@ -49,6 +49,7 @@ after(async () => {
 
 const GO_TLS = join(import.meta.dirname, 'go-tls/build/go-tls');
 const GO_PORT = 8443;
+const GO_PLAIN_PORT = 8080;
 const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
 const webId = () => `/docker/${web.runtimeId.slice(0, 12)}`;
 const clientId = () => `/docker/${client.runtimeId.slice(0, 12)}`;
@@ -145,10 +146,21 @@ test('Go client and server (crypto/tls, probed at Go function entries and RET in
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'go', GO_PORT);
 });
 
+test('Go plain HTTP server, whose background read takes a request\'s first byte alone: counts exact on both sides', async () => {
+  const before = counts(await scrape(), GO_PLAIN_PORT);
+  const OK = 200, MISSING = 30, FAILING = 20;
+  const truth: Record<string, number> = {};
+  for (const [path, n] of [['/', OK], ['/missing', MISSING], ['/fail', FAILING]] as const) {
+    Object.assign(truth, JSON.parse(await client.run(GO_TLS, ['client', `${web.ip}:${GO_PLAIN_PORT}`, String(n), path, 'http'])));
+  }
+  assert.deepEqual(truth, { 200: OK, 404: MISSING, 500: FAILING });
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'go plain', GO_PLAIN_PORT);
+});
+
 test('HTTPS requests become spans with their paths and the caller\'s trace id', async () => {
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
-    const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3);
+    const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3 && !String(x.attributes['http.url']).includes(`:${GO_PLAIN_PORT}/`));
     return r.length >= 20 + 31 + 23 ? r : undefined;
   });
   assert.equal(rows.length, 20 + 31 + 23, 'one client span per request (curl 20, node 31, go 23)');

@@ -1,9 +1,11 @@
 // A Go HTTPS server and client for the TLS e2e test: Go carries its own TLS (crypto/tls), so
 // the agent must read the plaintext from Go's functions, not from OpenSSL.
 //
-//	go-tls server <addr> <cert.pem> <key.pem>   answers / with 200, /fail with 500, else 404
-//	go-tls client <host:port> <count> <path>    COUNT requests, one at a time on one keep-alive
-//	                                            connection; prints {"<status>": n, ...}
+//	go-tls server <addr> <cert.pem> <key.pem> [plain-addr]
+//	        HTTPS on addr (and plain HTTP on plain-addr): / is 200, /fail is 500, else 404
+//	go-tls client <host:port> <count> <path> [http]
+//	        COUNT requests, one at a time on one keep-alive connection (https unless "http");
+//	        prints {"<status>": n, ...}
 package main
 
 import (
@@ -34,6 +36,9 @@ func main() {
 				w.WriteHeader(404)
 			}
 		})
+		if len(os.Args) > 5 {
+			go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(os.Args[5], nil)); os.Exit(1) }()
+		}
 		fmt.Fprintln(os.Stderr, http.ListenAndServeTLS(os.Args[2], os.Args[3], os.Args[4], nil))
 		os.Exit(1)
 	case "client":
@@ -44,7 +49,11 @@ func main() {
 		}}
 		statuses := map[string]int{}
 		for i := 0; i < count; i++ {
-			req, _ := http.NewRequest("GET", "https://"+os.Args[2]+os.Args[4], nil)
+			scheme := "https://"
+			if len(os.Args) > 5 && os.Args[5] == "http" {
+				scheme = "http://"
+			}
+			req, _ := http.NewRequest("GET", scheme+os.Args[2]+os.Args[4], nil)
 			req.Header.Set("traceparent", "00-11112222333344445555666677778888-1111222233334444-01")
 			resp, err := client.Do(req)
 			if err != nil {
