@@ -24,7 +24,8 @@ const all = new Promise((resolve) => {
 });
 let published = 0;
 for (let i = 0; i < Number(consumed); i++) {
-  ch.sendToQueue(work, Buffer.from(`order ${i} ${'x'.repeat(i % 40)}`), { messageId: String(i) });
+  // Every tenth body is 9000 bytes: larger than one 4 KiB capture piece of the agent.
+  ch.sendToQueue(work, Buffer.from(`order ${i} ${'x'.repeat(i % 10 === 0 ? 9000 : i % 40)}`), { messageId: String(i) });
   published++;
 }
 for (let i = 0; i < Number(unconsumed); i++) {

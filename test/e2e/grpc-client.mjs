@@ -2,7 +2,9 @@
 // connection, many streams), makes unary calls to grpc-server.mjs asking for given statuses and
 // prints how many calls ended with each status, by name, as the client library saw them.
 // Arguments: <host> <port> <code>:<count>... Calls go out in waves of up to 8 concurrent streams
-// so that HPACK dynamic-table state and interleaved streams are exercised.
+// so that HPACK dynamic-table state and interleaved streams are exercised; every fifth call
+// carries a 9000-byte field (echoed back when it succeeds), so some writes span several of the
+// agent's 4 KiB capture pieces.
 import * as grpc from '@grpc/grpc-js';
 
 const [host, port, ...plan] = process.argv.slice(2);
@@ -33,7 +35,7 @@ while (remaining.some(([, n]) => n > 0)) {
 
 const seen = {};
 const answer = (code, seq) => new Promise((resolve) => {
-  client.Answer({ code, seq }, (err) => {
+  client.Answer({ code, seq, pad: seq % 5 === 0 ? 'p'.repeat(9000) : '' }, (err) => {
     const status = names[err ? err.code : grpc.status.OK];
     seen[status] = (seen[status] ?? 0) + 1;
     resolve();

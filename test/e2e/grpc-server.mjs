@@ -1,6 +1,6 @@
 // gRPC server for the request-tracing e2e test, run as its own process inside a stand-in container.
 // One unary method, /rootsight.e2e.Outcome/Answer, whose request names the status to answer with:
-// {"code": 0} is answered OK, any other code fails the call with that gRPC status. Messages are
+// {"code": 0} is answered OK (echoing its pad field), any other code fails the call with that gRPC status. Messages are
 // JSON, so no .proto file or code generation is needed. Prints "listening <port>" when ready.
 import * as grpc from '@grpc/grpc-js';
 
@@ -26,7 +26,7 @@ const server = new grpc.Server();
 server.addService(outcomeService, {
   Answer(call, callback) {
     const code = Number(call.request?.code ?? 0);
-    if (code === 0) callback(null, { answered: 'ok', seq: call.request.seq });
+    if (code === 0) callback(null, { answered: 'ok', seq: call.request.seq, pad: call.request.pad });
     else callback({ code, details: `asked to fail with ${code}` });
   },
 });

@@ -22,7 +22,8 @@ let published = 0;
 for (let i = 0; i < Number(orders); i++) {
   const h = i % 2 === 0 ? headers() : undefined;
   h?.set('seq', String(i));
-  nc.publish('orders', new TextEncoder().encode(`order ${i}`), h ? { headers: h } : undefined);
+  // Every tenth payload is 9000 bytes: larger than one 4 KiB capture piece of the agent.
+  nc.publish('orders', new TextEncoder().encode(`order ${i} ${i % 10 === 0 ? 'x'.repeat(9000) : ''}`), h ? { headers: h } : undefined);
   published++;
 }
 for (let i = 0; i < Number(audit); i++) {
