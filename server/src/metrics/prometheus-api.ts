@@ -5,7 +5,7 @@ import { CANNOT_COMPILE_REGEXP, ClickHouseQueryError } from '../storage/clickhou
 import { BadParameterError, parseDurationParam, parseTimeParam } from './api-params.ts';
 import type { MetricMetadata } from '@rootsight/common';
 import type { SeriesSource } from './engine/evaluator.ts';
-import { instantQuery, maxPointsPerSeries, rangeQuery } from './engine/query.ts';
+import { instantQuery, maxPointsPerSeries, rangeQueryJson } from './engine/query.ts';
 import { PromqlEvalError } from './engine/values.ts';
 import type { LabelMatcher } from './label-matcher.ts';
 import { parsePromql, PromqlSyntaxError } from './promql/parser.ts';
@@ -51,7 +51,7 @@ export function registerPrometheusApi(app: FastifyInstance, source: SeriesSource
     if ((end - start) / step > maxPointsPerSeries) {
       throw new BadParameterError('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     }
-    return rangeQuery(source, query, start, end, step);
+    return new SerialisedJson(await rangeQueryJson(source, query, start, end, step));
   });
 
   route('series', async (p) => {
@@ -129,6 +129,10 @@ function requireQuery(p: Params): string {
 async function answer(reply: FastifyReply, run: () => Promise<unknown>): Promise<void> {
   try {
     const data = await run();
+    if (data instanceof SerialisedJson) {
+      await reply.type('application/json; charset=utf-8').send(`{"status":"success","data":${data.text}}`);
+      return;
+    }
     await reply.send({ status: 'success', data });
   } catch (e) {
     if (e instanceof BadParameterError) return error(reply, 400, 'bad_data', e.message);
@@ -140,6 +144,11 @@ async function answer(reply: FastifyReply, run: () => Promise<unknown>): Promise
     reply.log.error(e);
     return error(reply, 500, 'internal', (e as Error).message);
   }
+}
+
+/** A `data` value that is already JSON text. */
+class SerialisedJson {
+  constructor(readonly text: string) {}
 }
 
 async function error(reply: FastifyReply, code: number, errorType: string, message: string): Promise<void> {

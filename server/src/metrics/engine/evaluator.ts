@@ -12,6 +12,7 @@ import { histogramQuantile } from './histogram-quantile.ts';
 import { labelJoin, labelReplace, mapValues, mathFunctions, roundTo, timeFunctions } from './instant-functions.ts';
 import { labelsKey, withoutName, type Labels } from './labels.ts';
 import { pureIncrease, priorSampleLookbackMs } from './pure-increase.ts';
+import { planReads, type SelectorRequest } from './selector-plan.ts';
 import { keepsMetricName, rangeFunctions } from './range-functions.ts';
 import { isStaleMarker, PromqlEvalError, type InstantSample, type InstantVector, type RangeSeries, type Value } from './values.ts';
 
@@ -69,15 +70,20 @@ export class Evaluator {
   /** Loads every selector's samples needed to evaluate `root` at instants within [startMs, endMs]. */
   static async prepare(source: SeriesSource, root: Expr, startMs: number, endMs: number): Promise<Evaluator> {
     const ev = new Evaluator(root, startMs, endMs);
-    const loads: Promise<void>[] = [];
-    ev.walk(root, startMs, endMs, (sel, fromMs, toMs) => {
+    const requests: SelectorRequest<VectorSelector>[] = [];
+    ev.walk(root, startMs, endMs, (selector, fromMs, toMs) => { requests.push({ selector, matchers: selector.matchers, fromMs, toMs }); });
+    const plan = planReads(requests);
+    const reads = new Map<SelectorRequest<VectorSelector>, Promise<LoadedSeries[]>>();
+    for (const p of plan) {
+      if (p.kind !== 'read') continue;
       // Storage windows are left-open; ours are closed.
-      loads.push(source.selectSeries(sel.matchers, fromMs - 1, toMs).then((s) => {
-        const series = s.map(load).sort(byLabels);
-        ev.data.set(sel, { series, namelessUnique: distinctWithoutName(series) });
-      }));
-    });
-    await Promise.all(loads);
+      reads.set(p.request, source.selectSeries(p.request.matchers, p.request.fromMs - 1, p.request.toMs).then((s) => s.map(load).sort(byLabels)));
+    }
+    await Promise.all(plan.map(async (p) => {
+      const all = await reads.get(p.kind === 'read' ? p.request : p.from)!;
+      const series = p.kind === 'read' ? all : all.filter((s) => p.keep(s.labels));
+      ev.data.set(p.request.selector, { series, namelessUnique: distinctWithoutName(series) });
+    }));
     return ev;
   }
 

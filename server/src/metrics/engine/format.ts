@@ -8,6 +8,7 @@ export function formatSampleValue(v: number): string {
   if (v === -Infinity) return '-Inf';
   if (Object.is(v, -0)) return '-0';
   const s = String(v);
+  if (!s.includes('e')) return s;
   const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (!m) return s;
   const [, sign, int, frac = '', expText] = m;

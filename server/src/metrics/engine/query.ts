@@ -43,23 +43,63 @@ export async function instantQuery(source: SeriesSource, query: string, timeMs: 
   }
 }
 
+/** A range query's series before formatting: step times (ms) and values. */
+export interface RawRangeSeries { metric: Labels; times: number[]; values: number[] }
+
 export async function rangeQuery(source: SeriesSource, query: string, startMs: number, endMs: number, stepMs: number): Promise<RangeResult> {
+  const raw = await rangeQueryRaw(source, query, startMs, endMs, stepMs);
+  return {
+    resultType: 'matrix',
+    result: raw.map((s) => ({ metric: s.metric, values: s.times.map((t, i) => [t / 1000, formatSampleValue(s.values[i]!)] as PromPoint) })),
+  };
+}
+
+/**
+ * The same answer as rangeQuery, already serialised as the API's `data` JSON. Results run to
+ * hundreds of kilobytes; writing them directly skips building an array per point and the
+ * serialiser's generic walk over them.
+ */
+export async function rangeQueryJson(source: SeriesSource, query: string, startMs: number, endMs: number, stepMs: number): Promise<string> {
+  const raw = await rangeQueryRaw(source, query, startMs, endMs, stepMs);
+  const parts: string[] = ['{"resultType":"matrix","result":['];
+  raw.forEach((s, k) => {
+    parts.push(k === 0 ? '{"metric":' : ',{"metric":', JSON.stringify(s.metric), ',"values":[');
+    for (let i = 0; i < s.times.length; i++) {
+      // Formatted values never need JSON escaping: digits, '.', '-', 'e', NaN, +Inf, -Inf.
+      parts.push(`${i === 0 ? '' : ','}[${s.times[i]! / 1000},"${formatSampleValue(s.values[i]!)}"]`);
+    }
+    parts.push(']}');
+  });
+  parts.push(']}');
+  return parts.join('');
+}
+
+async function rangeQueryRaw(source: SeriesSource, query: string, startMs: number, endMs: number, stepMs: number): Promise<RawRangeSeries[]> {
   const expr = parsePromql(query);
   const t = typeOf(expr);
   if (t === 'matrix' || t === 'string') throw new PromqlEvalError(`invalid expression type "${t === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
   const ev = await Evaluator.prepare(source, expr, startMs, endMs);
-  const series = new Map<string, { metric: Labels; values: PromPoint[] }>();
+  // Output series keyed by label object first (the same objects recur at every step), by the
+  // canonical key only for a label set not seen before.
+  const byObject = new Map<Labels, RawRangeSeries>();
+  const byKey = new Map<string, RawRangeSeries>();
+  const scalarLabels: Labels = {};
   for (let ts = startMs; ts <= endMs; ts += stepMs) {
     const v = ev.evalAt(ts);
-    const samples = v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.type === 'vector' ? v.samples : [];
+    const samples = v.type === 'scalar' ? [{ labels: scalarLabels, value: v.value }] : v.type === 'vector' ? v.samples : [];
     for (const s of samples) {
-      const key = labelsKey(s.labels);
-      let out = series.get(key);
-      if (!out) { out = { metric: s.labels, values: [] }; series.set(key, out); }
-      out.values.push([ts / 1000, formatSampleValue(s.value)]);
+      let out = byObject.get(s.labels);
+      if (!out) {
+        const key = labelsKey(s.labels);
+        out = byKey.get(key);
+        if (!out) { out = { metric: s.labels, times: [], values: [] }; byKey.set(key, out); }
+        byObject.set(s.labels, out);
+      }
+      out.times.push(ts);
+      out.values.push(s.value);
     }
   }
-  return { resultType: 'matrix', result: [...series.values()].sort((a, b) => compareLabels(a.metric, b.metric)) };
+  return [...byKey.values()].sort((a, b) => compareLabels(a.metric, b.metric));
 }
 
 function matrixPoints(s: RangeSeries): PromPoint[] {
