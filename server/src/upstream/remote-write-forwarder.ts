@@ -97,7 +97,8 @@ export class RemoteWriteForwarder {
   private async drain(): Promise<void> {
     while (!this.closed && this.queue.length > 0) {
       const body = this.queue[0]!;
-      await this.deliver(body);
+      // Interrupted by close(): the body stays queued, and close() counts it as dropped.
+      if (!(await this.deliver(body))) return;
       if (this.queue[0] === body) {
         this.queue.shift();
         this.s.queuedBatches--;
@@ -106,23 +107,26 @@ export class RemoteWriteForwarder {
     }
   }
 
-  private async deliver(body: Uint8Array<ArrayBuffer>): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
+  /** True once the body is settled (sent, rejected or given up); false when close() interrupted. */
+  private async deliver(body: Uint8Array<ArrayBuffer>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
       const outcome = await this.send(body);
       if (outcome === 'ok') {
         this.s.sentBatches++;
         this.s.sentBytes += body.length;
         if (this.failing) { this.failing = false; this.opts.log(`upstream remote write: ${this.s.url} accepts writes again`); }
-        return;
+        return true;
       }
-      if (outcome === 'rejected') { this.s.rejectedBatches++; return; }
+      if (outcome === 'rejected') { this.s.rejectedBatches++; return true; }
+      if (this.closed) return false;
       if (attempt >= this.opts.maxAttempts) {
         this.s.failedBatches++;
         this.opts.log(`upstream remote write: gave up on a batch of ${body.length} bytes after ${attempt} attempts: ${this.s.lastError}`);
-        return;
+        return true;
       }
       this.s.retries++;
       await this.sleep(Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** (attempt - 1)));
+      if (this.closed) return false;
     }
   }
 
@@ -147,6 +151,7 @@ export class RemoteWriteForwarder {
       this.fail(`${r.status} from ${this.s.url}${text ? `: ${text}` : ''}`);
       return retry ? 'retry' : 'rejected';
     } catch (e) {
+      if (this.closed) return 'retry'; // aborted by close(), not the upstream's fault
       this.fail(`${this.s.url} unreachable: ${describeFetchError(e)}`);
       return 'retry';
     }
