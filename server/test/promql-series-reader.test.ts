@@ -47,6 +47,18 @@ describe('decodeSampleRows', () => {
     assert.deepEqual([...s!.values], [2]);
   });
 
+  it('groups series whose rows come interleaved and out of order (several parts, parallel reads)', () => {
+    const out = decodeSampleRows(encode([
+      [2n, 3000, 23], [2n, 4000, 24], [1n, 3000, 13], [2n, 1000, 21], [2n, 2000, 22], [1n, 1000, 11], [1n, 3000, 'stale'], [1n, 2000, 12],
+    ]));
+    assert.deepEqual(out.map((s) => s.fingerprint), ['2', '1'], 'first-seen order');
+    assert.deepEqual([...out[0]!.timestamps], [1000, 2000, 3000, 4000]);
+    assert.deepEqual([...out[0]!.values], [21, 22, 23, 24]);
+    assert.deepEqual([...out[1]!.timestamps], [1000, 2000, 3000]);
+    assert.deepEqual(out[1]!.staleAt, [3000], 'of two copies of 3000 the later one (a stale marker) wins');
+    assert.deepEqual([...out[1]!.values].slice(0, 2), [11, 12]);
+  });
+
   it('refuses a payload that is not whole rows', () => {
     assert.throws(() => decodeSampleRows(new Uint8Array(25)), /not a whole number of 24-byte rows/);
   });

@@ -43,10 +43,9 @@ export class ClickHouseSeriesReader implements SeriesSource {
     const params: QueryParams = { from: fromMs, to: toMs };
     const where = whereClause(matchers, params);
     await this.checkRegexes(matchers, params);
-    // ORDER BY the table's sorting key lets ClickHouse stream parts in order instead of sorting.
+    // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
     const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
-      FROM ${metricsSamplesTable} WHERE ${where}
-      ORDER BY metric_name, fingerprint, ts`, params);
+      FROM ${metricsSamplesTable} WHERE ${where}`, params);
     const decoded = decodeSampleRows(bytes);
     const missing = decoded.filter((s) => !this.labelsByFingerprint.has(s.fingerprint)).map((s) => s.fingerprint);
     if (missing.length > 0) await this.fetchLabels(where, params, missing);
@@ -131,41 +130,73 @@ export interface DecodedSeries {
 }
 
 /**
- * Splits RowBinary rows (fingerprint UInt64, ms Float64, value Float64), ordered by series then
- * time, into per-series columns. A sample sent twice for one timestamp keeps the last copy read.
- * Stale markers are recognised from the value's bits here, before the value becomes a JS number.
+ * Splits RowBinary rows (fingerprint UInt64, ms Float64, value Float64) into per-series columns
+ * sorted by time. Rows come in runs of one series (storage order within a part), but parts and
+ * parallel reads interleave, so runs are collected per fingerprint and a series whose runs are out
+ * of order is sorted here; asking ClickHouse to sort costs more than that. A sample sent twice for
+ * one timestamp keeps the copy read last. Stale markers are recognised from the value's bits here,
+ * before the value becomes a JS number.
  */
 export function decodeSampleRows(bytes: Uint8Array): DecodedSeries[] {
   if (bytes.length % rowBytes !== 0) throw new Error(`sample rows: ${bytes.length} bytes is not a whole number of ${rowBytes}-byte rows`);
   const n = bytes.length / rowBytes;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const ts = new Float64Array(n), vs = new Float64Array(n);
-  const out: DecodedSeries[] = [];
-  let start = 0, len = 0, lo = -1, hi = -1;
-  let stale: number[] = [];
-  const close = (): void => {
-    if (len === 0) return;
-    out.push({ fingerprint: fingerprintString(hi, lo), timestamps: ts.subarray(start, start + len), values: vs.subarray(start, start + len), staleAt: stale });
-    start += len;
-    len = 0;
-    stale = [];
-  };
-  for (let i = 0, p = 0; i < n; i++, p += rowBytes) {
-    const fpLo = view.getUint32(p, true), fpHi = view.getUint32(p + 4, true);
-    if (fpLo !== lo || fpHi !== hi) { close(); lo = fpLo; hi = fpHi; }
-    const t = view.getFloat64(p + 8, true);
-    const isStale = view.getUint32(p + 20, true) === staleHi && view.getUint32(p + 16, true) === staleLo;
-    let at = start + len;
-    if (len > 0 && ts[at - 1] === t) {
-      at--; // a re-sent sample replaces the earlier one
-      if (stale.length > 0 && stale[stale.length - 1] === t) stale.pop();
-    } else len++;
-    ts[at] = t;
-    vs[at] = isStale ? NaN : view.getFloat64(p + 16, true);
-    if (isStale) stale.push(t);
+  // Pass 1: runs of consecutive rows with one fingerprint, grouped by series in first-seen order.
+  interface Pending { hi: number; lo: number; runs: number[]; rows: number }
+  const byKey = new Map<string, Pending>();
+  const order: Pending[] = [];
+  let cur: Pending | undefined;
+  let runStart = 0;
+  for (let i = 0; i <= n; i++) {
+    const lo = i < n ? view.getUint32(i * rowBytes, true) : -1, hi = i < n ? view.getUint32(i * rowBytes + 4, true) : -1;
+    if (cur && cur.lo === lo && cur.hi === hi) continue;
+    if (cur) { cur.runs.push(runStart, i); cur.rows += i - runStart; }
+    if (i === n) break;
+    const key = `${hi}:${lo}`;
+    cur = byKey.get(key);
+    if (!cur) { cur = { hi, lo, runs: [], rows: 0 }; byKey.set(key, cur); order.push(cur); }
+    runStart = i;
   }
-  close();
+  // Pass 2: columns per series, sorted by time, duplicates and stale markers resolved.
+  const ts = new Float64Array(n), vs = new Float64Array(n);
+  const stale = new Uint8Array(n);
+  const out: DecodedSeries[] = [];
+  let start = 0;
+  for (const p of order) {
+    let len = 0, sorted = true;
+    for (let r = 0; r < p.runs.length; r += 2) {
+      for (let i = p.runs[r]!; i < p.runs[r + 1]!; i++) {
+        const at = start + len++;
+        const off = i * rowBytes;
+        ts[at] = view.getFloat64(off + 8, true);
+        const isStale = view.getUint32(off + 20, true) === staleHi && view.getUint32(off + 16, true) === staleLo;
+        stale[at] = isStale ? 1 : 0;
+        vs[at] = isStale ? NaN : view.getFloat64(off + 16, true);
+        if (len > 1 && ts[at]! < ts[at - 1]!) sorted = false;
+      }
+    }
+    if (!sorted) sortByTime(ts, vs, stale, start, start + len);
+    // Drop all but the last copy of a repeated timestamp.
+    let w = start;
+    for (let i = start; i < start + len; i++) {
+      if (w > start && ts[w - 1] === ts[i]) w--;
+      ts[w] = ts[i]!; vs[w] = vs[i]!; stale[w] = stale[i]!;
+      w++;
+    }
+    const staleAt: number[] = [];
+    for (let i = start; i < w; i++) if (stale[i] === 1) staleAt.push(ts[i]!);
+    out.push({ fingerprint: fingerprintString(p.hi, p.lo), timestamps: ts.subarray(start, w), values: vs.subarray(start, w), staleAt });
+    start += len; // the unused tail after deduplication stays unused
+  }
   return out;
+}
+
+/** Stable sort of rows [from, to) by time (order among equal times kept: the last read wins). */
+function sortByTime(ts: Float64Array, vs: Float64Array, stale: Uint8Array, from: number, to: number): void {
+  const idx = Array.from({ length: to - from }, (_, k) => from + k);
+  idx.sort((a, b) => ts[a]! - ts[b]! || a - b);
+  const t = idx.map((i) => ts[i]!), v = idx.map((i) => vs[i]!), s = idx.map((i) => stale[i]!);
+  for (let k = 0; k < idx.length; k++) { ts[from + k] = t[k]!; vs[from + k] = v[k]!; stale[from + k] = s[k]!; }
 }
 
 function fingerprintString(hi: number, lo: number): string {
