@@ -142,7 +142,15 @@ export type L7Record =
   | { kind: 'http2_chunk'; chunk: Http2Chunk }
   | { kind: 'conn_close'; close: L7ConnClose };
 
-/** Decodes one record of len bytes at off. undefined for malformed records. Payloads are copied,
+/** A u64 field as a number: exact below 2^53 (ns counters: 104 days of uptime), like Number(BigInt),
+ * without allocating a BigInt per field on the hot path. */
+function u64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
+}
+
+/** Decodes one record of len bytes at off. undefined for malformed records. The payloads of
+ * request events are views into the batch (the pipeline handles them at once; whoever keeps one
+ * longer copies it); HTTP/2 chunks and broker messages, which stream parsers may buffer, are copied
  * so they do not pin the batch buffer. */
 export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record | undefined {
   const O = L7_EVENT_OFFSETS;
@@ -158,10 +166,10 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     direction: dir === 1 ? 'outbound' : 'inbound',
     pid: buf.readUInt32LE(off + O.pid),
     fd: buf.readUInt32LE(off + O.fd),
-    cgroupId: Number(buf.readBigUInt64LE(off + O.cgroup_id)),
+    cgroupId: u64(buf, off + O.cgroup_id),
     connectionId: buf.readBigUInt64LE(off + O.sock_id),
-    connectionStartNs: Number(buf.readBigUInt64LE(off + O.conn_start_ns)),
-    timestampNs: Number(buf.readBigUInt64LE(off + O.timestamp_ns)),
+    connectionStartNs: u64(buf, off + O.conn_start_ns),
+    timestampNs: u64(buf, off + O.timestamp_ns),
     sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
     tls: (buf[off + O.flags] & L7_FLAG_TLS) !== 0,
   };
@@ -172,13 +180,16 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     case L7_EVENT_KIND_CODES.request:
     case L7_EVENT_KIND_CODES.message: {
       const stream = buf.readUInt32LE(off + O.stream_id);
+      const message = kind === L7_EVENT_KIND_CODES.message;
+      const request = buf.subarray(payload, payload + reqLen);
+      const response = buf.subarray(payload + reqLen, payload + reqLen + respLen);
       const event: L7Event = {
         ...common,
-        durationNs: Number(buf.readBigUInt64LE(off + O.duration_ns)),
-        request: Buffer.from(buf.subarray(payload, payload + reqLen)),
-        requestSize: Number(buf.readBigUInt64LE(off + O.request_size)),
-        response: Buffer.from(buf.subarray(payload + reqLen, payload + reqLen + respLen)),
-        responseSize: Number(buf.readBigUInt64LE(off + O.response_size)),
+        durationNs: u64(buf, off + O.duration_ns),
+        request: message ? Buffer.from(request) : request,
+        requestSize: u64(buf, off + O.request_size),
+        response: message ? Buffer.from(response) : response,
+        responseSize: u64(buf, off + O.response_size),
       };
       if (stream !== L7_NO_STREAM) event.streamId = stream;
       if (kind === L7_EVENT_KIND_CODES.message) {
@@ -195,7 +206,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
           ...common,
           io: io === 1 ? 'write' : 'read',
           data: Buffer.from(buf.subarray(payload, payload + reqLen)),
-          size: Number(buf.readBigUInt64LE(off + O.request_size)),
+          size: u64(buf, off + O.request_size),
         },
       };
     case L7_EVENT_KIND_CODES.conn_close:
@@ -203,8 +214,8 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
         kind: 'conn_close',
         close: {
           ...common,
-          bytesSent: Number(buf.readBigUInt64LE(off + O.bytes_sent)),
-          bytesReceived: Number(buf.readBigUInt64LE(off + O.bytes_received)),
+          bytesSent: u64(buf, off + O.bytes_sent),
+          bytesReceived: u64(buf, off + O.bytes_received),
           unanswered: (buf[off + O.flags]! & L7_FLAG_UNANSWERED) !== 0,
         },
       };

@@ -26,8 +26,9 @@ export interface RequestObservation {
 }
 
 interface FamilyNames { p: string; kind: string; hasLatency: boolean; hasInbound: boolean }
+interface Families { total: string; duration: string }
 
-const names: Record<L7Protocol, FamilyNames> = {
+const protocolNames: Record<L7Protocol, FamilyNames> = {
   http: { p: 'http', kind: 'requests', hasLatency: true, hasInbound: true },
   http2: { p: 'http', kind: 'requests', hasLatency: true, hasInbound: true },
   postgres: { p: 'postgres', kind: 'queries', hasLatency: true, hasInbound: true },
@@ -45,6 +46,19 @@ const names: Record<L7Protocol, FamilyNames> = {
 
 interface Series { labels: Record<string, string>; value: number }
 
+const familyNames = (prefix: string): Families => ({ total: `${prefix}_total`, duration: `${prefix}_duration_seconds_total` });
+const names: Record<L7Protocol, FamilyNames & { outboundFamilies: Families; inboundFamilies: Families }> = Object.fromEntries(
+  Object.entries(protocolNames).map(([protocol, f]) => [protocol, {
+    ...f, outboundFamilies: familyNames(`container_${f.p}_${f.kind}`), inboundFamilies: familyNames(`container_${f.p}_inbound_${f.kind}`),
+  }]),
+) as Record<L7Protocol, FamilyNames & { outboundFamilies: Families; inboundFamilies: Families }>;
+
+/** Label values joined by NUL; values that contain NUL themselves (hostile DNS names) are JSON-quoted so keys stay unique. */
+function seriesKey(...values: string[]): string {
+  for (const v of values) if (v.includes('\u0000')) return JSON.stringify(values);
+  return values.join('\u0000');
+}
+
 export class RequestMetrics {
   private readonly counters = new Map<string, Map<string, Series>>();
   private readonly histograms = new Map<string, Map<string, { labels: Record<string, string>; h: LatencyHistogram }>>();
@@ -54,31 +68,38 @@ export class RequestMetrics {
 
   constructor(private readonly maxSeries = 100_000) {}
 
+  // Hot path (every request seen on the host): the series is found by a key made of the label
+  // values; label objects are built only when a series is new.
   observe(o: RequestObservation): void {
     const n = names[o.protocol];
     if (o.direction === 'inbound' && !n.hasInbound) return;
-    const prefix = o.direction === 'inbound' ? `container_${n.p}_inbound_${n.kind}` : `container_${n.p}_${n.kind}`;
-    const peer: Record<string, string> = { container_id: o.containerId };
-    if (o.protocol === 'dns') {
-      peer.request_type = o.requestType ?? '';
-      peer.domain = o.domain ?? '';
-    } else if (o.direction === 'outbound') {
-      peer.destination = o.destination ?? '';
-      peer.actual_destination = o.actualDestination ?? o.destination ?? '';
-    }
-    const counterLabels = { ...peer, status: o.status, ...(o.method !== undefined && !n.hasLatency ? { method: o.method } : {}) };
-    const c = this.slot(this.counters, `${prefix}_total`, counterLabels, () => ({ labels: counterLabels, value: 0 }));
+    const families = o.direction === 'inbound' ? n.inboundFamilies : n.outboundFamilies;
+    const dns = o.protocol === 'dns';
+    const outbound = o.direction === 'outbound';
+    const a = dns ? o.requestType ?? '' : outbound ? o.destination ?? '' : '';
+    const b = dns ? o.domain ?? '' : outbound ? o.actualDestination ?? o.destination ?? '' : '';
+    const method = o.method !== undefined && !n.hasLatency ? o.method : undefined;
+    const peerKey = seriesKey(o.containerId, a, b);
+    const peer = (): Record<string, string> => {
+      const labels: Record<string, string> = { container_id: o.containerId };
+      if (dns) { labels.request_type = a; labels.domain = b; } else if (outbound) { labels.destination = a; labels.actual_destination = b; }
+      return labels;
+    };
+    const counterKey = method === undefined ? `${peerKey}\u0000${o.status}` : `${peerKey}\u0000${o.status}\u0000${method}`;
+    const c = this.slot(this.counters, families.total, counterKey, () => {
+      const labels = { ...peer(), status: o.status, ...(method !== undefined ? { method } : {}) };
+      return { labels, value: 0 };
+    });
     if (c) c.value++;
     if (n.hasLatency && o.durationSeconds !== undefined) {
-      const h = this.slot(this.histograms, `${prefix}_duration_seconds_total`, peer, () => ({ labels: peer, h: new LatencyHistogram() }));
+      const h = this.slot(this.histograms, families.duration, peerKey, () => ({ labels: peer(), h: new LatencyHistogram() }));
       h?.h.observe(o.durationSeconds);
     }
   }
 
-  private slot<T>(families: Map<string, Map<string, T>>, family: string, labels: Record<string, string>, create: () => T): T | undefined {
+  private slot<T>(families: Map<string, Map<string, T>>, family: string, key: string, create: () => T): T | undefined {
     let series = families.get(family);
     if (!series) families.set(family, (series = new Map()));
-    const key = JSON.stringify(labels);
     let s = series.get(key);
     if (!s) {
       if (this.seriesCount >= this.maxSeries) { this.overflow++; return undefined; }

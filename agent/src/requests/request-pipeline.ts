@@ -136,9 +136,11 @@ export class RequestPipeline {
     // DNS series carry no destination, so a DNS request never waits for its peer.
     if (!peer && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
+      // Keep only what record() reads: the event's payloads are views into a whole ring batch.
+      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls };
       setTimeout(() => {
         this.waitingForPeer--;
-        this.record(e, protocol, request, response, durationNs, attempt + 1);
+        this.record(origin, protocol, request, response, durationNs, attempt + 1);
       }, PEER_WAITS_MS[attempt]).unref();
       return;
     }
