@@ -70,8 +70,8 @@ function logged(from: number): { statements: number; parses: number; executes: n
   };
 }
 
-async function pgbench(mode: 'simple' | 'extended' | 'prepared', script: string, clients: number, transactions: number): Promise<string> {
-  const args = ['-n', '-h', db.ip, '-U', 'postgres', '-c', String(clients), '-j', '1', '-t', String(transactions), '-M', mode, '-f', script, 'postgres'];
+async function pgbench(mode: 'simple' | 'extended' | 'prepared', script: string, clients: number, transactions: number, reconnect = false): Promise<string> {
+  const args = [...(reconnect ? ['-C'] : []), '-n', '-h', db.ip, '-U', 'postgres', '-c', String(clients), '-j', '1', '-t', String(transactions), '-M', mode, '-f', script, 'postgres'];
   return client.run(join(pg.bin, 'pgbench'), args).catch((e: Error) => e.message);
 }
 
@@ -79,20 +79,27 @@ function expectCounts(ok: number, failed: number): Record<string, number> {
   return { 'out ok': ok, 'out failed': failed, 'out unknown': 0, 'in ok': ok, 'in failed': failed, 'in unknown': 0 };
 }
 
-for (const mode of ['simple', 'extended', 'prepared'] as const) {
-  test(`pgbench -M ${mode}: query counts equal pgbench's statements, on both sides`, async () => {
+const RUNS = [
+  { mode: 'simple', reconnect: false }, { mode: 'extended', reconnect: false }, { mode: 'prepared', reconnect: false },
+  // -C: a new connection for every transaction, so socket fds are reused all the time.
+  { mode: 'simple', reconnect: true }, { mode: 'prepared', reconnect: true },
+] as const;
+
+for (const { mode, reconnect } of RUNS) {
+  test(`pgbench -M ${mode}${reconnect ? ' -C' : ''}: query counts equal pgbench's statements, on both sides`, async () => {
     const sel = selection();
     const start = await scrape(agent);
     const baseline = read(start, sel);
     const logFrom = pg.serverLog().length;
-    const out = await pgbench(mode, join(work, 'script.sql'), CLIENTS, TRANSACTIONS);
+    const out = await pgbench(mode, join(work, 'script.sql'), CLIENTS, TRANSACTIONS, reconnect);
     const processed = /number of transactions actually processed: (\d+)\/(\d+)/.exec(out);
     assert.ok(processed, out);
     assert.equal(Number(processed[1]), CLIENTS * TRANSACTIONS, out);
     const statements = Number(processed[1]) * STATEMENTS_PER_TRANSACTION;
     // -M prepared prepares each statement of the script once per connection (Parse + Sync, its
     // own round trip): a request of its own, answered ParseComplete + ReadyForQuery.
-    const prepares = mode === 'prepared' ? CLIENTS * STATEMENTS_PER_TRANSACTION : 0;
+    const connections = reconnect ? Number(processed[1]) : CLIENTS;
+    const prepares = mode === 'prepared' ? connections * STATEMENTS_PER_TRANSACTION : 0;
 
     const settled = await settle(agent, sel, baseline, expectCounts(statements + prepares, 0));
     const serverSaw = logged(logFrom);

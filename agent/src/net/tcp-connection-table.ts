@@ -40,6 +40,8 @@ export interface ConnectionPeer {
   port: number;
   /** host:port label value. */
   address: string;
+  /** Which end this host is: connect()ed (outbound) or accept()ed (inbound). */
+  direction?: 'outbound' | 'inbound';
 }
 
 /** Peers of closed connections are kept this many entries: request events may trail the close. */
@@ -68,7 +70,7 @@ export class TcpConnectionTable {
     switch (e.type) {
       case 'connect_ok': return this.onConnect(e, true);
       case 'connect_fail': return this.onConnect(e, false);
-      case 'accept': return this.rememberPeer(e);
+      case 'accept': return this.rememberPeer(e, 'inbound');
       case 'close': return this.onClose(e);
       case 'retransmit': return this.onRetransmit(e);
       default: return;
@@ -85,10 +87,10 @@ export class TcpConnectionTable {
     return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs!);
   }
 
-  private rememberPeer(e: TcpEvent): void {
+  private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound'): void {
     if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
     // The handshake finished at e.timestampNs; the connection existed from its duration earlier.
-    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), openedNs: e.timestampNs - e.durationNs });
+    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), direction, openedNs: e.timestampNs - e.durationNs });
   }
 
   get trackedConnections(): number {
@@ -125,7 +127,7 @@ export class TcpConnectionTable {
     if (this.open.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; return; }
     s.active++;
     this.open.set(e.sockId, { containerId, stats: s });
-    this.rememberPeer(e);
+    this.rememberPeer(e, 'outbound');
   }
 
   private onClose(e: TcpEvent): void {

@@ -127,12 +127,18 @@ export class RequestPipeline {
   }
 
   private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean },
-    protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0): void {
-    const containerId = this.deps.containerOf(e.pid, e.cgroupId);
+    protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0, owner?: string): void {
+    // Named once, when the event is applied: by a retry a short-lived process may have exited and
+    // been forgotten by the process table.
+    const containerId = owner ?? this.deps.containerOf(e.pid, e.cgroupId);
     if (!containerId) { this.skipped.unknownOwner++; return; }
     const dns = protocol === 'dns' ? this.dnsDomains.labels(containerId, request, response) : undefined;
     if (protocol === 'dns' && !dns) return;
-    const peer = this.deps.peerOf(e.connectionId, e.timestampNs);
+    const found = this.deps.peerOf(e.connectionId, e.timestampNs);
+    // A struct sock freed by one connection is soon reused by another, on a local bridge often by
+    // the other end of the next connection (pgbench -C): a peer learnt for the opposite direction
+    // belongs to that other connection, whose close this table has not seen yet. Wait for ours.
+    const peer = found?.direction !== undefined && found.direction !== e.direction ? undefined : found;
     // DNS series carry no destination, so a DNS request never waits for its peer.
     if (!peer && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
@@ -140,7 +146,7 @@ export class RequestPipeline {
       const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls };
       setTimeout(() => {
         this.waitingForPeer--;
-        this.record(origin, protocol, request, response, durationNs, attempt + 1);
+        this.record(origin, protocol, request, response, durationNs, attempt + 1, containerId);
       }, PEER_WAITS_MS[attempt]).unref();
       return;
     }
