@@ -30,6 +30,19 @@ describe('planReads', () => {
     assert.equal(plan[1]!.kind === 'filter' && plan[1]!.keep({ job: '' }), true, 'nothing extra to check');
   });
 
+  it('a repeated narrow selector filters from the same read as its first occurrence', () => {
+    const narrow1 = req('n1', [name('x'), { name: 'a', type: '=', value: '1' }]);
+    const narrow2 = req('n2', [name('x'), { name: 'a', type: '=', value: '1' }]);
+    const wide = req('w', [name('x')]);
+    const plan = planReads([narrow1, narrow2, wide]);
+    assert.deepEqual(plan.map((p) => p.kind), ['filter', 'filter', 'read']);
+    for (const p of plan.slice(0, 2)) {
+      assert.ok(p.kind === 'filter');
+      assert.equal(p.from, wide, 'every filter reads from a request that is itself read');
+      assert.equal(p.keep({ a: '2' }), false);
+    }
+  });
+
   it('reads separately what JavaScript cannot evaluate exactly like ClickHouse, or another time span', () => {
     const wide = req('w', [name('x')]);
     const escaped = req('e', [name('x'), { name: 'path', type: '=~', value: '/api/\\d+' }]);

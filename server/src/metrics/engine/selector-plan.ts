@@ -28,9 +28,8 @@ export function planReads<S>(requests: readonly SelectorRequest<S>[]): PlannedRe
     return extra.every(evaluableHere) ? extra : undefined;
   };
   const roots = requests.map((_, i) => firstWithKey.get(keys[i]!) === i && !requests.some((_, j) => firstWithKey.get(keys[j]!) === j && extras(i, j)));
-  return requests.map((request, i) => {
-    const first = firstWithKey.get(keys[i]!)!;
-    if (first !== i) return { kind: 'filter', request, from: requests[first]!, keep: () => true } as PlannedRead<S>;
+  const plans = requests.map((request, i): PlannedRead<S> | undefined => {
+    if (firstWithKey.get(keys[i]!) !== i) return undefined; // a duplicate: planned below like its first
     if (roots[i]) return { kind: 'read', request };
     let best = -1;
     let bestExtra: LabelMatcher[] = [];
@@ -41,6 +40,13 @@ export function planReads<S>(requests: readonly SelectorRequest<S>[]): PlannedRe
     });
     if (best < 0) return { kind: 'read', request };
     return { kind: 'filter', request, from: requests[best]!, keep: matcherFilter(bestExtra) };
+  });
+  return requests.map((request, i) => {
+    const first = firstWithKey.get(keys[i]!)!;
+    if (first === i) return plans[i]!;
+    const p = plans[first]!;
+    // The same selector again: share the first one's read, or filter from the same read as it does.
+    return p.kind === 'read' ? { kind: 'filter', request, from: p.request, keep: () => true } : { ...p, request };
   });
 }
 
