@@ -6,6 +6,8 @@
 // client's outcomes exactly, with the domain label normalised (reverse lookups → IP.in-addr.arpa,
 // search-path expansions → …search_path_suffix) and AAAA questions answered NOERROR without
 // records not counted (reference/node-agent.md §1.5). dnsmasq's query log is a second truth.
+// Then dig (connect + sendmmsg + recvmsg, unlike c-ares) asks a batch, and the statuses dig
+// prints are the truth.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -131,4 +133,37 @@ test('DNS requests by type, domain and status equal the client\'s outcomes, on b
   assert.ok(webLatency > 0 && webLatency / 6 < 1, `mean latency of web.${DOMAIN} ${webLatency / 6} s is positive and below 1 s`);
   const buckets = settled.filter((s) => s.name === 'container_dns_requests_duration_seconds_total_bucket' && s.labels.container_id === clientId && s.labels.domain === `web.${DOMAIN}`);
   assert.ok(buckets.length > 5 && buckets.some((b) => b.labels.le === '+Inf'), 'a latency histogram with buckets per domain');
+});
+
+test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exactly on both sides', async () => {
+  const clientId = containerLabel(client.runtimeId);
+  const dnsId = containerLabel(dns.runtimeId);
+  const asked: Array<[string, number]> = [[`db.${DOMAIN}`, 4], [`nothing.${DOMAIN}`, 3], ['outside.example', 2]];
+  const batch = join(work, 'dig-batch');
+  writeFileSync(batch, asked.flatMap(([name, n]) => Array.from({ length: n }, () => `${name} A\n`)).join(''));
+  chmodSync(batch, 0o644);
+  const sel: Selection = {};
+  for (const [name] of asked) {
+    for (const status of ['ok', 'nxdomain', 'refused']) {
+      sel[`out ${name} ${status}`] = { name: 'container_dns_requests_total', labels: { container_id: clientId, request_type: 'TypeA', domain: name, status } };
+      sel[`in ${name} ${status}`] = { name: 'container_dns_inbound_requests_total', labels: { container_id: dnsId, request_type: 'TypeA', domain: name, status } };
+    }
+  }
+  const start = await scrape(agent);
+  const baseline = Object.fromEntries(Object.entries(sel).map(([k, v]) => [k, total(start, v.name, v.labels)]));
+  // One try per question, so dig's output has exactly one header per query.
+  const out = await client.run('dig', [`@${dns.ip}`, '-f', batch, '+tries=1', '+time=5', '+noall', '+comments']).catch((e: Error) => e.message);
+  const statuses = [...out.matchAll(/status: (\w+),/g)].map((m) => m[1]!);
+  assert.deepEqual(statuses, ['NOERROR', 'NOERROR', 'NOERROR', 'NOERROR', 'NXDOMAIN', 'NXDOMAIN', 'NXDOMAIN', 'REFUSED', 'REFUSED'], out);
+  const label: Record<string, string> = { NOERROR: 'ok', NXDOMAIN: 'nxdomain', REFUSED: 'refused' };
+  const want: Record<string, number> = Object.fromEntries(Object.keys(sel).map((k) => [k, 0]));
+  let i = 0;
+  for (const [name, n] of asked) {
+    for (let j = 0; j < n; j++, i++) {
+      const status = label[statuses[i]!]!;
+      want[`out ${name} ${status}`]! += 1;
+      want[`in ${name} ${status}`]! += 1;
+    }
+  }
+  await settle(agent, sel, baseline, want);
 });
