@@ -103,6 +103,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const seriesReader = new ClickHouseSeriesReader(db);
   const metricsSource = {
     selectSeries: seriesReader.selectSeries.bind(seriesReader),
+    selectSeriesMany: seriesReader.selectSeriesMany.bind(seriesReader),
     selectLabelSets: store.selectLabelSets.bind(store),
     metadata: store.metadata.bind(store),
   };

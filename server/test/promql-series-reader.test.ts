@@ -59,6 +59,14 @@ describe('decodeSampleRows', () => {
     assert.deepEqual([...out[1]!.values].slice(0, 2), [11, 12]);
   });
 
+  it('with a selector column, a series matched by two selectors comes back once for each', () => {
+    const base = encode([[7n, 1000, 1], [7n, 1000, 1], [8n, 1000, 2]]);
+    const withSel = Buffer.alloc(base.length + 3);
+    [0, 1, 1].forEach((sel, i) => { withSel[i * 25] = sel; withSel.set(base.subarray(i * 24, i * 24 + 24), i * 25 + 1); });
+    const out = decodeSampleRows(withSel, true);
+    assert.deepEqual(out.map((s) => [s.selector, s.fingerprint, [...s.values]]), [[0, '7', [1]], [1, '7', [1]], [1, '8', [2]]]);
+  });
+
   it('refuses a payload that is not whole rows', () => {
     assert.throws(() => decodeSampleRows(new Uint8Array(25)), /not a whole number of 24-byte rows/);
   });

@@ -10,8 +10,10 @@ import type { QueryParams } from '../storage/clickhouse/session.ts';
 import type { SeriesSamples, SeriesSource } from './engine/evaluator.ts';
 import { anchoredRegex, type LabelMatcher } from './label-matcher.ts';
 
-/** Bytes per RowBinary row: UInt64 fingerprint, Float64 milliseconds, Float64 value. */
+/** Bytes per RowBinary row: UInt64 fingerprint, Float64 milliseconds, Float64 value (after a UInt8 selector index when several are read at once). */
 const rowBytes = 24;
+/** Selector indexes travel as UInt8, 255 meaning "none". */
+const maxSelectorsPerRead = 200;
 /** Prometheus' staleness marker, as the two 32-bit halves of its Float64 bits. */
 const staleHi = 0x7ff00000, staleLo = 0x00000002;
 
@@ -40,20 +42,40 @@ export class ClickHouseSeriesReader implements SeriesSource {
 
   /** Series matching all matchers with samples in (fromMs, toMs], samples ascending by time. */
   async selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<SeriesSamples[]> {
-    const params: QueryParams = { from: fromMs, to: toMs };
-    const where = whereClause(matchers, params);
-    await this.checkRegexes(matchers, params);
+    return (await this.selectSeriesMany([{ matchers, fromMs, toMs }]))[0]!;
+  }
+
+  /**
+   * Several selectors in one storage query: every query has a fixed cost, and chDB runs bound
+   * queries one at a time anyway. Each row carries the index of the selector it matched (a row
+   * matching two selectors comes twice).
+   */
+  async selectSeriesMany(requests: readonly SeriesRequest[]): Promise<SeriesSamples[][]> {
+    if (requests.length === 0) return [];
+    if (requests.length > maxSelectorsPerRead) {
+      const out: SeriesSamples[][] = [];
+      for (let i = 0; i < requests.length; i += maxSelectorsPerRead) out.push(...await this.selectSeriesMany(requests.slice(i, i + maxSelectorsPerRead)));
+      return out;
+    }
+    const params: QueryParams = {};
+    const wheres = requests.map((r, j) => whereClause(r.matchers, params, `s${j}_`, r.fromMs, r.toMs));
+    await this.checkRegexes(requests.flatMap((r, j) => r.matchers.map((m, i) => [m, `s${j}_v${i}`] as const)), params);
+    const many = requests.length > 1;
+    const where = many ? wheres.map((w) => `(${w})`).join(' OR ') : wheres[0]!;
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
-    const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
-      FROM ${metricsSamplesTable} WHERE ${where}`, params);
-    const decoded = decodeSampleRows(bytes);
-    const missing = decoded.filter((s) => !this.labelsByFingerprint.has(s.fingerprint)).map((s) => s.fingerprint);
+    const bytes = await this.db.rowBinary(many
+      ? `SELECT sel, fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSamplesTable}
+        ARRAY JOIN arrayFilter(x -> x != 255, [${wheres.map((w, j) => `if(${w}, ${j}, 255)`).join(', ')}]) AS sel
+        WHERE ${where}`
+      : `SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSamplesTable} WHERE ${where}`, params);
+    const decoded = decodeSampleRows(bytes, many);
+    const missing = [...new Set(decoded.filter((s) => !this.labelsByFingerprint.has(s.fingerprint)).map((s) => s.fingerprint))];
     if (missing.length > 0) await this.fetchLabels(where, params, missing);
-    const out: SeriesSamples[] = [];
+    const out: SeriesSamples[][] = requests.map(() => []);
     for (const s of decoded) {
       const labels = this.labelsByFingerprint.get(s.fingerprint);
       // Only when the cache dropped a just-fetched entry (more new series than it holds): fetch it alone.
-      out.push({ labels: labels ?? await this.fetchOne(where, params, s.fingerprint), timestamps: s.timestamps, values: s.values, staleAt: s.staleAt });
+      out[s.selector]!.push({ labels: labels ?? await this.fetchOne(where, params, s.fingerprint), timestamps: s.timestamps, values: s.values, staleAt: s.staleAt });
     }
     return out;
   }
@@ -90,37 +112,43 @@ export class ClickHouseSeriesReader implements SeriesSource {
    * ClickHouse compiles a regex only when some row reaches it, so a broken pattern over an empty
    * range would silently match nothing. Compile each new one against a constant to surface the error.
    */
-  private async checkRegexes(matchers: readonly LabelMatcher[], params: QueryParams): Promise<void> {
-    const fresh = matchers.flatMap((m, i) => (m.type === '=~' || m.type === '!~') && !this.checkedRegexes.has(m.value) ? [[i, m.value] as const] : []);
+  private async checkRegexes(matchers: readonly (readonly [LabelMatcher, string])[], params: QueryParams): Promise<void> {
+    const fresh = matchers.filter(([m]) => (m.type === '=~' || m.type === '!~') && !this.checkedRegexes.has(m.value));
     if (fresh.length === 0) return;
     const used: QueryParams = {};
-    for (const [i] of fresh) used[`v${i}`] = params[`v${i}`]!;
-    await this.db.rows(`SELECT ${fresh.map(([i]) => `match('', {v${i}:String})`).join(', ')}`, used);
+    for (const [, name] of fresh) used[name] = params[name]!;
+    await this.db.rows(`SELECT ${fresh.map(([, name]) => `match('', {${name}:String})`).join(', ')}`, used);
     if (this.checkedRegexes.size > 10_000) this.checkedRegexes.clear();
-    for (const [, re] of fresh) this.checkedRegexes.add(re);
+    for (const [m] of fresh) this.checkedRegexes.add(m.value);
   }
 }
 
-/** The time range and one bound predicate per matcher. */
-function whereClause(matchers: readonly LabelMatcher[], params: QueryParams): string {
-  const terms = ['ts > fromUnixTimestamp64Milli({from:Int64})', 'ts <= fromUnixTimestamp64Milli({to:Int64})'];
+/** The time range (fromMs, toMs] and one bound predicate per matcher; parameter names start with `prefix`. */
+function whereClause(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number): string {
+  params[`${prefix}from`] = fromMs;
+  params[`${prefix}to`] = toMs;
+  const terms = [`ts > fromUnixTimestamp64Milli({${prefix}from:Int64})`, `ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`];
   matchers.forEach((m, i) => {
-    const v = `{v${i}:String}`;
+    const v = `{${prefix}v${i}:String}`;
     let column: string;
     if (m.name === '__name__') {
       column = 'metric_name';
     } else {
-      params[`k${i}`] = m.name;
-      column = `labels[{k${i}:String}]`; // a missing key reads as '', as a missing label does in PromQL
+      params[`${prefix}k${i}`] = m.name;
+      column = `labels[{${prefix}k${i}:String}]`; // a missing key reads as '', as a missing label does in PromQL
     }
     const regex = m.type === '=~' || m.type === '!~';
-    params[`v${i}`] = regex ? anchoredRegex(m.value) : m.value;
+    params[`${prefix}v${i}`] = regex ? anchoredRegex(m.value) : m.value;
     terms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
   return terms.join(' AND ');
 }
 
+export interface SeriesRequest { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }
+
 export interface DecodedSeries {
+  /** Which selector of a batched read the series answers (0 for a single one). */
+  selector: number;
   /** The fingerprint as a decimal string (ClickHouse's toString of the UInt64). */
   fingerprint: string;
   timestamps: Float64Array;
@@ -137,24 +165,27 @@ export interface DecodedSeries {
  * one timestamp keeps the copy read last. Stale markers are recognised from the value's bits here,
  * before the value becomes a JS number.
  */
-export function decodeSampleRows(bytes: Uint8Array): DecodedSeries[] {
-  if (bytes.length % rowBytes !== 0) throw new Error(`sample rows: ${bytes.length} bytes is not a whole number of ${rowBytes}-byte rows`);
-  const n = bytes.length / rowBytes;
+export function decodeSampleRows(bytes: Uint8Array, selectorColumn = false): DecodedSeries[] {
+  const size = rowBytes + (selectorColumn ? 1 : 0), at0 = selectorColumn ? 1 : 0;
+  if (bytes.length % size !== 0) throw new Error(`sample rows: ${bytes.length} bytes is not a whole number of ${size}-byte rows`);
+  const n = bytes.length / size;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Pass 1: runs of consecutive rows with one fingerprint, grouped by series in first-seen order.
-  interface Pending { hi: number; lo: number; runs: number[]; rows: number }
+  interface Pending { sel: number; hi: number; lo: number; runs: number[]; rows: number }
   const byKey = new Map<string, Pending>();
   const order: Pending[] = [];
   let cur: Pending | undefined;
   let runStart = 0;
   for (let i = 0; i <= n; i++) {
-    const lo = i < n ? view.getUint32(i * rowBytes, true) : -1, hi = i < n ? view.getUint32(i * rowBytes + 4, true) : -1;
-    if (cur && cur.lo === lo && cur.hi === hi) continue;
+    const off = i * size;
+    const sel = i < n && selectorColumn ? view.getUint8(off) : 0;
+    const lo = i < n ? view.getUint32(off + at0, true) : -1, hi = i < n ? view.getUint32(off + at0 + 4, true) : -1;
+    if (cur && cur.lo === lo && cur.hi === hi && cur.sel === sel) continue;
     if (cur) { cur.runs.push(runStart, i); cur.rows += i - runStart; }
     if (i === n) break;
-    const key = `${hi}:${lo}`;
+    const key = `${sel}:${hi}:${lo}`;
     cur = byKey.get(key);
-    if (!cur) { cur = { hi, lo, runs: [], rows: 0 }; byKey.set(key, cur); order.push(cur); }
+    if (!cur) { cur = { sel, hi, lo, runs: [], rows: 0 }; byKey.set(key, cur); order.push(cur); }
     runStart = i;
   }
   // Pass 2: columns per series, sorted by time, duplicates and stale markers resolved.
@@ -167,7 +198,7 @@ export function decodeSampleRows(bytes: Uint8Array): DecodedSeries[] {
     for (let r = 0; r < p.runs.length; r += 2) {
       for (let i = p.runs[r]!; i < p.runs[r + 1]!; i++) {
         const at = start + len++;
-        const off = i * rowBytes;
+        const off = i * size + at0;
         ts[at] = view.getFloat64(off + 8, true);
         const isStale = view.getUint32(off + 20, true) === staleHi && view.getUint32(off + 16, true) === staleLo;
         stale[at] = isStale ? 1 : 0;
@@ -185,7 +216,7 @@ export function decodeSampleRows(bytes: Uint8Array): DecodedSeries[] {
     }
     const staleAt: number[] = [];
     for (let i = start; i < w; i++) if (stale[i] === 1) staleAt.push(ts[i]!);
-    out.push({ fingerprint: fingerprintString(p.hi, p.lo), timestamps: ts.subarray(start, w), values: vs.subarray(start, w), staleAt });
+    out.push({ selector: p.sel, fingerprint: fingerprintString(p.hi, p.lo), timestamps: ts.subarray(start, w), values: vs.subarray(start, w), staleAt });
     start += len; // the unused tail after deduplication stays unused
   }
   return out;

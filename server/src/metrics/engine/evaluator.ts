@@ -37,6 +37,8 @@ export interface SeriesSamples {
 export interface SeriesSource {
   /** Series matching all matchers with samples in (fromMs, toMs]. */
   selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<SeriesSamples[]>;
+  /** Several selectSeries at once, when the source can do that cheaper. */
+  selectSeriesMany?(requests: readonly { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }[]): Promise<SeriesSamples[][]>;
 }
 
 /** A selector's series with stale markers removed (they only end a series' visibility). */
@@ -74,10 +76,13 @@ export class Evaluator {
     ev.walk(root, startMs, endMs, (selector, fromMs, toMs) => { requests.push({ selector, matchers: selector.matchers, fromMs, toMs }); });
     const plan = planReads(requests);
     const reads = new Map<SelectorRequest<VectorSelector>, Promise<LoadedSeries[]>>();
-    for (const p of plan) {
-      if (p.kind !== 'read') continue;
-      // Storage windows are left-open; ours are closed.
-      reads.set(p.request, source.selectSeries(p.request.matchers, p.request.fromMs - 1, p.request.toMs).then((s) => s.map(load).sort(byLabels)));
+    const toRead = plan.flatMap((p) => (p.kind === 'read' ? [p.request] : []));
+    // Storage windows are left-open; ours are closed.
+    if (toRead.length > 1 && source.selectSeriesMany) {
+      const all = source.selectSeriesMany(toRead.map((r) => ({ matchers: r.matchers, fromMs: r.fromMs - 1, toMs: r.toMs })));
+      toRead.forEach((r, i) => reads.set(r, all.then((a) => a[i]!.map(load).sort(byLabels))));
+    } else {
+      for (const r of toRead) reads.set(r, source.selectSeries(r.matchers, r.fromMs - 1, r.toMs).then((s) => s.map(load).sort(byLabels)));
     }
     await Promise.all(plan.map(async (p) => {
       const all = await reads.get(p.kind === 'read' ? p.request : p.from)!;
