@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
 #include "l7_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -64,6 +65,12 @@ struct rs_l7_conn {
 	__u8 tls; /* bytes on the wire are TLS records: L7 is read at the SSL_* uprobes instead */
 	__u8 carry_len; /* request-side bytes kept from a read too short to tell the protocol */
 	__u8 carry[RS_CARRY_MAX];
+	/* the other end, read from the socket when tracking starts: events carry it, so user space
+	 * needs no TCP event to name the destination (connections older than the agent have none) */
+	__u8 peer_addr[16];
+	__u16 peer_port;
+	__u16 peer_family;
+	__u32 _pad2;
 };
 
 struct rs_l7_args {
@@ -432,6 +439,15 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 		.direction = direction,
 		.sock_type = (__u8)type,
 	};
+	c.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c.peer_port != 0) {
+		c.peer_family = family;
+		/* bpf_core_read with explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*peer_addr) = 1 byte */
+		if (family == RS_AF_INET)
+			bpf_core_read(c.peer_addr, 4, &sk->__sk_common.skc_daddr);
+		else
+			bpf_core_read(c.peer_addr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
 	rs_evict_pending(ck, RS_L7_UNANSWERED_FD_REUSED); /* fd reused without a close() we saw */
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
@@ -754,6 +770,9 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 	h->direction = c->direction;
 	h->sock_type = c->sock_type;
 	h->flags = c->tls ? RS_L7_F_TLS : 0;
+	h->peer_port = c->peer_port;
+	h->peer_family = c->peer_family;
+	__builtin_memcpy(h->peer_addr, c->peer_addr, sizeof(h->peer_addr));
 }
 
 /* HTTP/2 chunk (flags & RS_F_PROTO == 0) or NATS/RabbitMQ message (protocol in flags): the

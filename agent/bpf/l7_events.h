@@ -2,9 +2,9 @@
  * agent/src/kernel/l7-event-decoder.ts; agent/test/abi-l7.test.ts checks that sizes, offsets and
  * constants agree. Change both together.
  *
- * Every record is a fixed 96-byte header followed by payload bytes:
+ * Every record is a fixed 120-byte header followed by payload bytes:
  *   [struct rs_l7_event][request_len bytes][response_len bytes]
- * The record length the ring buffer reports is 96 + request_len + response_len. */
+ * The record length the ring buffer reports is 120 + request_len + response_len. */
 #ifndef RS_L7_EVENTS_H
 #define RS_L7_EVENTS_H
 
@@ -76,8 +76,11 @@ struct rs_l7_event {
 	__u8 io;              /* 91: enum rs_l7_io for CHUNK/MESSAGE */
 	__u8 sock_type;       /* 92: 1 SOCK_STREAM, 2 SOCK_DGRAM */
 	__u8 flags;           /* 93: RS_L7_F_* */
-	__u8 _pad[2];         /* 94 */
-};                        /* size 96 */
+	__u16 peer_port;      /* 94: the other end's port, host order (0: not connected, e.g. unconnected UDP) */
+	__u8 peer_addr[16];   /* 96: the other end's address: 4 bytes for AF_INET, 16 for AF_INET6 */
+	__u16 peer_family;    /* 112: AF_INET, AF_INET6, or 0 when unknown */
+	__u8 _pad[6];         /* 114 */
+};                        /* size 120 */
 
 /* Counters kept in a per-CPU array map (rs_l7_counters), indexed by enum rs_l7_counter. */
 enum rs_l7_counter {

@@ -83,7 +83,7 @@ ${Object.entries(values).map(([k, v]) => `  printf(",\\"${k}\\":%llu", (unsigned
 
   test('header size', () => {
     assert.equal(c.size, L7_EVENT_HEADER_SIZE);
-    assert.equal(c.pad, L7_EVENT_OFFSETS.flags + 1);
+    assert.equal(c.pad, L7_EVENT_OFFSETS.peer_family + 2);
     assert.equal(c.flagTls, L7_FLAG_TLS);
   });
   for (const f of fields) {
@@ -148,6 +148,26 @@ function frame(rec: Buffer): Buffer {
 }
 
 describe('decodeL7Batch', () => {
+  test('the peer address the socket had: IPv4, IPv6, IPv4-mapped, none', () => {
+    const O = L7_EVENT_OFFSETS;
+    const withPeer = (family: number, addr: number[], port: number) => {
+      const b = record({ kind: 1, protocol: 1, req: 'GET / HTTP/1.1\r\n\r\n', resp: 'HTTP/1.1 200 OK\r\n' });
+      b.writeUInt16LE(family, O.peer_family);
+      Buffer.from(addr).copy(b, O.peer_addr);
+      b.writeUInt16LE(port, O.peer_port);
+      const out: L7Record[] = [];
+      decodeL7Batch(frame(b), (r) => out.push(r));
+      const r = out[0]!;
+      assert.ok(r.kind === 'request');
+      return r.event.peer;
+    };
+    assert.deepEqual(withPeer(2, [10, 0, 0, 7], 8080), { ip: '10.0.0.7', port: 8080 });
+    assert.deepEqual(withPeer(10, [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1], 443), { ip: '2001:db8::1', port: 443 });
+    assert.deepEqual(withPeer(10, [...Array(10).fill(0), 0xff, 0xff, 192, 168, 1, 2], 80), { ip: '192.168.1.2', port: 80 });
+    assert.equal(withPeer(2, [10, 0, 0, 7], 0), undefined, 'port 0: not connected (unconnected UDP)');
+    assert.equal(withPeer(0, [], 53), undefined, 'no family');
+  });
+
   test('request, chunk, message and close records', () => {
     const buf = Buffer.concat([
       frame(record({ kind: 1, protocol: 1, req: 'GET / HTTP/1.1\r\n\r\n', resp: 'HTTP/1.1 200 OK\r\n' })),

@@ -1,8 +1,12 @@
 // Decoder for struct rs_l7_event (agent/bpf/l7_events.h) and the payload bytes that follow it.
 // agent/test/abi-l7.test.ts compiles the header and checks every constant below.
+import { formatIpv4, formatIpv6 } from '../net/address.ts';
 import { walkRingBatch } from './ring-batch.ts';
 
-export const L7_EVENT_HEADER_SIZE = 96;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+export const L7_EVENT_HEADER_SIZE = 120;
 
 export const L7_EVENT_OFFSETS = {
   timestamp_ns: 0,
@@ -25,6 +29,9 @@ export const L7_EVENT_OFFSETS = {
   io: 91,
   sock_type: 92,
   flags: 93,
+  peer_port: 94,
+  peer_addr: 96,
+  peer_family: 112,
 } as const;
 
 /** rs_l7_event.flags bits */
@@ -99,6 +106,9 @@ interface L7Common {
   sockType: 'stream' | 'dgram';
   /** The connection is TLS: the bytes were captured in plaintext at SSL_read/SSL_write. */
   tls: boolean;
+  /** The other end as the socket had it when tracking started (absent: not connected, e.g.
+   * unconnected UDP). IPv4-mapped IPv6 addresses print as IPv4. */
+  peer?: { ip: string; port: number };
 }
 
 /** A request paired with the first chunk of its response. */
@@ -148,6 +158,15 @@ function u64(buf: Buffer, at: number): number {
   return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
 }
 
+function peerOf(buf: Buffer, off: number): { ip: string; port: number } | undefined {
+  const O = L7_EVENT_OFFSETS;
+  const port = buf.readUInt16LE(off + O.peer_port);
+  const family = buf.readUInt16LE(off + O.peer_family);
+  if (port === 0 || (family !== AF_INET && family !== AF_INET6)) return undefined;
+  const ip = family === AF_INET ? formatIpv4(buf, off + O.peer_addr) : formatIpv6(buf, off + O.peer_addr);
+  return { ip, port };
+}
+
 /** Decodes one record of len bytes at off. undefined for malformed records. The payloads of
  * request events are views into the batch (the pipeline handles them at once; whoever keeps one
  * longer copies it); HTTP/2 chunks and broker messages, which stream parsers may buffer, are copied
@@ -172,6 +191,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     timestampNs: u64(buf, off + O.timestamp_ns),
     sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
     tls: (buf[off + O.flags] & L7_FLAG_TLS) !== 0,
+    peer: peerOf(buf, off),
   };
   const payload = off + L7_EVENT_HEADER_SIZE;
   const kind = buf[off + O.kind];

@@ -1,6 +1,6 @@
 // Decoder for struct rs_tcp_event (agent/bpf/tcp_events.h). agent/test/abi.test.ts compiles the
 // header and checks every constant below against sizeof/offsetof.
-import { formatIpv6 } from '../net/address.ts';
+import { formatIpv4, formatIpv6 } from '../net/address.ts';
 import { walkRingBatch } from './ring-batch.ts';
 
 export const TCP_EVENT_SIZE = 120;
@@ -78,9 +78,6 @@ function cString(buf: Buffer, off: number, max: number): string {
   return buf.toString('latin1', off, end);
 }
 
-function ipv4(buf: Buffer, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-}
 
 /** Decodes one record at off. Returns undefined for an unknown type or family. */
 export function decodeTcpEvent(buf: Buffer, off: number): TcpEvent | undefined {
@@ -104,8 +101,8 @@ export function decodeTcpEvent(buf: Buffer, off: number): TcpEvent | undefined {
     family: v4 ? 4 : 6,
     sport: buf.readUInt16LE(off + O.sport),
     dport: buf.readUInt16LE(off + O.dport),
-    saddr: v4 ? ipv4(buf, off + O.saddr) : formatIpv6(buf, off + O.saddr),
-    daddr: v4 ? ipv4(buf, off + O.daddr) : formatIpv6(buf, off + O.daddr),
+    saddr: v4 ? formatIpv4(buf, off + O.saddr) : formatIpv6(buf, off + O.saddr),
+    daddr: v4 ? formatIpv4(buf, off + O.daddr) : formatIpv6(buf, off + O.daddr),
     direction: dir === 1 ? 'outbound' : dir === 2 ? 'inbound' : 'unknown',
   };
 }

@@ -38,6 +38,11 @@ export function inRanges(port: number, ranges: readonly PortRange[]): boolean {
   return ranges.some((r) => port >= r.from && port <= r.to);
 }
 
+/** Dotted-quad text of 4 address bytes at offset (network order). */
+export function formatIpv4(bytes: Uint8Array, offset = 0): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+}
+
 /** RFC 5952 text form of 16 address bytes at offset; IPv4-mapped (::ffff:a.b.c.d) comes back as plain IPv4. */
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   const b = (i: number) => bytes[offset + i]!;

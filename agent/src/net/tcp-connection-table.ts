@@ -87,6 +87,19 @@ export class TcpConnectionTable {
     return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs!);
   }
 
+  /**
+   * The peer an L7 event's socket reported, for connections the table has no TCP event of (opened
+   * before the agent started, or an event still on its way): the same destination filter as
+   * connections. null: filtered out for sure; undefined: loopback, which depends on the owner's
+   * netns that only the TCP event tells.
+   */
+  peerFromSocket(ip: string, port: number): ConnectionPeer | null | undefined {
+    if (port !== ALWAYS_KEPT_PORT && inRanges(port, this.opts.ephemeralPorts)) return null;
+    if (isLinkLocal(ip)) return null;
+    if (isLoopback(ip)) return undefined;
+    return { ip, port, address: joinHostPort(ip, port) };
+  }
+
   private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound'): void {
     if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
     // The handshake finished at e.timestampNs; the connection existed from its duration earlier.

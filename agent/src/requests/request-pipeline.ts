@@ -19,6 +19,9 @@ export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
   /** The peer of the connection with that id at that monotonic time. */
   peerOf(connectionId: bigint, atNs: number): ConnectionPeer | undefined;
+  /** The peer a socket reported (see TcpConnectionTable.peerFromSocket): null when filtered out,
+   * undefined when only the TCP event can tell. */
+  peerFromSocket?(ip: string, port: number): ConnectionPeer | null | undefined;
   resourceOf(containerId: string): SpanResource;
   metrics: RequestMetrics;
   spans?: SpanExporter;
@@ -126,7 +129,7 @@ export class RequestPipeline {
     else this.skipped.unansweredSeriesDropped++;
   }
 
-  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean },
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: { ip: string; port: number } },
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0, owner?: string): void {
     // Named once, when the event is applied: by a retry a short-lived process may have exited and
     // been forgotten by the process table.
@@ -134,16 +137,19 @@ export class RequestPipeline {
     if (!containerId) { this.skipped.unknownOwner++; return; }
     const dns = protocol === 'dns' ? this.dnsDomains.labels(containerId, request, response) : undefined;
     if (protocol === 'dns' && !dns) return;
-    const found = this.deps.peerOf(e.connectionId, e.timestampNs);
+    // What the socket itself said when tracking began is authoritative; the TCP table decides for
+    // loopback peers, whose filter depends on the owner's netns, and when the kernel had no peer.
+    const fromSocket = e.peer && this.deps.peerFromSocket ? this.deps.peerFromSocket(e.peer.ip, e.peer.port) : undefined;
+    const found = fromSocket === undefined ? this.deps.peerOf(e.connectionId, e.timestampNs) : fromSocket ?? undefined;
     // A struct sock freed by one connection is soon reused by another, on a local bridge often by
     // the other end of the next connection (pgbench -C): a peer learnt for the opposite direction
     // belongs to that other connection, whose close this table has not seen yet. Wait for ours.
     const peer = found?.direction !== undefined && found.direction !== e.direction ? undefined : found;
     // DNS series carry no destination, so a DNS request never waits for its peer.
-    if (!peer && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
+    if (!peer && fromSocket === undefined && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
       // Keep only what record() reads: the event's payloads are views into a whole ring batch.
-      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls };
+      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls, peer: e.peer };
       setTimeout(() => {
         this.waitingForPeer--;
         this.record(origin, protocol, request, response, durationNs, attempt + 1, containerId);
