@@ -138,7 +138,7 @@ async function stopAgent(agent: ChildProcess): Promise<void> {
 }
 
 interface Round {
-  off: LoadRun; on: LoadRun; cpuPct: number; catchUpSeconds: number; referenceLoopMs: number; rssMiB: number; peakRssMiB: number;
+  off: LoadRun; on: LoadRun; cpuPct: number; loadSeconds: number; catchUpSeconds: number; referenceLoopMs: number; rssMiB: number; peakRssMiB: number;
   countedOut: number; countedIn: number; lost: number; lostByKind: string; unanswered: string; skipped: string;
 }
 
@@ -178,7 +178,7 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     clearInterval(rssTimer);
     const rss = rssMiB(pid);
     return {
-      off, on, cpuPct, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
+      off, on, cpuPct, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
       countedOut: counts(after).out, countedIn: counts(after).in,
       lost: sum(after, 'rootsight_agent_ringbuf_lost_events_total'),
       lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
@@ -220,6 +220,7 @@ try {
     console.log(`  agent counted:  outbound ${r.countedOut}, inbound ${r.countedIn} of ${r.on.summary.succeeded} completed (${fmt((r.countedOut / Math.max(1, r.on.summary.succeeded)) * 100, 2)} % / ${fmt((r.countedIn / Math.max(1, r.on.summary.succeeded)) * 100, 2)} %)`);
     console.log(`  lost events:    ${r.lost} (l7 by kind: ${r.lostByKind}); unanswered: ${r.unanswered}; skipped: ${r.skipped}`);
     console.log(`  agent CPU:      ${fmt(r.cpuPct, 2)} % of one core (including ${fmt(r.catchUpSeconds, 1)} s to catch up after the load); RSS ${fmt(r.rssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)} MiB)`);
+    console.log(`  agent CPU cost: ${fmt((r.cpuPct / 100) * r.loadSeconds * 1e6 / Math.max(1, r.countedOut + r.countedIn), 1)} µs per request counted (each request is seen twice: client and server)`);
     console.log(`  machine speed:  reference loop ${fmt(r.referenceLoopMs, 0)} ms CPU (a busy or throttled host inflates every CPU figure in proportion)`);
     console.log(`  p50 on/off:     ${fmt(r.on.p50Ms / r.off.p50Ms)}; p99 on/off: ${fmt(r.on.p99Ms / r.off.p99Ms)}`);
   }

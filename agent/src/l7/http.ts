@@ -73,6 +73,59 @@ export function parseHttpResponse(b: Uint8Array): L7ResponseInfo | undefined {
   return { status: statusClass(code), code };
 }
 
+/** Where the message at `from` ends: after its header block and a Content-Length body.
+ * undefined when that is not visible in b, or the length is unknown (chunked, no length). */
+function messageEnd(b: Uint8Array, from: number, hasBody: boolean): number | undefined {
+  let i = from;
+  for (;;) {
+    const nl = indexOfByte(b, 10, i);
+    if (nl < 0) return undefined;
+    if (nl === i || (nl === i + 1 && b[i] === 13)) break; // blank line
+    i = nl + 1;
+  }
+  const headersEnd = indexOfByte(b, 10, i) + 1;
+  if (!hasBody) return headersEnd;
+  const length = header(b, from, 'content-length');
+  if (length === undefined) return undefined; // chunked or read to close: the next message's start is unknown
+  const n = Number(length);
+  return Number.isInteger(n) && n >= 0 && headersEnd + n <= b.length ? headersEnd + n : undefined;
+}
+
+/**
+ * Several HTTP/1.1 requests in one write (pipelining; load tools such as h2load do it when they
+ * fall behind their rate), paired by the kernel with the first chunk of the responses: one entry
+ * per complete request in the captured request bytes, each with the status of its own response
+ * where the captured response bytes show it (`unknown` beyond). undefined for a single request,
+ * which is the cheap common case: one scan for the end of the header block.
+ */
+export function splitHttpPipeline(req: Uint8Array, resp: Uint8Array): Array<{ request: L7RequestInfo; response: L7ResponseInfo }> | undefined {
+  const first = messageEnd(req, 0, true) ?? messageEnd(req, 0, false);
+  if (first === undefined || first >= req.length || methodOf(req.subarray(first), PARSE_METHODS) === undefined) return undefined;
+  const requests: L7RequestInfo[] = [];
+  let off = 0;
+  while (off < req.length) {
+    const one = req.subarray(off);
+    const info = parseHttpRequest(one);
+    if (!info) break;
+    requests.push(info);
+    const end = messageEnd(one, 0, info.method !== 'GET' && info.method !== 'HEAD');
+    if (end === undefined) break;
+    off += end;
+  }
+  if (requests.length < 2) return undefined;
+  let r: number | undefined = 0;
+  return requests.map((request) => {
+    let response: L7ResponseInfo = { status: 'unknown' };
+    if (r !== undefined && r < resp.length) {
+      const one = resp.subarray(r);
+      response = parseHttpResponse(one) ?? response;
+      const end = request.method === 'HEAD' ? messageEnd(one, 0, false) : messageEnd(one, 0, true);
+      r = end === undefined ? undefined : r + end;
+    }
+    return { request, response };
+  });
+}
+
 export const httpParser: L7Parser = {
   protocol: 'http',
   detectRequest(b) {
@@ -80,4 +133,5 @@ export const httpParser: L7Parser = {
   },
   parseRequest: parseHttpRequest,
   parseResponse: (b) => parseHttpResponse(b),
+  splitPipelined: splitHttpPipeline,
 };
