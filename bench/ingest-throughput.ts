@@ -1,6 +1,8 @@
 // Ingest throughput and storage footprint: OTLP spans/s and log lines/s into Rootsight, and
 // Prometheus remote write samples/s into Rootsight vs a real Prometheus (same generated stream,
-// same run), plus bytes on disk per span / log line / sample. Prints figures and ratios.
+// same run; once from one sender, once split over 4 shards the way Prometheus' own remote-write
+// queue splits series), plus bytes on disk per span / log line / sample. Prints figures and ratios.
+// The machine is shared: repeat the run and compare ratios, not absolute rates across runs.
 //   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
     const by = (s: string) => usage.find((u) => u.signal === s)!;
     const promBytes = dirBytes(join(work, 'prom'));
 
-    console.log('\n== ingest throughput (one process, HTTP, 8 senders for OTLP; 1 sender, same bodies, for remote write)');
+    console.log('\n== ingest throughput (one process, HTTP; 8 concurrent senders for OTLP; remote write: the same bodies to both, 1 sender, then 4 shards)');
     console.log(`spans      ${fmt(totalSpans / spanSec)} spans/s   (target ≥ 100,000: ${(totalSpans / spanSec / 100_000).toFixed(2)}×)`);
     console.log(`log lines  ${fmt(totalLogs / logSec)} lines/s`);
     console.log(`remote write, 1 sender:  Rootsight ${fmt(rw.samples / oursSec)} samples/s, Prometheus 2.42 ${fmt(rw.samples / promSec)} samples/s, ratio ${(promSec / oursSec).toFixed(2)}× (Rootsight / Prometheus)`);
