@@ -115,7 +115,7 @@ export class Agent {
     const requestMetrics = new RequestMetrics();
     const spans = collectorBase ? new SpanExporter({ url: `${collectorBase}/v1/traces`, apiKey: opts.apiKey, scopeVersion: AGENT_VERSION, log: opts.log }) : undefined;
     const requests = new RequestPipeline({
-      containerOf: (pid, cgroupId) => processes.containerOfPid(pid)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
+      containerOf: (pid, cgroupId) => processes.containerOfPid(pid, cgroupId)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
         ?? exited.ownerOf(pid, cgroupId, ''),
       peerOf: (id, atNs) => connections.peerOf(id, atNs),
       peerFromSocket: (ip, port) => connections.peerFromSocket(ip, port),
@@ -135,11 +135,14 @@ export class Agent {
     const events = new OrderedEventQueue<KernelItem>({
       pidToResolve: (x) => {
         const p = originOf(x);
-        return p && p.pid && !processes.get(p.pid) && !exited.known(p.pid, p.cgroupId, p.comm) ? p.pid : undefined;
+        const unknown = p && p.pid && (!processes.get(p.pid) || processes.isStale(p.pid, p.cgroupId));
+        return unknown && !exited.known(p.pid, p.cgroupId, p.comm) ? p.pid : undefined;
       },
       resolvePid: async (pid) => {
-        if (await processes.lookupPid(pid)) return;
         const p = events.current && originOf(events.current);
+        // Read again when the table's entry is from before the process moved to another cgroup.
+        const info = p && processes.isStale(pid, p.cgroupId) ? await processes.refreshPid(pid) : await processes.lookupPid(pid);
+        if (info && !(p && processes.isStale(pid, p.cgroupId))) return;
         if (p) await exited.resolve(pid, p.cgroupId, p.comm);
       },
       apply: (x) => {

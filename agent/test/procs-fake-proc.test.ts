@@ -201,6 +201,26 @@ test('lookupPid reads a pid the last scan did not see; refreshPid re-reads after
   assert.equal(t.container('/host/redis-server')?.pids.size, 0);
 });
 
+test('an entry read before the process joined its container\'s cgroup is stale for events from the new cgroup', async () => {
+  const rootIno = statSync(join(cgroupfs, 'unified')).ino;
+  const dockerIno = cgroupDir(DOCKER);
+  // Forked by a shell on the host; a scan sees it before it joins the container and execs.
+  writePid({ pid: 500, comm: 'sh', exe: '/usr/bin/sh', cgroup: '0::/\n' });
+  const t = table();
+  await t.scan();
+  assert.equal(t.containerOfPid(500)?.containerId, '/host/sh');
+  // Now in the container's cgroup; kernel events carry that cgroup's id.
+  rmSync(join(proc, '500'), { recursive: true });
+  writePid({ pid: 500, comm: 'node', exe: '/usr/bin/node', cgroup: hybrid(DOCKER) });
+  assert.equal(t.isStale(500, dockerIno), true);
+  assert.equal(t.containerOfPid(500, dockerIno), undefined, 'not the host entry for an event from the container');
+  assert.equal(t.isStale(500, rootIno), false);
+  assert.equal((await t.refreshPid(500))?.containerId, `/docker/${H.slice(0, 12)}`);
+  assert.equal(t.isStale(500, dockerIno), false);
+  assert.equal(t.containerOfPid(500, dockerIno)?.containerId, `/docker/${H.slice(0, 12)}`);
+  assert.equal(t.isStale(500, 0), false, 'no cgroup id from the kernel: nothing to compare');
+});
+
 test('vanishing and unreadable processes are skipped; each problem is logged once', async () => {
   writePid({ pid: 500, comm: 'gone' }); // no cgroup file: it vanished between files
   writePid({ pid: 501, comm: 'odd' });

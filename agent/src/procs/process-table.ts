@@ -245,9 +245,22 @@ export class ProcessTable {
     return [...this.known.values()].flatMap((k) => k.info ?? []);
   }
 
-  containerOfPid(pid: number): ContainerRef | undefined {
+  /** The container of a pid. With the cgroup id a kernel event saw the pid in: only when the
+   * table read the pid in that same cgroup (see isStale). */
+  containerOfPid(pid: number, cgroupId?: number): ContainerRef | undefined {
+    if (cgroupId !== undefined && this.isStale(pid, cgroupId)) return undefined;
     const id = this.known.get(pid)?.info?.containerId;
     return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /**
+   * True when a kernel event saw the pid in another v2 cgroup than the table read it in: the
+   * table's entry is from before the process moved (a container runtime forks, the child joins
+   * the container's cgroups and execs; a scan in between saw it in the parent's cgroup).
+   */
+  isStale(pid: number, cgroupId: number): boolean {
+    const known = this.known.get(pid)?.info?.cgroupId;
+    return known !== undefined && cgroupId !== 0 && known !== cgroupId;
   }
 
   /** The container of a BPF cgroup id, only when exactly one container uses that cgroup (never the v2 root). */
