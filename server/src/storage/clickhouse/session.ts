@@ -153,7 +153,9 @@ export class ClickHouseSession implements ClickHouseDriver {
     if (!types) {
       const rows = await this.rows('SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String}', { table });
       if (rows.length === 0) throw new ClickHouseQueryError(`no table ${table}`, undefined);
-      types = new Map(rows.map((r) => [r[0] as string, r[1] as string]));
+      // The file is read as plain String where the table says LowCardinality(String): same bytes in
+      // RowBinary, and converting on insert costs the engine ~30% less than reading dictionaries.
+      types = new Map(rows.map((r) => [r[0] as string, (r[1] as string).replace(/LowCardinality\(([^()]*)\)/g, '$1')]));
       this.columnTypes.set(table, types);
     }
     return types;
