@@ -201,7 +201,9 @@ let failed = false;
 try {
   const web = net.addContainer('web');
   const load = net.addContainer('load');
-  startNginx(web, work, 'location = / { return 200 "ok\\n"; }');
+  // nginx closes a keep-alive connection after 1000 requests by default, and h2load -D does not
+  // reconnect: each client would stop at 1000 requests, far below the rate.
+  startNginx(web, work, 'keepalive_requests 100000000; location = / { return 200 "ok\\n"; }');
   for (let i = 0; ; i++) {
     try { await load.run('curl', ['-sf', '-o', '/dev/null', `http://${web.ip}/`]); break; } catch {
       if (i > 100) throw new Error('nginx did not answer');
