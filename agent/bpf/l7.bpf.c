@@ -24,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "l7_events.h"
+#include "counters.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -225,9 +226,7 @@ struct {
 
 static __always_inline void rs_count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&rs_l7_counters, &idx);
-	if (v)
-		*v += 1;
+	rs_inc(&rs_l7_counters, idx);
 }
 
 /* Loss by protocol (layout in l7_events.h): what never got a response, what the ring lost. */
@@ -247,11 +246,8 @@ struct {
 
 static __always_inline void rs_count_unanswered(__u32 reason, __u8 direction, __u8 protocol)
 {
-	__u32 idx = (reason * RS_L7_DIRECTIONS + (direction % RS_L7_DIRECTIONS)) * RS_L7_PROTOCOL_SLOTS +
-		    (protocol % RS_L7_PROTOCOL_SLOTS);
-	__u64 *v = bpf_map_lookup_elem(&rs_l7_unanswered, &idx);
-	if (v)
-		*v += 1;
+	rs_inc(&rs_l7_unanswered, (reason * RS_L7_DIRECTIONS + (direction % RS_L7_DIRECTIONS)) * RS_L7_PROTOCOL_SLOTS +
+				     (protocol % RS_L7_PROTOCOL_SLOTS));
 }
 
 /* Same trick as tcp.bpf.c: no wakeup until much is waiting; user space drains on a 10 ms timer. */
@@ -261,10 +257,7 @@ static __always_inline void rs_count_unanswered(__u32 reason, __u8 direction, __
  * extra branch made rs_exit_write's verification exceed the complexity limit. */
 __attribute__((noinline)) int rs_count_lost(__u64 kind, __u64 protocol)
 {
-	__u32 idx = (kind % RS_L7_EVENT_KINDS) * RS_L7_PROTOCOL_SLOTS + (protocol % RS_L7_PROTOCOL_SLOTS);
-	__u64 *v = bpf_map_lookup_elem(&rs_l7_ringbuf_lost, &idx);
-	if (v)
-		*v += 1;
+	rs_inc(&rs_l7_ringbuf_lost, (kind % RS_L7_EVENT_KINDS) * RS_L7_PROTOCOL_SLOTS + (protocol % RS_L7_PROTOCOL_SLOTS));
 	return 0;
 }
 
@@ -1167,23 +1160,20 @@ static __always_inline int rs_exit(long ret)
 		if (!c)
 			return 0;
 	}
+	/* a read outside any SSL call that may be ciphertext: what a memory-BIO SSL_read on this
+	 * thread will decrypt next (see rs_tls_last_read) */
+	if (!a.is_write && !a.in_tls && (c->tls || c->protocol == RS_L7_UNKNOWN)) {
+		__u64 fd64 = a.fd;
+		bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
+	}
 	if (a.in_tls || c->tls) {
 		/* ciphertext: the plaintext is handled at the SSL_* return probe */
 		c->tls = 1;
-		if (a.is_write) {
+		if (a.is_write)
 			__sync_fetch_and_add(&c->bytes_sent, ret);
-		} else {
+		else
 			__sync_fetch_and_add(&c->bytes_received, ret);
-			if (!a.in_tls) {
-				__u64 fd64 = a.fd;
-				bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
-			}
-		}
 		return 0;
-	}
-	if (!a.is_write && c->protocol == RS_L7_UNKNOWN) {
-		__u64 fd64 = a.fd;
-		bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
 	}
 	if (a.kind == RS_K_BUF)
 		return rs_process(ck, a.ptr, 0, ret, a.is_write);

@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_events.h"
+#include "counters.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -79,9 +80,7 @@ struct {
 
 static __always_inline void rs_count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&rs_tcp_counters, &idx);
-	if (v)
-		*v += 1;
+	rs_inc(&rs_tcp_counters, idx);
 }
 
 static __always_inline struct rs_tcp_event *rs_reserve(void)
