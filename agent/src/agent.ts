@@ -118,7 +118,7 @@ export class Agent {
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid, cgroupId)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
         ?? exited.ownerOf(pid, cgroupId, ''),
       peerOf: (id, atNs) => connections.peerOf(id, atNs),
-      peerFromSocket: (ip, port) => connections.peerFromSocket(ip, port),
+      peerFromSocket: (peer) => connections.peerFromSocket(peer),
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
       spans,

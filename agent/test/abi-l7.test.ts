@@ -161,9 +161,9 @@ describe('decodeL7Batch', () => {
       assert.ok(r.kind === 'request');
       return r.event.peer;
     };
-    assert.deepEqual(withPeer(2, [10, 0, 0, 7], 8080), { ip: '10.0.0.7', port: 8080 });
-    assert.deepEqual(withPeer(10, [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1], 443), { ip: '2001:db8::1', port: 443 });
-    assert.deepEqual(withPeer(10, [...Array(10).fill(0), 0xff, 0xff, 192, 168, 1, 2], 80), { ip: '192.168.1.2', port: 80 });
+    assert.deepEqual(withPeer(2, [10, 0, 0, 7], 8080), { ip: '10.0.0.7', port: 8080, address: '10.0.0.7:8080' });
+    assert.deepEqual(withPeer(10, [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1], 443), { ip: '2001:db8::1', port: 443, address: '[2001:db8::1]:443' });
+    assert.deepEqual(withPeer(10, [...Array(10).fill(0), 0xff, 0xff, 192, 168, 1, 2], 80), { ip: '192.168.1.2', port: 80, address: '192.168.1.2:80' });
     assert.equal(withPeer(2, [10, 0, 0, 7], 0), undefined, 'port 0: not connected (unconnected UDP)');
     assert.equal(withPeer(0, [], 53), undefined, 'no family');
   });

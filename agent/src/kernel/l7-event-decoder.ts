@@ -1,6 +1,6 @@
 // Decoder for struct rs_l7_event (agent/bpf/l7_events.h) and the payload bytes that follow it.
 // agent/test/abi-l7.test.ts compiles the header and checks every constant below.
-import { formatIpv4, formatIpv6 } from '../net/address.ts';
+import { formatIpv4, formatIpv6, joinHostPort } from '../net/address.ts';
 import { walkRingBatch } from './ring-batch.ts';
 
 const AF_INET = 2;
@@ -108,7 +108,7 @@ interface L7Common {
   tls: boolean;
   /** The other end as the socket had it when tracking started (absent: not connected, e.g.
    * unconnected UDP). IPv4-mapped IPv6 addresses print as IPv4. */
-  peer?: { ip: string; port: number };
+  peer?: SocketPeer;
 }
 
 /** A request paired with the first chunk of its response. */
@@ -159,21 +159,33 @@ function u64(buf: Buffer, at: number): number {
 }
 
 /** IPv4 peers decoded recently, by address and port: a busy connection sends thousands of events
- * with the same peer, and formatting its address for each one showed in the agent's profile. */
-const ipv4Peers = new Map<number, { ip: string; port: number }>();
+ * with the same peer, and formatting its address (and host:port label) for each one showed in the
+ * agent's profile. */
+const ipv4Peers = new Map<number, SocketPeer>();
 const MAX_CACHED_PEERS = 10_000;
 
-function peerOf(buf: Buffer, off: number): { ip: string; port: number } | undefined {
+/** The other end of a connection: ip, port and its host:port label value. */
+export interface SocketPeer {
+  ip: string;
+  port: number;
+  address: string;
+}
+
+function peerOf(buf: Buffer, off: number): SocketPeer | undefined {
   const O = L7_EVENT_OFFSETS;
   const port = buf.readUInt16LE(off + O.peer_port);
   const family = buf.readUInt16LE(off + O.peer_family);
   if (port === 0 || (family !== AF_INET && family !== AF_INET6)) return undefined;
-  if (family === AF_INET6) return { ip: formatIpv6(buf, off + O.peer_addr), port };
+  if (family === AF_INET6) {
+    const ip = formatIpv6(buf, off + O.peer_addr);
+    return { ip, port, address: joinHostPort(ip, port) };
+  }
   const key = buf.readUInt32BE(off + O.peer_addr) * 65536 + port;
   let peer = ipv4Peers.get(key);
   if (!peer) {
     if (ipv4Peers.size >= MAX_CACHED_PEERS) ipv4Peers.clear();
-    peer = { ip: formatIpv4(buf, off + O.peer_addr), port };
+    const ip = formatIpv4(buf, off + O.peer_addr);
+    peer = { ip, port, address: joinHostPort(ip, port) };
     ipv4Peers.set(key, peer);
   }
   return peer;

@@ -66,11 +66,6 @@ export class TlsProbes {
     return [...this.tried.values()].map((t) => ({ ...t, symbols: [...t.symbols] }));
   }
 
-  /** Files where SSL_read/SSL_write are probed. */
-  attachedFiles(): string[] {
-    return [...this.tried.values()].filter((t) => t.symbols.length > 0).map((t) => t.path);
-  }
-
   /** Reads the maps of the given processes unless already read for the same (start time,
    * executable): an exec in the same pid counts as new. force: read them all again (a libssl
    * loaded late with dlopen). Attaches the probes to OpenSSL code not probed yet. Never throws:

@@ -44,9 +44,6 @@ export interface ConnectionPeer {
   direction?: 'outbound' | 'inbound';
 }
 
-/** Distinct peer addresses whose ConnectionPeer objects peerFromSocket keeps. */
-const MAX_SOCKET_PEER_IPS = 10_000;
-
 /** Peers of closed connections are kept this many entries: request events may trail the close. */
 const RECENTLY_CLOSED = 20_000;
 
@@ -64,7 +61,6 @@ export class TcpConnectionTable {
   private readonly open = new Map<bigint, TrackedConnection>();
   private readonly peers = new Map<bigint, PeerLifetime>();
   private readonly closedPeers = new Map<bigint, PeerLifetime[]>();
-  private readonly socketPeers = new Map<string, Map<number, ConnectionPeer>>();
   /** Events whose owner could not be found, connections over the cap, filtered destinations. */
   readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
 
@@ -97,18 +93,10 @@ export class TcpConnectionTable {
    * connections. null: filtered out for sure; undefined: loopback, which depends on the owner's
    * netns that only the TCP event tells.
    */
-  peerFromSocket(ip: string, port: number): ConnectionPeer | null | undefined {
-    if (port !== ALWAYS_KEPT_PORT && inRanges(port, this.opts.ephemeralPorts)) return null;
-    if (isLinkLocal(ip)) return null;
-    if (isLoopback(ip)) return undefined;
-    // Called for every L7 event: the peer objects are kept rather than built (and joined) each time.
-    let byPort = this.socketPeers.get(ip);
-    if (!byPort) {
-      if (this.socketPeers.size >= MAX_SOCKET_PEER_IPS) this.socketPeers.clear();
-      this.socketPeers.set(ip, (byPort = new Map()));
-    }
-    let peer = byPort.get(port);
-    if (!peer) byPort.set(port, (peer = { ip, port, address: joinHostPort(ip, port) }));
+  peerFromSocket(peer: ConnectionPeer): ConnectionPeer | null | undefined {
+    if (peer.port !== ALWAYS_KEPT_PORT && inRanges(peer.port, this.opts.ephemeralPorts)) return null;
+    if (isLinkLocal(peer.ip)) return null;
+    if (isLoopback(peer.ip)) return undefined;
     return peer;
   }
 

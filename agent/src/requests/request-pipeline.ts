@@ -21,7 +21,7 @@ export interface RequestPipelineDeps {
   peerOf(connectionId: bigint, atNs: number): ConnectionPeer | undefined;
   /** The peer a socket reported (see TcpConnectionTable.peerFromSocket): null when filtered out,
    * undefined when only the TCP event can tell. */
-  peerFromSocket?(ip: string, port: number): ConnectionPeer | null | undefined;
+  peerFromSocket?(peer: ConnectionPeer): ConnectionPeer | null | undefined;
   resourceOf(containerId: string): SpanResource;
   metrics: RequestMetrics;
   spans?: SpanExporter;
@@ -129,7 +129,7 @@ export class RequestPipeline {
     else this.skipped.unansweredSeriesDropped++;
   }
 
-  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: { ip: string; port: number } },
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: ConnectionPeer },
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0, owner?: string): void {
     // Named once, when the event is applied: by a retry a short-lived process may have exited and
     // been forgotten by the process table.
@@ -139,7 +139,7 @@ export class RequestPipeline {
     if (protocol === 'dns' && !dns) return;
     // What the socket itself said when tracking began is authoritative; the TCP table decides for
     // loopback peers, whose filter depends on the owner's netns, and when the kernel had no peer.
-    const fromSocket = e.peer && this.deps.peerFromSocket ? this.deps.peerFromSocket(e.peer.ip, e.peer.port) : undefined;
+    const fromSocket = e.peer && this.deps.peerFromSocket ? this.deps.peerFromSocket(e.peer) : undefined;
     const found = fromSocket === undefined ? this.deps.peerOf(e.connectionId, e.timestampNs) : fromSocket ?? undefined;
     // A struct sock freed by one connection is soon reused by another, on a local bridge often by
     // the other end of the next connection (pgbench -C): a peer learnt for the opposite direction
