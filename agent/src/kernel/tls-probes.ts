@@ -44,8 +44,6 @@ export interface TlsTarget {
 export interface TlsProbesOptions {
   attach: AttachUprobe;
   procRoot?: string;
-  /** Pids never to look at (the agent itself). */
-  ignorePids?: ReadonlySet<number>;
   log?: (msg: string) => void;
 }
 
@@ -74,7 +72,6 @@ export class TlsProbes {
     const seen = new Set<number>();
     for (const p of processes) {
       seen.add(p.pid);
-      if (this.opts.ignorePids?.has(p.pid)) continue;
       const identity = `${p.startedAtMs ?? ''} ${p.exe ?? ''}`;
       if (!force && this.scannedPids.get(p.pid) === identity) continue;
       this.scannedPids.set(p.pid, identity);
