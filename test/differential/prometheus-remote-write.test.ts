@@ -120,7 +120,13 @@ describe('a real Prometheus remote-writing into Rootsight', { skip }, () => {
       const rows = await instantRows(prom.url, `up{instance="${gone.target}"}`, Date.now() / 1000);
       return rows.length === 1 && rows[0]!.value[1] === '0' ? true : undefined;
     });
-    await until('3 more scrapes of the remaining exporter', 30_000, async () => (stay.scrapes() >= lastScrape + 3 ? true : undefined));
+    // The failed scrape's own timestamp is where the stale markers sit; the query time must be
+    // after it. Counting scrapes from before the close is not enough: on a loaded machine the
+    // remaining exporter's scrapes can all have happened before the failed one was noticed.
+    const failedScrapeSec = Number((await instantRows(prom.url, `timestamp(up{instance="${gone.target}"})`, Date.now() / 1000))[0]!.value[1]);
+    const scrapesAtDown = stay.scrapes();
+    await until('3 more scrapes of the remaining exporter', 30_000, async () => (stay.scrapes() >= Math.max(lastScrape, scrapesAtDown) + 3 ? true : undefined));
+    await until('the query time to pass the failed scrape', 30_000, async () => (Date.now() - 1500 > failedScrapeSec * 1000 + 500 ? true : undefined));
     const t = (Date.now() - 1500) / 1000;
     await sentUpTo(t * 1000 + 1000);
 
