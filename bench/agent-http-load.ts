@@ -10,7 +10,7 @@
 // Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
 // AGENT_CPU_PROF). Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from '../test/e2e/nginx.ts';
@@ -79,6 +79,37 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime of every thread, in clock ticks (100/s)
 }
 
+/**
+ * User and system ticks per thread name (threads of one name summed: V8's workers, libuv's pool).
+ * Shows where the agent's CPU goes outside the JS profile: kernel time, GC threads, the addon.
+ */
+function ticksByThread(pid: number): Map<string, { user: number; system: number }> {
+  const out = new Map<string, { user: number; system: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'); } catch { continue; } // the thread ended
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '') || '?';
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const t = out.get(name) ?? { user: 0, system: 0 };
+    t.user += Number(f[11]);
+    t.system += Number(f[12]);
+    out.set(name, t);
+  }
+  return out;
+}
+
+/** "name user+sys %" per thread name that used any CPU between the two readings, busiest first. */
+function threadCpuSummary(before: Map<string, { user: number; system: number }>, after: Map<string, { user: number; system: number }>, seconds: number): string {
+  const rows: [string, number, number][] = [];
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { user: 0, system: 0 };
+    const user = a.user - b.user, system = a.system - b.system;
+    if (user + system > 0) rows.push([name, user / seconds, system / seconds]); // ticks are 1/100 s: per second = %
+  }
+  rows.sort((x, y) => y[1] + y[2] - x[1] - x[2]);
+  return rows.map(([n, u, s]) => `${n} ${u.toFixed(1)}+${s.toFixed(1)}`).join(', ') || 'none';
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
@@ -138,7 +169,7 @@ async function stopAgent(agent: ChildProcess): Promise<void> {
 }
 
 interface Round {
-  off: LoadRun; on: LoadRun; cpuPct: number; loadSeconds: number; catchUpSeconds: number; referenceLoopMs: number; rssMiB: number; peakRssMiB: number;
+  off: LoadRun; on: LoadRun; cpuPct: number; threadCpu: string; loadSeconds: number; catchUpSeconds: number; referenceLoopMs: number; rssMiB: number; peakRssMiB: number;
   countedOut: number; countedIn: number; lost: number; lostByKind: string; unanswered: string; skipped: string;
 }
 
@@ -152,6 +183,7 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     const webId = `container_id="/docker/${web.runtimeId.slice(0, 12)}"`;
     const before = await scrape();
     const ticks0 = cpuTicks(pid);
+    const threads0 = ticksByThread(pid);
     let peakRss = 0;
     const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 500);
     const t0 = performance.now();
@@ -175,10 +207,11 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     }
     const catchUpSeconds = (performance.now() - t1) / 1000;
     const cpuPct = ((cpuTicks(pid) - ticks0) / 100) / loadSeconds * 100;
+    const threadCpu = threadCpuSummary(threads0, ticksByThread(pid), loadSeconds);
     clearInterval(rssTimer);
     const rss = rssMiB(pid);
     return {
-      off, on, cpuPct, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
+      off, on, cpuPct, threadCpu, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
       countedOut: counts(after).out, countedIn: counts(after).in,
       lost: sum(after, 'rootsight_agent_ringbuf_lost_events_total'),
       lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
@@ -222,6 +255,7 @@ try {
     console.log(`  agent counted:  outbound ${r.countedOut}, inbound ${r.countedIn} of ${r.on.summary.succeeded} completed (${fmt((r.countedOut / Math.max(1, r.on.summary.succeeded)) * 100, 2)} % / ${fmt((r.countedIn / Math.max(1, r.on.summary.succeeded)) * 100, 2)} %)`);
     console.log(`  lost events:    ${r.lost} (l7 by kind: ${r.lostByKind}); unanswered: ${r.unanswered}; skipped: ${r.skipped}`);
     console.log(`  agent CPU:      ${fmt(r.cpuPct, 2)} % of one core (including ${fmt(r.catchUpSeconds, 1)} s to catch up after the load); RSS ${fmt(r.rssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)} MiB)`);
+    console.log(`  by thread:      ${r.threadCpu} (user+system % of one core)`);
     console.log(`  agent CPU cost: ${fmt((r.cpuPct / 100) * r.loadSeconds * 1e6 / Math.max(1, r.countedOut + r.countedIn), 1)} µs per request counted (each request is seen twice: client and server)`);
     console.log(`  machine speed:  reference loop ${fmt(r.referenceLoopMs, 0)} ms CPU (a busy or throttled host inflates every CPU figure in proportion)`);
     console.log(`  p50 on/off:     ${fmt(r.on.p50Ms / r.off.p50Ms)}; p99 on/off: ${fmt(r.on.p99Ms / r.off.p99Ms)}`);

@@ -152,10 +152,38 @@ export type L7Record =
   | { kind: 'http2_chunk'; chunk: Http2Chunk }
   | { kind: 'conn_close'; close: L7ConnClose };
 
+/** A view of the batch being decoded: DataView reads are much cheaper than Buffer's checked
+ * readUInt32LE on the hot path. Remade when a record comes from another buffer. */
+let view: DataView = new DataView(new ArrayBuffer(0));
+let viewOf: Buffer | undefined;
+
+function viewFor(buf: Buffer): DataView {
+  if (viewOf !== buf) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewOf = buf;
+  }
+  return view;
+}
+
 /** A u64 field as a number: exact below 2^53 (ns counters: 104 days of uptime), like Number(BigInt),
  * without allocating a BigInt per field on the hot path. */
-function u64(buf: Buffer, at: number): number {
-  return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
+function u64(v: DataView, at: number): number {
+  return v.getUint32(at, true) + v.getUint32(at + 4, true) * 4294967296;
+}
+
+/** Connection ids (struct sock addresses) decoded recently, by their low 32 bits: a busy
+ * connection sends thousands of events, and making its BigInt each time showed in the profile. */
+const connectionIds = new Map<number, { high: number; id: bigint }>();
+const MAX_CACHED_CONNECTION_IDS = 10_000;
+
+function connectionIdAt(v: DataView, at: number): bigint {
+  const low = v.getUint32(at, true), high = v.getUint32(at + 4, true);
+  const known = connectionIds.get(low);
+  if (known !== undefined && known.high === high) return known.id;
+  if (connectionIds.size >= MAX_CACHED_CONNECTION_IDS) connectionIds.clear();
+  const id = (BigInt(high) << 32n) | BigInt(low);
+  connectionIds.set(low, { high, id });
+  return id;
 }
 
 /** IPv4 peers decoded recently, by address and port: a busy connection sends thousands of events
@@ -203,49 +231,67 @@ function extend<T extends L7Common>(common: L7Common, own: Omit<T, keyof L7Commo
  * so they do not pin the batch buffer. */
 export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record | undefined {
   const O = L7_EVENT_OFFSETS;
-  if (len < L7_EVENT_HEADER_SIZE) return undefined;
-  const reqLen = buf.readUInt16LE(off + O.request_len);
-  const respLen = buf.readUInt16LE(off + O.response_len);
+  if (len < L7_EVENT_HEADER_SIZE || off < 0 || off + len > buf.length) return undefined;
+  const v = viewFor(buf);
+  const reqLen = v.getUint16(off + O.request_len, true);
+  const respLen = v.getUint16(off + O.response_len, true);
   if (L7_EVENT_HEADER_SIZE + reqLen + respLen !== len) return undefined;
-  const protocol = PROTOCOL_BY_CODE[buf[off + O.protocol]];
+  const protocol = PROTOCOL_BY_CODE[buf[off + O.protocol]!];
   const dir = buf[off + O.direction];
   if (protocol === undefined || (dir !== 1 && dir !== 2)) return undefined;
-  const common: L7Common = {
-    protocol,
-    direction: dir === 1 ? 'outbound' : 'inbound',
-    pid: buf.readUInt32LE(off + O.pid),
-    fd: buf.readUInt32LE(off + O.fd),
-    cgroupId: u64(buf, off + O.cgroup_id),
-    connectionId: buf.readBigUInt64LE(off + O.sock_id),
-    connectionStartNs: u64(buf, off + O.conn_start_ns),
-    timestampNs: u64(buf, off + O.timestamp_ns),
-    sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
-    tls: (buf[off + O.flags] & L7_FLAG_TLS) !== 0,
-    peer: peerOf(buf, off),
-  };
+  const direction: L7Direction = dir === 1 ? 'outbound' : 'inbound';
   const payload = off + L7_EVENT_HEADER_SIZE;
   const kind = buf[off + O.kind];
   const io = buf[off + O.io];
+  if (kind === L7_EVENT_KIND_CODES.request) {
+    // The hot path: one object literal of the whole event, so every request event has one shape.
+    const stream = v.getUint32(off + O.stream_id, true);
+    const event: L7Event = {
+      protocol, direction,
+      pid: v.getUint32(off + O.pid, true),
+      fd: v.getUint32(off + O.fd, true),
+      cgroupId: u64(v, off + O.cgroup_id),
+      connectionId: connectionIdAt(v, off + O.sock_id),
+      connectionStartNs: u64(v, off + O.conn_start_ns),
+      timestampNs: u64(v, off + O.timestamp_ns),
+      sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
+      tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
+      peer: peerOf(buf, off),
+      durationNs: u64(v, off + O.duration_ns),
+      request: buf.subarray(payload, payload + reqLen),
+      requestSize: u64(v, off + O.request_size),
+      response: buf.subarray(payload + reqLen, payload + reqLen + respLen),
+      responseSize: u64(v, off + O.response_size),
+      streamId: stream === L7_NO_STREAM ? undefined : stream,
+      method: undefined,
+    };
+    return { kind: 'request', event };
+  }
+  const common: L7Common = {
+    protocol, direction,
+    pid: v.getUint32(off + O.pid, true),
+    fd: v.getUint32(off + O.fd, true),
+    cgroupId: u64(v, off + O.cgroup_id),
+    connectionId: connectionIdAt(v, off + O.sock_id),
+    connectionStartNs: u64(v, off + O.conn_start_ns),
+    timestampNs: u64(v, off + O.timestamp_ns),
+    sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
+    tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
+    peer: peerOf(buf, off),
+  };
   switch (kind) {
-    case L7_EVENT_KIND_CODES.request:
     case L7_EVENT_KIND_CODES.message: {
-      const stream = buf.readUInt32LE(off + O.stream_id);
-      const message = kind === L7_EVENT_KIND_CODES.message;
-      const request = buf.subarray(payload, payload + reqLen);
-      const response = buf.subarray(payload + reqLen, payload + reqLen + respLen);
+      const stream = v.getUint32(off + O.stream_id, true);
       const event = extend<L7Event>(common, {
-        durationNs: u64(buf, off + O.duration_ns),
-        request: message ? Buffer.from(request) : request,
-        requestSize: u64(buf, off + O.request_size),
-        response: message ? Buffer.from(response) : response,
-        responseSize: u64(buf, off + O.response_size),
+        durationNs: u64(v, off + O.duration_ns),
+        request: Buffer.from(buf.subarray(payload, payload + reqLen)),
+        requestSize: u64(v, off + O.request_size),
+        response: Buffer.from(buf.subarray(payload + reqLen, payload + reqLen + respLen)),
+        responseSize: u64(v, off + O.response_size),
+        method: io === 1 ? 'produce' : 'consume',
       });
       if (stream !== L7_NO_STREAM) event.streamId = stream;
-      if (kind === L7_EVENT_KIND_CODES.message) {
-        event.method = io === 1 ? 'produce' : 'consume';
-        return { kind: 'message', event };
-      }
-      return { kind: 'request', event };
+      return { kind: 'message', event };
     }
     case L7_EVENT_KIND_CODES.http2_chunk:
       if (io !== 1 && io !== 2) return undefined;
@@ -254,15 +300,15 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
         chunk: extend<Http2Chunk>(common, {
           io: io === 1 ? 'write' : 'read',
           data: Buffer.from(buf.subarray(payload, payload + reqLen)),
-          size: u64(buf, off + O.request_size),
+          size: u64(v, off + O.request_size),
         }),
       };
     case L7_EVENT_KIND_CODES.conn_close:
       return {
         kind: 'conn_close',
         close: extend<L7ConnClose>(common, {
-          bytesSent: u64(buf, off + O.bytes_sent),
-          bytesReceived: u64(buf, off + O.bytes_received),
+          bytesSent: u64(v, off + O.bytes_sent),
+          bytesReceived: u64(v, off + O.bytes_received),
           unanswered: (buf[off + O.flags]! & L7_FLAG_UNANSWERED) !== 0,
         }),
       };

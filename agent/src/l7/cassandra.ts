@@ -65,4 +65,5 @@ export const cassandraParser: L7Parser = {
   detectRequest: detectCassandraRequest,
   parseRequest: parseCassandraRequest,
   parseResponse: parseCassandraResponse,
+  responseUsesRequest: true,
 };

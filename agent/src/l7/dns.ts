@@ -141,4 +141,5 @@ export const dnsParser: L7Parser = {
   },
   parseRequest: parseDnsRequest,
   parseResponse: parseDnsResponse,
+  responseUsesRequest: true,
 };

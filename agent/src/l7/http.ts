@@ -1,7 +1,7 @@
 // HTTP/1.x. Detection follows reference §3.2: the first 15 bytes hold no NUL and the buffer starts
 // with a known method (prefix match). The parser also accepts TRACE, which the detector does not.
 import type { L7Parser, L7RequestInfo, L7ResponseInfo } from './l7-parser.ts';
-import { ascii, indexOfByte, isDigit, startsWith, startsWithLower, text, truncate } from './util.ts';
+import { indexOfByte, isDigit, startsWith, startsWithLower, text, truncate } from './util.ts';
 
 const DETECT_METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'PATCH'];
 const PARSE_METHODS = [...DETECT_METHODS, 'TRACE'];
@@ -17,30 +17,39 @@ function methodOf(b: Uint8Array, methods: readonly string[]): string | undefined
   return undefined;
 }
 
-/** Value of header `name` (lower case, without colon) in the header block, or undefined. */
-function header(b: Uint8Array, from: number, name: string): string | undefined {
+/**
+ * Values of the headers `names` (lower case, without colon) in the header block at `from`, in
+ * one pass over it: the first occurrence of each, trimmed, or undefined. A header cut by the
+ * payload cap is still reported (what is there).
+ */
+function headerValues(b: Uint8Array, from: number, names: readonly string[]): (string | undefined)[] {
+  const values = new Array<string | undefined>(names.length);
+  let found = 0;
   let i = from;
-  while (i < b.length) {
+  while (i < b.length && found < names.length) {
     const nl = indexOfByte(b, 10, i);
-    const lineEnd = nl < 0 ? b.length : nl;
-    let end = lineEnd;
+    let end = nl < 0 ? b.length : nl;
     if (end > i && b[end - 1] === 13) end--;
-    if (end === i) return undefined; // blank line: end of headers
-    if (nl >= 0 || lineEnd === b.length) {
-      if (startsWithLower(b, name, i) && i + name.length < end && b[i + name.length] === 0x3a) {
-        let v = i + name.length + 1;
-        while (v < end && (b[v] === 0x20 || b[v] === 9)) v++;
-        let e = end;
-        while (e > v && (b[e - 1] === 0x20 || b[e - 1] === 9)) e--;
-        // A header cut by the payload cap is still reported (what is there).
-        return text(b, v, e);
-      }
+    if (end === i) break; // blank line: end of headers
+    const colon = indexOfByte(b, 0x3a, i, end);
+    for (let k = 0; colon > i && k < names.length; k++) {
+      if (values[k] !== undefined || colon - i !== names[k]!.length || !startsWithLower(b, names[k]!, i)) continue;
+      let v = colon + 1;
+      while (v < end && (b[v] === 0x20 || b[v] === 9)) v++;
+      let e = end;
+      while (e > v && (b[e - 1] === 0x20 || b[e - 1] === 9)) e--;
+      values[k] = text(b, v, e);
+      found++;
+      break;
     }
-    if (nl < 0) return undefined;
+    if (nl < 0) break;
     i = nl + 1;
   }
-  return undefined;
+  return values;
 }
+
+const SPAN_HEADERS = ['host', 'traceparent'] as const;
+const CONTENT_LENGTH = ['content-length'] as const;
 
 export function parseHttpRequest(b: Uint8Array): L7RequestInfo | undefined {
   const method = methodOf(b, PARSE_METHODS);
@@ -52,16 +61,18 @@ export function parseHttpRequest(b: Uint8Array): L7RequestInfo | undefined {
   const info: L7RequestInfo = { method, path: truncate(text(b, start, end), cut) };
   const lineEnd = indexOfByte(b, 10, end);
   if (lineEnd >= 0) {
-    const host = header(b, lineEnd + 1, 'host');
+    const [host, traceparent] = headerValues(b, lineEnd + 1, SPAN_HEADERS);
     if (host !== undefined) info.host = host;
-    const tp = header(b, lineEnd + 1, 'traceparent');
-    if (tp !== undefined) info.traceparent = tp;
+    if (traceparent !== undefined) info.traceparent = traceparent;
   }
   return info;
 }
 
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** The same string object for every response of a class: request metrics look series up by it. */
 export function statusClass(code: number): string {
-  return code >= 100 && code <= 599 ? `${Math.floor(code / 100)}xx` : 'unknown';
+  return code >= 100 && code <= 599 ? STATUS_CLASSES[Math.floor(code / 100) - 1]! : 'unknown';
 }
 
 export function parseHttpResponse(b: Uint8Array): L7ResponseInfo | undefined {
@@ -69,7 +80,7 @@ export function parseHttpResponse(b: Uint8Array): L7ResponseInfo | undefined {
   if (b.length < 12 || !noNulIn15(b) || !startsWith(b, 'HTTP/')) return undefined;
   if (!isDigit(b[5]) || b[6] !== 0x2e || !isDigit(b[7]) || b[8] !== 0x20) return undefined;
   if (!isDigit(b[9]) || !isDigit(b[10]) || !isDigit(b[11])) return undefined;
-  const code = Number(ascii(b, 9, 12));
+  const code = (b[9]! - 48) * 100 + (b[10]! - 48) * 10 + (b[11]! - 48);
   return { status: statusClass(code), code };
 }
 
@@ -85,10 +96,21 @@ function messageEnd(b: Uint8Array, from: number, hasBody: boolean): number | und
   }
   const headersEnd = indexOfByte(b, 10, i) + 1;
   if (!hasBody) return headersEnd;
-  const length = header(b, from, 'content-length');
+  const [length] = headerValues(b, from, CONTENT_LENGTH);
   if (length === undefined) return undefined; // chunked or read to close: the next message's start is unknown
   const n = Number(length);
   return Number.isInteger(n) && n >= 0 && headersEnd + n <= b.length ? headersEnd + n : undefined;
+}
+
+/** The common case of splitHttpPipeline in one cheap pass: the bytes end with the first blank
+ * line, so they hold one request (a body declared there arrives in a later write). */
+function endsWithOnlyBlankLine(b: Uint8Array): boolean {
+  const n = b.length;
+  if (n < 4 || b[n - 4] !== 13 || b[n - 3] !== 10 || b[n - 2] !== 13 || b[n - 1] !== 10) return false;
+  for (let i = 0; i < n - 4; i++) {
+    if (b[i] === 10 && (b[i + 1] === 10 || (b[i + 1] === 13 && b[i + 2] === 10))) return false;
+  }
+  return true;
 }
 
 /**
@@ -99,6 +121,7 @@ function messageEnd(b: Uint8Array, from: number, hasBody: boolean): number | und
  * which is the cheap common case: one scan for the end of the header block.
  */
 export function splitHttpPipeline(req: Uint8Array, resp: Uint8Array): Array<{ request: L7RequestInfo; response: L7ResponseInfo }> | undefined {
+  if (endsWithOnlyBlankLine(req)) return undefined;
   const first = messageEnd(req, 0, true) ?? messageEnd(req, 0, false);
   if (first === undefined || first >= req.length || methodOf(req.subarray(first), PARSE_METHODS) === undefined) return undefined;
   const requests: L7RequestInfo[] = [];

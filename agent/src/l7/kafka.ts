@@ -71,5 +71,6 @@ export const kafkaParser: L7Parser = {
   detectRequest: detectKafkaRequest,
   parseRequest: parseKafkaRequest,
   parseResponse: parseKafkaResponse,
+  responseUsesRequest: true,
 };
 

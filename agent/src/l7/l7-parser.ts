@@ -41,6 +41,9 @@ export interface L7Parser {
   parseRequest(payload: Uint8Array): L7RequestInfo | undefined;
   /** undefined when the bytes are not a response of this protocol. */
   parseResponse(payload: Uint8Array, request?: L7RequestInfo): L7ResponseInfo | undefined;
+  /** parseResponse reads its request (MySQL's command, DNS's question, a stream id): the pipeline
+   * parses requests only for that, for spans and for labels taken from requests. */
+  responseUsesRequest?: boolean;
   /** For protocols whose clients pipeline (several requests in one write, answered in order):
    * one entry per request found in the captured bytes, each with its own reply's status.
    * undefined when the write holds a single request. */

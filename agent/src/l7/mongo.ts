@@ -70,4 +70,5 @@ export const mongoParser: L7Parser = {
   detectRequest: detectMongoRequest,
   parseRequest: parseMongoRequest,
   parseResponse: parseMongoResponse,
+  responseUsesRequest: true,
 };

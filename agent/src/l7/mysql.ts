@@ -75,6 +75,7 @@ export const mysqlParser: L7Parser = {
   detectRequest: detectMysqlRequest,
   parseRequest: (b) => parseMysqlRequest(b),
   parseResponse: (b, req) => parseMysqlResponse(b, req),
+  responseUsesRequest: true,
 };
 
 /** Per-connection state: statement id → query from PREPARE responses; CLOSE forgets. Bounded. */

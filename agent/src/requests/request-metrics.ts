@@ -46,17 +46,21 @@ const protocolNames: Record<L7Protocol, FamilyNames> = {
 
 interface Series { labels: Record<string, string>; value: number }
 
+interface ProtocolFamilies extends FamilyNames { outboundFamilies: Families; inboundFamilies: Families }
 const familyNames = (prefix: string): Families => ({ total: `${prefix}_total`, duration: `${prefix}_duration_seconds_total` });
-const names: Record<L7Protocol, FamilyNames & { outboundFamilies: Families; inboundFamilies: Families }> = Object.fromEntries(
+const names = Object.fromEntries(
   Object.entries(protocolNames).map(([protocol, f]) => [protocol, {
     ...f, outboundFamilies: familyNames(`container_${f.p}_${f.kind}`), inboundFamilies: familyNames(`container_${f.p}_inbound_${f.kind}`),
   }]),
-) as Record<L7Protocol, FamilyNames & { outboundFamilies: Families; inboundFamilies: Families }>;
+) as Record<L7Protocol, ProtocolFamilies>;
 
-/** Label values joined by NUL; values that contain NUL themselves (hostile DNS names) are JSON-quoted so keys stay unique. */
-function seriesKey(a: string, b: string, c: string): string {
-  if (a.includes('\u0000') || b.includes('\u0000') || c.includes('\u0000')) return JSON.stringify([a, b, c]);
-  return `${a}\u0000${b}\u0000${c}`;
+/** The series of one container and peer (or DNS question) in one pair of families: its counters
+ * by status (and method), and its latency histogram. */
+interface PeerSeries {
+  families: Families;
+  labels: Record<string, string>;
+  counters: Map<string, Series>;
+  latency?: LatencyHistogram;
 }
 
 /** The labels a request series has besides status/method: its container and peer (or DNS question). */
@@ -66,17 +70,28 @@ function peerLabels(containerId: string, dns: boolean, outbound: boolean, a: str
   return labels;
 }
 
+/** families → container → a → b: the label values are looked up one by one, not joined into a key.
+ * They are mostly the same string objects each time (the process table's container ids, the
+ * decoder's peer labels), whose hashes V8 keeps, so a lookup hashes nothing new. */
+type PeerIndex = Map<Families, Map<string, Map<string, Map<string, PeerSeries>>>>;
+
+function childOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
+}
+
 export class RequestMetrics {
-  private readonly counters = new Map<string, Map<string, Series>>();
-  private readonly histograms = new Map<string, Map<string, { labels: Record<string, string>; h: LatencyHistogram }>>();
+  private readonly peers: PeerIndex = new Map();
   private seriesCount = 0;
   /** Observations dropped because the series cap was reached. */
   overflow = 0;
 
   constructor(private readonly maxSeries = 100_000) {}
 
-  // Hot path (every request seen on the host): the series is found by a key made of the label
-  // values; label objects are built only when a series is new.
+  // Hot path (every request seen on the host): label objects are built only when a series is new,
+  // and no closure is created per call (under tsx every function created is also named at run
+  // time, which showed in the profile of this path).
   observe(o: RequestObservation): void {
     const n = names[o.protocol];
     if (o.direction === 'inbound' && !n.hasInbound) return;
@@ -85,46 +100,59 @@ export class RequestMetrics {
     const outbound = o.direction === 'outbound';
     const a = dns ? o.requestType ?? '' : outbound ? o.destination ?? '' : '';
     const b = dns ? o.domain ?? '' : outbound ? o.actualDestination ?? o.destination ?? '' : '';
+    const peer = this.peerSeries(families, o.containerId, a, b, dns, outbound);
     const method = o.method !== undefined && !n.hasLatency ? o.method : undefined;
-    const peerKey = seriesKey(o.containerId, a, b);
-    // No closures here: under tsx every function created is also named at run time, which showed
-    // in the profile of this path.
-    const counterKey = method === undefined ? `${peerKey}\u0000${o.status}` : `${peerKey}\u0000${o.status}\u0000${method}`;
-    let c = this.counters.get(families.total)?.get(counterKey);
-    if (!c) {
-      const labels = peerLabels(o.containerId, dns, outbound, a, b);
-      labels.status = o.status;
+    // Methods are produce/consume, statuses never hold NUL: the key is unambiguous.
+    const counterKey = method === undefined ? o.status : `${o.status}\u0000${method}`;
+    let c = peer.counters.get(counterKey);
+    if (c === undefined && this.admit()) {
+      const labels: Record<string, string> = { ...peer.labels, status: o.status };
       if (method !== undefined) labels.method = method;
-      c = this.add(this.counters, families.total, counterKey, { labels, value: 0 });
+      peer.counters.set(counterKey, (c = { labels, value: 0 }));
     }
     if (c) c.value++;
     if (n.hasLatency && o.durationSeconds !== undefined) {
-      const h = this.histograms.get(families.duration)?.get(peerKey)
-        ?? this.add(this.histograms, families.duration, peerKey, { labels: peerLabels(o.containerId, dns, outbound, a, b), h: new LatencyHistogram() });
-      h?.h.observe(o.durationSeconds);
+      if (peer.latency === undefined && this.admit()) peer.latency = new LatencyHistogram();
+      peer.latency?.observe(o.durationSeconds);
     }
   }
 
-  /** Adds a new series unless the cap is reached (then counts the overflow). */
-  private add<T>(families: Map<string, Map<string, T>>, family: string, key: string, value: T): T | undefined {
-    if (this.seriesCount >= this.maxSeries) { this.overflow++; return undefined; }
-    let series = families.get(family);
-    if (!series) families.set(family, (series = new Map()));
+  private peerSeries(families: Families, containerId: string, a: string, b: string, dns: boolean, outbound: boolean): PeerSeries {
+    let byContainer = this.peers.get(families);
+    if (byContainer === undefined) this.peers.set(families, (byContainer = new Map()));
+    let byA = byContainer.get(containerId);
+    if (byA === undefined) byContainer.set(containerId, (byA = new Map()));
+    let byB = byA.get(a);
+    if (byB === undefined) byA.set(a, (byB = new Map()));
+    let peer = byB.get(b);
+    if (peer === undefined) byB.set(b, (peer = { families, labels: peerLabels(containerId, dns, outbound, a, b), counters: new Map() }));
+    return peer;
+  }
+
+  /** Room for one more series? Past the cap the observation is counted as overflow instead. */
+  private admit(): boolean {
+    if (this.seriesCount >= this.maxSeries) { this.overflow++; return false; }
     this.seriesCount++;
-    series.set(key, value);
-    return value;
+    return true;
   }
 
   collect(): MetricFamily[] {
+    const totals = new Map<string, MetricSample[]>();
+    const durations = new Map<string, MetricSample[]>();
+    for (const byContainer of this.peers.values()) {
+      for (const byA of byContainer.values()) {
+        for (const byB of byA.values()) {
+          for (const peer of byB.values()) {
+            const counters = childOf(totals, peer.families.total, () => []);
+            for (const s of peer.counters.values()) counters.push({ labels: s.labels, value: s.value });
+            if (peer.latency) childOf(durations, peer.families.duration, () => []).push(...peer.latency.samples(peer.labels));
+          }
+        }
+      }
+    }
     const out: MetricFamily[] = [];
-    for (const [name, series] of this.counters) {
-      out.push({ name, help: 'Requests (or messages) by status', type: 'counter', samples: [...series.values()].map((s) => ({ labels: s.labels, value: s.value })) });
-    }
-    for (const [name, series] of this.histograms) {
-      const samples: MetricSample[] = [];
-      for (const s of series.values()) samples.push(...s.h.samples(s.labels));
-      out.push({ name, help: 'Request latency in seconds', type: 'histogram', samples });
-    }
+    for (const [name, samples] of totals) if (samples.length) out.push({ name, help: 'Requests (or messages) by status', type: 'counter', samples });
+    for (const [name, samples] of durations) out.push({ name, help: 'Request latency in seconds', type: 'histogram', samples });
     return out;
   }
 }

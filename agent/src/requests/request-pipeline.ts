@@ -68,7 +68,9 @@ export class RequestPipeline {
       for (const x of pipelined) this.record(e, parser.protocol, x.request, x.response, e.durationNs);
       return;
     }
-    const request = parser.parseRequest(e.request) ?? {};
+    // Request metrics need only the response's status: the request's own fields (path, host,
+    // statement, traceparent) are read for spans, and where the response cannot be read without them.
+    const request = this.deps.spans || parser.responseUsesRequest ? parser.parseRequest(e.request) ?? {} : {};
     const response = e.method ? { status: 'ok' } : parser.parseResponse(e.response, request);
     this.record(e, parser.protocol, request, response, e.method ? undefined : e.durationNs);
   }
