@@ -6,12 +6,14 @@
 // p50/p99 latency from h2load's per-request log, with on/off ratios.
 //
 //   npm run bench:http -- [--rate 10000] [--clients 50] [--seconds 60] [--rounds 1]
-//                         [--agent-cpu-prof <dir>]
+//                         [--agent-cpu-prof <dir>] [--spans]
 // Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
-// AGENT_CPU_PROF). Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
+// AGENT_CPU_PROF, SPANS=1). --spans gives the agent a collector endpoint (a sink in this process
+// that accepts and discards), so every request also becomes an OTLP span the agent encodes and sends. Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { startNginx } from '../test/e2e/nginx.ts';
 import { StandInNetwork, type StandInContainer } from '../test/e2e/stand-in-containers.ts';
@@ -37,6 +39,7 @@ const CLIENTS = positiveInt('clients', 50); // h2load --h1 keeps one request in 
 const SECONDS = positiveInt('seconds', 60);
 const ROUNDS = positiveInt('rounds', 1);
 const CPU_PROF_DIR = option('agent-cpu-prof', '');
+const SPANS = process.argv.includes('--spans') || process.env.SPANS === '1';
 if (RATE % CLIENTS !== 0) {
   console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS} (h2load's --rps is per client)`);
   process.exit(2);
@@ -140,9 +143,28 @@ function labelled(text: string, name: string, label: string): string {
   return parts.length ? parts.join(' ') : 'none';
 }
 
+/** What the agent pushed to the collector sink, by path. */
+const pushed = new Map<string, { posts: number; bytes: number }>();
+
+/** An OTLP/remote-write endpoint that accepts everything and keeps only counts. */
+async function startCollectorSink(): Promise<{ url: string; server: Server }> {
+  const server = createHttpServer((req, res) => {
+    const p = pushed.get(req.url ?? '') ?? { posts: 0, bytes: 0 };
+    pushed.set(req.url ?? '', p);
+    p.posts++;
+    req.on('data', (d: Buffer) => { p.bytes += d.length; });
+    req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end()); // an empty message is a valid OTLP response
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address();
+  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, server };
+}
+
+let collectorUrl = '';
+
 async function startAgent(): Promise<ChildProcess> {
   const nodeFlags = CPU_PROF_DIR ? ['--import', join(import.meta.dirname, 'agent-cpu-profile.mjs')] : [];
-  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0'],
+  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0', ...(collectorUrl ? ['--collector-endpoint', collectorUrl] : [])],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AGENT_CPU_PROF_DIR: CPU_PROF_DIR } });
   for (let i = 0; ; i++) {
     try { await fetch(`http://${AGENT_LISTEN}/health`); break; } catch {
@@ -231,7 +253,13 @@ function median(xs: number[]): number {
 
 const net = new StandInNetwork('192.168.231');
 let failed = false;
+let sink: Server | undefined;
 try {
+  if (SPANS) {
+    const started = await startCollectorSink();
+    sink = started.server;
+    collectorUrl = started.url;
+  }
   const web = net.addContainer('web');
   const load = net.addContainer('load');
   // nginx closes a keep-alive connection after 1000 requests by default, and h2load -D does not
@@ -243,7 +271,7 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients × ${RATE / CLIENTS} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on; ${ROUNDS} round(s)`);
+  console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients × ${RATE / CLIENTS} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on${SPANS ? ', sending spans' : ''}; ${ROUNDS} round(s)`);
   const rounds: Round[] = [];
   for (let n = 1; n <= ROUNDS; n++) {
     const r = await round(n, load, web);
@@ -269,11 +297,16 @@ try {
   console.log(`  p99 on/off:              ${fmt(Math.min(...p99))} / ${fmt(median(p99))}   (target <= 1.03)`);
   console.log(`  lost events (total):     ${rounds.reduce((a, r) => a + r.lost, 0)}   (target 0)`);
   console.log(`  counted/completed:       ${rounds.map((r) => `${r.countedOut}/${r.countedIn} of ${r.on.summary.succeeded}`).join(', ')}`);
+  if (SPANS) {
+    const traces = pushed.get('/v1/traces');
+    console.log(`  spans pushed:            ${traces ? `${traces.posts} OTLP posts, ${fmt(traces.bytes / 1048576, 1)} MiB` : 'none'}`);
+  }
   if (CPU_PROF_DIR) console.log(`  agent CPU profiles in ${CPU_PROF_DIR}`);
 } catch (err) {
   failed = true;
   console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
+  sink?.close();
   await net.destroy();
   rmSync(work, { recursive: true, force: true });
 }

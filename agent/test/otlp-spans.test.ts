@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { encodeExportTraceRequest } from '../src/export/otlp-traces.ts';
-import { SpanExporter } from '../src/export/span-exporter.ts';
+import { MAX_BATCH_SPANS, SpanExporter } from '../src/export/span-exporter.ts';
 import { parseTraceparent, spanFromRequest, type CapturedRequest } from '../src/requests/request-span.ts';
 
 const require = createRequire(import.meta.url);
@@ -75,13 +75,14 @@ test('the exporter batches per container and POSTs OTLP protobuf to /v1/traces w
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const exporter = new SpanExporter({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1/traces`, apiKey: 'k1', scopeVersion: '0.1.0' });
-  for (let i = 0; i < 700; i++) exporter.add(i % 2 ? resource : { ...resource, containerId: '/docker/other', serviceName: '/docker/other' }, spanFromRequest(base)!);
+  const total = MAX_BATCH_SPANS + 188;
+  for (let i = 0; i < total; i++) exporter.add(i % 2 ? resource : { ...resource, containerId: '/docker/other', serviceName: '/docker/other' }, spanFromRequest(base)!);
   await exporter.flush();
   exporter.close();
   srv.close();
   assert.equal(key, 'k1');
   const spans = bodies.map(decode).flatMap((o) => o.resourceSpans).map((rs: { scopeSpans: Array<{ spans: unknown[] }> }) => rs.scopeSpans[0]!.spans.length);
-  assert.equal(spans.reduce((a: number, b: number) => a + b, 0), 700);
-  assert.equal(bodies.length, 2, 'one batch at 512 spans, one for the rest');
-  assert.equal(exporter.stats.sentItems, 700);
+  assert.equal(spans.reduce((a: number, b: number) => a + b, 0), total);
+  assert.equal(bodies.length, 2, `one batch at ${MAX_BATCH_SPANS} spans, one for the rest`);
+  assert.equal(exporter.stats.sentItems, total);
 });

@@ -174,9 +174,9 @@ export class ProtobufReader {
   }
 }
 
-/** Append-only writer. Nested messages are written into a child writer and then embedded. */
+/** Append-only writer. Nested messages are written in place (beginMessage/endMessage) or into a
+ * child writer and then embedded (message). */
 export class ProtobufWriter {
-  private chunks: Uint8Array[] = [];
   private cur = new Uint8Array(256);
   private len = 0;
   private view = new DataView(this.cur.buffer);
@@ -259,11 +259,52 @@ export class ProtobufWriter {
   }
 
   string(field: number, s: string): this {
-    return this.bytes(field, textEncoder.encode(s));
+    // ASCII (nearly every key and value) is written char by char, without an encoder call and
+    // its intermediate array.
+    const n = s.length;
+    let ascii = n <= 1024;
+    for (let i = 0; ascii && i < n; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
+    if (!ascii) return this.bytes(field, textEncoder.encode(s));
+    this.tag(field, WireType.LengthDelimited).varint(n);
+    this.ensure(n);
+    const cur = this.cur;
+    let at = this.len;
+    for (let i = 0; i < n; i++) cur[at++] = s.charCodeAt(i);
+    this.len = at;
+    return this;
   }
 
   message(field: number, child: ProtobufWriter): this {
     return this.bytes(field, child.finish());
+  }
+
+  /**
+   * Starts a nested message of `field` written in place, without a child writer; close it with
+   * endMessage(mark). One byte is reserved for its length; a longer message is moved up once
+   * its length is known.
+   */
+  beginMessage(field: number): number {
+    this.tag(field, WireType.LengthDelimited);
+    this.ensure(1);
+    return this.len++;
+  }
+
+  endMessage(mark: number): this {
+    const size = this.len - mark - 1;
+    let lengthBytes = 1;
+    for (let v = size; v >= 0x80; v = Math.floor(v / 128)) lengthBytes++;
+    if (lengthBytes > 1) {
+      this.ensure(lengthBytes - 1);
+      this.cur.copyWithin(mark + lengthBytes, mark + 1, this.len);
+      this.len += lengthBytes - 1;
+    }
+    let v = size, at = mark;
+    while (v >= 0x80) {
+      this.cur[at++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.cur[at] = v;
+    return this;
   }
 
   finish(): Uint8Array {

@@ -28,36 +28,46 @@ const STATUS_UNSET = 0;
 const STATUS_ERROR = 2;
 export const INSTRUMENTATION_SCOPE = 'rootsight-agent';
 
-function keyValue(key: string, value: AttributeValue): ProtobufWriter {
-  const any = new ProtobufWriter();
-  if (typeof value === 'string') any.string(1, value);
-  else if (typeof value === 'boolean') any.bool(2, value);
-  else if (Number.isInteger(value)) any.int64(3, value);
-  else any.double(4, value);
-  return new ProtobufWriter().string(1, key).message(2, any);
+/** A KeyValue (field `field` of w) with its AnyValue, written in place. */
+function keyValue(w: ProtobufWriter, field: number, key: string, value: AttributeValue): void {
+  const kv = w.beginMessage(field);
+  w.string(1, key);
+  const any = w.beginMessage(2);
+  if (typeof value === 'string') w.string(1, value);
+  else if (typeof value === 'boolean') w.bool(2, value);
+  else if (Number.isInteger(value)) w.int64(3, value);
+  else w.double(4, value);
+  w.endMessage(any).endMessage(kv);
 }
 
-function encodeSpan(s: AgentSpan): ProtobufWriter {
-  const w = new ProtobufWriter().bytes(1, s.traceId).bytes(2, s.spanId);
+function encodeSpan(w: ProtobufWriter, field: number, s: AgentSpan): void {
+  const span = w.beginMessage(field);
+  w.bytes(1, s.traceId).bytes(2, s.spanId);
   if (s.parentSpanId) w.bytes(4, s.parentSpanId);
   w.string(5, s.name).uint(6, SPAN_KIND[s.kind]).fixed64(7, s.startTimeUnixNano).fixed64(8, s.endTimeUnixNano);
-  for (const [k, v] of Object.entries(s.attributes)) w.message(9, keyValue(k, v));
-  w.message(15, new ProtobufWriter().uint(3, s.error ? STATUS_ERROR : STATUS_UNSET));
-  return w;
+  for (const k in s.attributes) keyValue(w, 9, k, s.attributes[k]!);
+  const status = w.beginMessage(15);
+  w.uint(3, s.error ? STATUS_ERROR : STATUS_UNSET).endMessage(status);
+  w.endMessage(span);
 }
 
-/** One ResourceSpans per resource; spans keep their order. */
+/** One ResourceSpans per resource; spans keep their order. Written in one buffer: a writer per
+ * nested message cost more than the spans' capture at 10k requests/s. */
 export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanResource; spans: readonly AgentSpan[] }>, scopeVersion: string): Uint8Array {
-  const req = new ProtobufWriter();
+  const w = new ProtobufWriter();
   for (const g of groups) {
-    const resource = new ProtobufWriter()
-      .message(1, keyValue('service.name', g.resource.serviceName))
-      .message(1, keyValue('container.id', g.resource.containerId))
-      .message(1, keyValue('host.name', g.resource.hostName))
-      .message(1, keyValue('host.id', g.resource.hostId));
-    const scope = new ProtobufWriter().message(1, new ProtobufWriter().string(1, INSTRUMENTATION_SCOPE).string(2, scopeVersion));
-    for (const s of g.spans) scope.message(2, encodeSpan(s));
-    req.message(1, new ProtobufWriter().message(1, resource).message(2, scope));
+    const resourceSpans = w.beginMessage(1);
+    const resource = w.beginMessage(1);
+    keyValue(w, 1, 'service.name', g.resource.serviceName);
+    keyValue(w, 1, 'container.id', g.resource.containerId);
+    keyValue(w, 1, 'host.name', g.resource.hostName);
+    keyValue(w, 1, 'host.id', g.resource.hostId);
+    w.endMessage(resource);
+    const scopeSpans = w.beginMessage(2);
+    const scope = w.beginMessage(1);
+    w.string(1, INSTRUMENTATION_SCOPE).string(2, scopeVersion).endMessage(scope);
+    for (const s of g.spans) encodeSpan(w, 2, s);
+    w.endMessage(scopeSpans).endMessage(resourceSpans);
   }
-  return req.finish();
+  return w.finish();
 }

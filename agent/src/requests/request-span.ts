@@ -1,7 +1,7 @@
 // A span per captured request, with the attributes Coroot's agent puts on them
 // (reference/node-agent.md §6.1). A request that carries a W3C traceparent joins that trace
 // as its child, so spans of instrumented and uninstrumented services form one trace.
-import { randomBytes } from 'node:crypto';
+import { randomId } from './random-ids.ts';
 import type { AgentSpan, AttributeValue } from '../export/otlp-traces.ts';
 import type { L7Protocol, L7RequestInfo, L7ResponseInfo } from '../l7/l7-parser.ts';
 
@@ -72,8 +72,8 @@ export function spanFromRequest(c: CapturedRequest): AgentSpan | undefined {
   }
   const parent = parseTraceparent(req.traceparent);
   return {
-    traceId: parent?.traceId ?? randomBytes(16),
-    spanId: randomBytes(8),
+    traceId: parent?.traceId ?? randomId(16),
+    spanId: randomId(8),
     parentSpanId: parent?.parentSpanId,
     name,
     kind: c.direction === 'outbound' ? 'client' : 'server',
