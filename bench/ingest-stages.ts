@@ -114,9 +114,9 @@ try {
   const [sb, tb, lb] = [sampleBodies(), spanBodies(), logBodies()];
   const m = await run(sb, async (body, s) => {
     const d = timed(s, 'decode', () => decodeWriteRequestSamples(snappyUncompress(body, 1 << 30), Date.now(), cache));
-    const w = timed(s, 'encode', () => { const w = new RowBinaryWriter(d.samples.length * 48); encodeSampleBatch(d.samples, w); return w; });
+    const [w, seriesDays] = timed(s, 'encode', () => { const w = new RowBinaryWriter(d.samples.length * 48); return [w, encodeSampleBatch(d.samples, w)] as const; });
     const t = performance.now();
-    await metrics.insertEncodedSamples(w.view());
+    await metrics.insertEncodedSamples(w.view(), seriesDays);
     s.insert += performance.now() - t;
     s.rows += d.samples.length;
   });

@@ -15,6 +15,7 @@ import { formatUrl, parseListenAddress } from '@rootsight/common';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
+import { SampleHead } from './metrics/sample-head.ts';
 import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
 import { PrometheusUpstream, type UpstreamOptions } from './upstream/prometheus-upstream.ts';
 import { parseUpstreamUrl } from './upstream/upstream-url.ts';
@@ -62,6 +63,8 @@ export interface StartServerOptions {
   prometheusRemoteWriteUrl?: string;
   /** Upstream timeouts, queue bound and retries (tests shorten them). */
   upstream?: Omit<UpstreamOptions, 'endpoint' | 'log'>;
+  /** Recent samples kept in memory for PromQL (chDB only); 0 = none, every read goes to storage. Default 4M. */
+  metricsHeadSamples?: number;
 }
 
 export interface RunningServer {
@@ -98,9 +101,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   }, log);
   let telemetry: TelemetryIngest | undefined;
   const upstream = upstreamEndpoint ? new PrometheusUpstream({ ...opts.upstream, endpoint: upstreamEndpoint, log }) : undefined;
-  const store = new MetricsStore(db);
-  // PromQL reads samples through the reader (binary rows, cached label sets); the rest through the store.
-  const seriesReader = new ClickHouseSeriesReader(db);
+  // Recent samples in memory answer most PromQL reads without a storage query. Only with chDB: this
+  // process is then the data directory's only writer, so the head misses nothing that is stored.
+  const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0
+    ? new SampleHead(await new MetricsStore(db).newestSampleMs(), { maxSamples: opts.metricsHeadSamples })
+    : undefined;
+  const store = new MetricsStore(db, head);
+  if (head) storage.onPartitionDropped((signal, dayStartMs) => { if (signal === 'metrics') head.forgetThrough(dayStartMs + 86_400_000 - 1); });
+  // PromQL reads samples through the reader (head, binary rows, cached label sets); the rest through the store.
+  const seriesReader = new ClickHouseSeriesReader(db, { head });
   const metricsSource = {
     selectSeries: seriesReader.selectSeries.bind(seriesReader),
     selectSeriesMany: seriesReader.selectSeriesMany.bind(seriesReader),

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeWriteRequest, ProtobufWriter, type TimeSeries } from '@rootsight/common';
 import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
+import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
+import { seriesFingerprint } from '../src/storage/clickhouse/series-fingerprint.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { TelemetryStore, type LogRow, type SpanRow } from '../src/storage/clickhouse/telemetry-store.ts';
@@ -53,10 +55,15 @@ describe('remote write decoding', () => {
     const b = decodeWriteRequestSamples(req(2), now, cache);
     assert.equal(cache.size, 1);
     assert.equal(a.samples.series[0], b.samples.series[0], 'the cached identity is reused');
+    const id = a.samples.series[0]!;
+    assert.equal(id.fingerprint, seriesFingerprint('m', [['a', '2'], ['z', '1']]));
     const expected = new RowBinaryWriter();
     expected.string('m');
+    expected.bigU64(id.fingerprint);
+    const keyBytes = expected.pos;
     expected.stringMap({ a: '2', z: '1' });
-    assert.deepEqual(Buffer.from(a.samples.series[0]!), Buffer.from(expected.view()));
+    assert.deepEqual(Buffer.from(id.seriesRow), Buffer.from(expected.view()));
+    assert.deepEqual(Buffer.from(id.sampleKey), Buffer.from(expected.view().subarray(0, keyBytes)));
     assert.deepEqual([...a.samples.seriesIndex.subarray(0, 2)], [0, 0]);
   });
 
@@ -97,38 +104,38 @@ describe('RowBinary inserts through chDB', () => {
     const store = new MetricsStore(db);
     await store.insertSampleBatch(decodeWriteRequestSamples(encodeWriteRequest({ timeseries: series, metadata: [] }), T0 + n * 2570).samples);
     await store.insertSampleBatch(decodeWriteRequestSamples(body, now).samples);
-    const [[count, sum, names, nans]] = await db.rows(`SELECT count(), sum(if(isNaN(value), 0, value)), uniqExact(metric_name), countIf(isNaN(value)) FROM metrics_samples WHERE metric_name LIKE 'bulk_%'`) as [[string | number, number, number, number]];
+    const [[count, sum, names, nans]] = await db.rows(`SELECT count(), sum(if(isNaN(value), 0, value)), uniqExact(metric_name), countIf(isNaN(value)) FROM metrics_series_samples WHERE metric_name LIKE 'bulk_%'`) as [[string | number, number, number, number]];
     assert.equal(Number(count), n);
     assert.equal(Number(names), 3);
     assert.equal(Number(nans), 100);
     let expectedSum = 0;
     for (let s = 0; s < 100; s++) for (let i = 0; i < n / 100; i++) if (i !== 7) expectedSum += i * 10.1 + s;
     assert.ok(Math.abs(sum - expectedSum) < 1e-6 * expectedSum, `${sum} vs ${expectedSum}`);
-    const labels = await db.rows(`SELECT labels FROM metrics_samples WHERE metric_name = 'bulk_1' LIMIT 1`);
+    const labels = await db.rows(`SELECT labels FROM metrics_series WHERE metric_name = 'bulk_1' LIMIT 1`);
     assert.match((labels[0]![0] as Record<string, string>)['quote']!, /^it's \\ "\d+"\n$/);
 
     // The stale marker keeps its bits in the table; a plain NaN keeps its own.
-    const bits = await db.rows(`SELECT toUnixTimestamp64Milli(ts), lower(hex(reverse(reinterpretAsString(value)))) FROM metrics_samples WHERE metric_name = 'stale_test' ORDER BY ts`);
+    const bits = await db.rows(`SELECT toUnixTimestamp64Milli(ts), lower(hex(reverse(reinterpretAsString(value)))) FROM metrics_series_samples WHERE metric_name = 'stale_test' ORDER BY ts`);
     assert.deepEqual(bits.map((r) => [Number(r[0]), r[1]]), [[T0, '3ff0000000000000'], [T0 + 15_000, '7ff0000000000002'], [T0 + 30_000, '7ff8000000000000']]);
     // …and after a merge rewrites the part.
-    await db.exec('OPTIMIZE TABLE metrics_samples FINAL');
-    const merged = await db.rows(`SELECT count() FROM metrics_samples WHERE reinterpretAsUInt64(value) = 9218868437227405314`);
+    await db.exec('OPTIMIZE TABLE metrics_series_samples FINAL');
+    const merged = await db.rows(`SELECT count() FROM metrics_series_samples WHERE reinterpretAsUInt64(value) = 9218868437227405314`);
     assert.equal(Number(merged[0]![0]), 1);
-    // The store's own reader reports it.
-    const [stale] = await store.selectSeries([{ name: '__name__', type: '=', value: 'stale_test' }], T0 - 1, T0 + 60_000);
+    // The PromQL read path reports it.
+    const [stale] = await new ClickHouseSeriesReader(db).selectSeries([{ name: '__name__', type: '=', value: 'stale_test' }], T0 - 1, T0 + 60_000);
     assert.deepEqual(stale!.staleAt, [T0 + 15_000]);
     assert.ok(Number.isNaN(stale!.values[1]));
   });
 
   it('refuses a payload that does not match the columns, and stores nothing of it', async () => {
-    const before = Number((await db.rows('SELECT count() FROM metrics_samples'))[0]![0]);
+    const before = Number((await db.rows('SELECT count() FROM metrics_series_samples'))[0]![0]);
     const w = new RowBinaryWriter();
     w.string('m');
-    w.varint(0);
+    w.u64(1);
     w.i64(T0); // value missing
-    await assert.rejects(db.insertRowBinary('metrics_samples', ['metric_name', 'labels', 'ts', 'value'], w.view()), /Cannot read all data|CANNOT_READ_ALL_DATA|ATTEMPT_TO_READ_AFTER_EOF/);
-    await assert.rejects(db.insertRowBinary('metrics_samples', ['metric_name', 'nope'], w.view()), /no column nope/);
-    assert.equal(Number((await db.rows('SELECT count() FROM metrics_samples'))[0]![0]), before);
+    await assert.rejects(db.insertRowBinary('metrics_series_samples', ['metric_name', 'fingerprint', 'ts', 'value'], w.view()), /Cannot read all data|CANNOT_READ_ALL_DATA|ATTEMPT_TO_READ_AFTER_EOF/);
+    await assert.rejects(db.insertRowBinary('metrics_series_samples', ['metric_name', 'nope'], w.view()), /no column nope/);
+    assert.equal(Number((await db.rows('SELECT count() FROM metrics_series_samples'))[0]![0]), before);
   });
 
   it('spans and log records round-trip: ids as bytes, every string width, events and links', async () => {

@@ -45,7 +45,8 @@ it('drops partitions past retention and over budget, oldest first, and reports u
   const result = await server.storage!.enforce(now);
   const dropped = result.dropped.map((d) => `${d.table}:${d.reason}`).sort();
   assert.deepEqual(dropped, [
-    'metrics_samples:retention',
+    // Labels (metrics_series) are stored per day like samples, so both go together.
+    'metrics_series:retention', 'metrics_series_samples:retention',
     'otel_logs:budget', 'otel_logs:budget', 'otel_logs:retention',
     'otel_traces:retention',
     'profiling_samples:retention', 'profiling_stacks:retention',

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RemoteWriteDecodeError, snappyUncompress, type MetricMetadata } from '@rootsight/common';
 import { requestAuth } from '../auth/access-control.ts';
-import { encodeSampleBatch, type MetricsStore } from '../storage/clickhouse/metrics-store.ts';
+import { encodeSampleBatch, type MetricsStore, type SampleBatch, type SeriesDay } from '../storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
 import { BackpressureError, GroupCommitBatcher } from './batcher.ts';
 import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from './write-request-rows.ts';
@@ -30,8 +30,11 @@ export const defaultRemoteWriteLimits: RemoteWriteLimits = {
   maxBatchSamples: 1_000_000,
 };
 
-/** One request's samples, already in the table's binary row format. */
-interface EncodedSamples { payload: Buffer; samples: number }
+/**
+ * One request's samples, already in the table's binary row format, the series rows they may need,
+ * and the decoded columns (for the in-memory head once stored).
+ */
+interface EncodedSamples { payload: Buffer; samples: number; seriesDays: SeriesDay[]; batch: SampleBatch }
 
 export interface RemoteWriteOptions {
   store: MetricsStore;
@@ -52,7 +55,8 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     maxBatchRows: opts.limits.maxBatchSamples,
     rowsOf: (e) => e.samples,
     write: async (items) => {
-      await opts.store.insertEncodedSamples(items.length === 1 ? items[0]!.payload : Buffer.concat(items.map((i) => i.payload)));
+      if (items.length === 1) await opts.store.insertEncodedSamples(items[0]!.payload, items[0]!.seriesDays, [items[0]!.batch]);
+      else await opts.store.insertEncodedSamples(Buffer.concat(items.map((i) => i.payload)), items.flatMap((i) => i.seriesDays), items.map((i) => i.batch));
     },
   });
   const storageFailures = new Set<string>();
@@ -85,8 +89,8 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
       const decoded = decodeWriteRequestSamples(snappyUncompress(body, opts.limits.maxDecompressedBytes), now(), seriesCache);
       // Encoded here rather than in the insert, so this request's CPU work overlaps the running insert.
       const w = new RowBinaryWriter(Math.max(1024, decoded.samples.length * 48));
-      encodeSampleBatch(decoded.samples, w);
-      encoded = { payload: w.view(), samples: decoded.samples.length };
+      const seriesDays = encodeSampleBatch(decoded.samples, w);
+      encoded = { payload: w.view(), samples: decoded.samples.length, seriesDays, batch: decoded.samples };
       metadata = decoded.metadata.filter((m) => m.family !== '');
     } catch (e) {
       if (e instanceof RemoteWriteDecodeError || e instanceof InvalidSamplesError) return fail(reply, 400, e.message);

@@ -6,7 +6,7 @@
 // encoded once per distinct label set, then remembered by the label bytes as received: senders
 // repeat the same series request after request.
 import { ProtobufReader, RemoteWriteDecodeError, ProtobufDecodeError, type MetricMetadata, type MetricTypeName } from '@rootsight/common';
-import { encodeSeriesIdentity, type SampleBatch } from '../storage/clickhouse/metrics-store.ts';
+import { encodeSeriesIdentity, type SampleBatch, type SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
 
 export class InvalidSamplesError extends Error {
   constructor(message: string) {
@@ -41,14 +41,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * starts over, which costs one re-validation per series, never correctness.
  */
 export class SeriesIdentityCache {
-  private readonly map = new Map<string, Uint8Array>();
+  private readonly map = new Map<string, SeriesIdentity>();
   constructor(readonly maxEntries = 100_000) {}
 
-  get(key: string): Uint8Array | undefined {
+  get(key: string): SeriesIdentity | undefined {
     return this.map.get(key);
   }
 
-  set(key: string, id: Uint8Array): void {
+  set(key: string, id: SeriesIdentity): void {
     if (this.map.size >= this.maxEntries) this.map.clear();
     this.map.set(key, id);
   }
@@ -93,7 +93,7 @@ function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache,
   const r = new ProtobufReader(buf);
   // Smallest sample on the wire is ~13 bytes; start at a size that rarely needs to grow.
   const cols = new SampleColumns(Math.max(16, Math.ceil(buf.length / 16)));
-  const series: Uint8Array[] = [];
+  const series: SeriesIdentity[] = [];
   const metadata: MetricMetadata[] = [];
   const maxTs = nowMs + maxFutureMs;
   const labelRanges: number[] = [];
@@ -118,7 +118,7 @@ function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache,
 }
 
 function decodeTimeSeries(
-  buf: Buffer, start: number, end: number, series: Uint8Array[], cols: SampleColumns, cache: SeriesIdentityCache,
+  buf: Buffer, start: number, end: number, series: SeriesIdentity[], cols: SampleColumns, cache: SeriesIdentityCache,
   limits: WriteRequestLimits, labelRanges: number[], maxTs: number,
 ): void {
   const index = series.length;

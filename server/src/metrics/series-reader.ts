@@ -1,14 +1,17 @@
-// The PromQL engine's read path: samples of the series a selector matches, fetched from ClickHouse
-// as flat RowBinary rows (fingerprint, time, value) in storage order, so neither side builds or
-// parses JSON and the engine aggregates nothing. Label sets are not read with the samples: a
-// series' labels never change (its fingerprint is their hash), so they are cached by fingerprint
-// and fetched only for series this process has not seen yet. Every request value is a bound
+// The PromQL engine's read path: matchers are resolved on the series table (labels once per series
+// and day), and the samples of the matching fingerprints come back in the same query as flat
+// RowBinary rows (fingerprint, time, value) in storage order, so neither side builds or parses
+// JSON and the engine aggregates nothing. Label sets are not read with the samples: a series'
+// labels never change (its fingerprint is their hash), so they are cached by fingerprint and
+// fetched only for series this process has not seen yet. Every request value is a bound
 // parameter, never SQL text.
 import type { ClickHouseDriver } from '../storage/clickhouse/driver.ts';
-import { metricsSamplesTable } from '../storage/clickhouse/schema.ts';
+import { seriesDaysPredicate } from '../storage/clickhouse/metrics-store.ts';
+import { metricsSeriesSamplesTable, metricsSeriesTable } from '../storage/clickhouse/schema.ts';
 import type { QueryParams } from '../storage/clickhouse/session.ts';
 import type { SeriesSamples, SeriesSource } from './engine/evaluator.ts';
 import { anchoredRegex, type LabelMatcher } from './label-matcher.ts';
+import type { SampleHead } from './sample-head.ts';
 
 /** Bytes per RowBinary row: UInt64 fingerprint, Float64 milliseconds, Float64 value (after a UInt8 selector index when several are read at once). */
 const rowBytes = 24;
@@ -20,6 +23,8 @@ const staleHi = 0x7ff00000, staleLo = 0x00000002;
 export interface SeriesReaderOptions {
   /** Label sets kept in memory (the oldest are dropped beyond this). Default 200k. */
   maxCachedSeries?: number;
+  /** Recent samples in memory: selectors it can answer exactly skip storage (see sample-head.ts). */
+  head?: SampleHead;
 }
 
 export interface SeriesReaderStats { cachedSeries: number; evictedSeries: number; labelFetches: number }
@@ -31,9 +36,11 @@ export class ClickHouseSeriesReader implements SeriesSource {
   private labelFetches = 0;
   /** Regexes ClickHouse has already compiled once (see checkRegexes); bounded like the label cache. */
   private readonly checkedRegexes = new Set<string>();
+  private readonly head: SampleHead | undefined;
 
   constructor(private readonly db: ClickHouseDriver, opts: SeriesReaderOptions = {}) {
     this.maxCached = opts.maxCachedSeries ?? 200_000;
+    this.head = opts.head;
   }
 
   stats(): SeriesReaderStats {
@@ -51,45 +58,61 @@ export class ClickHouseSeriesReader implements SeriesSource {
    * matching two selectors comes twice).
    */
   async selectSeriesMany(requests: readonly SeriesRequest[]): Promise<SeriesSamples[][]> {
+    if (!this.head) return this.readStorage(requests);
+    const out: SeriesSamples[][] = [];
+    const fromStorage: number[] = [];
+    requests.forEach((r, i) => {
+      const held = this.head!.select(r.matchers, r.fromMs, r.toMs);
+      if (held) out[i] = held; else fromStorage.push(i);
+    });
+    if (fromStorage.length > 0) {
+      const read = await this.readStorage(fromStorage.map((i) => requests[i]!));
+      fromStorage.forEach((i, k) => { out[i] = read[k]!; });
+    }
+    return out;
+  }
+
+  private async readStorage(requests: readonly SeriesRequest[]): Promise<SeriesSamples[][]> {
     if (requests.length === 0) return [];
     if (requests.length > maxSelectorsPerRead) {
       const out: SeriesSamples[][] = [];
-      for (let i = 0; i < requests.length; i += maxSelectorsPerRead) out.push(...await this.selectSeriesMany(requests.slice(i, i + maxSelectorsPerRead)));
+      for (let i = 0; i < requests.length; i += maxSelectorsPerRead) out.push(...await this.readStorage(requests.slice(i, i + maxSelectorsPerRead)));
       return out;
     }
     const params: QueryParams = {};
-    const wheres = requests.map((r, j) => whereClause(r.matchers, params, `s${j}_`, r.fromMs, r.toMs));
+    const inSeries = this.db.cluster ? 'GLOBAL IN' : 'IN'; // a subquery over a Distributed table must be sent to the shards whole
+    const wheres = requests.map((r, j) => whereClause(r.matchers, params, `s${j}_`, r.fromMs, r.toMs, inSeries));
     await this.checkRegexes(requests.flatMap((r, j) => r.matchers.map((m, i) => [m, `s${j}_v${i}`] as const)), params);
     const many = requests.length > 1;
     const where = many ? wheres.map((w) => `(${w})`).join(' OR ') : wheres[0]!;
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
     const bytes = await this.db.rowBinary(many
-      ? `SELECT sel, fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSamplesTable}
+      ? `SELECT sel, fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSeriesSamplesTable}
         ARRAY JOIN arrayFilter(x -> x != 255, [${wheres.map((w, j) => `if(${w}, ${j}, 255)`).join(', ')}]) AS sel
         WHERE ${where}`
-      : `SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSamplesTable} WHERE ${where}`, params);
+      : `SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSeriesSamplesTable} WHERE ${where}`, params);
     const decoded = decodeSampleRows(bytes, many);
     const missing = [...new Set(decoded.filter((s) => !this.labelsByFingerprint.has(s.fingerprint)).map((s) => s.fingerprint))];
-    if (missing.length > 0) await this.fetchLabels(where, params, missing);
+    if (missing.length > 0) await this.fetchLabels(missing);
     const out: SeriesSamples[][] = requests.map(() => []);
     for (const s of decoded) {
       const labels = this.labelsByFingerprint.get(s.fingerprint);
       // Only when the cache dropped a just-fetched entry (more new series than it holds): fetch it alone.
-      out[s.selector]!.push({ labels: labels ?? await this.fetchOne(where, params, s.fingerprint), timestamps: s.timestamps, values: s.values, staleAt: s.staleAt });
+      out[s.selector]!.push({ labels: labels ?? await this.fetchOne(s.fingerprint), timestamps: s.timestamps, values: s.values, staleAt: s.staleAt });
     }
     return out;
   }
 
-  private async fetchLabels(where: string, params: QueryParams, fingerprints: string[]): Promise<void> {
+  private async fetchLabels(fingerprints: string[]): Promise<void> {
     this.labelFetches++;
-    const rows = await this.db.rows(`SELECT toString(fingerprint), metric_name, labels FROM ${metricsSamplesTable}
-      WHERE ${where} AND fingerprint IN (SELECT arrayJoin(arrayMap(x -> toUInt64(x), {fps:Array(String)})))
-      LIMIT 1 BY fingerprint`, { ...params, fps: fingerprints });
+    const rows = await this.db.rows(`SELECT toString(fingerprint), metric_name, labels FROM ${metricsSeriesTable}
+      WHERE fingerprint IN (SELECT arrayJoin(arrayMap(x -> toUInt64(x), {fps:Array(String)})))
+      LIMIT 1 BY fingerprint`, { fps: fingerprints });
     for (const [fp, name, labels] of rows) this.remember(fp as string, { __name__: name as string, ...(labels as Record<string, string>) });
   }
 
-  private async fetchOne(where: string, params: QueryParams, fingerprint: string): Promise<Record<string, string>> {
-    await this.fetchLabels(where, params, [fingerprint]);
+  private async fetchOne(fingerprint: string): Promise<Record<string, string>> {
+    await this.fetchLabels([fingerprint]);
     const l = this.labelsByFingerprint.get(fingerprint);
     if (!l) throw new Error(`series ${fingerprint} vanished between reading its samples and its labels`);
     return l;
@@ -123,25 +146,32 @@ export class ClickHouseSeriesReader implements SeriesSource {
   }
 }
 
-/** The time range (fromMs, toMs] and one bound predicate per matcher; parameter names start with `prefix`. */
-function whereClause(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number): string {
+/**
+ * Sample rows in (fromMs, toMs] of the series whose labels match (resolved on the series table, by
+ * day); parameter names start with `prefix`. An exact metric name also narrows the samples table's
+ * primary key directly.
+ */
+function whereClause(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number, inSeries: string): string {
   params[`${prefix}from`] = fromMs;
   params[`${prefix}to`] = toMs;
-  const terms = [`ts > fromUnixTimestamp64Milli({${prefix}from:Int64})`, `ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`];
+  const sampleTerms = [`ts > fromUnixTimestamp64Milli({${prefix}from:Int64})`, `ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`];
+  const seriesTerms = [seriesDaysPredicate(`${prefix}from`, `${prefix}to`)];
   matchers.forEach((m, i) => {
     const v = `{${prefix}v${i}:String}`;
     let column: string;
     if (m.name === '__name__') {
       column = 'metric_name';
+      if (m.type === '=') sampleTerms.push(`metric_name = ${v}`);
     } else {
       params[`${prefix}k${i}`] = m.name;
       column = `labels[{${prefix}k${i}:String}]`; // a missing key reads as '', as a missing label does in PromQL
     }
     const regex = m.type === '=~' || m.type === '!~';
     params[`${prefix}v${i}`] = regex ? anchoredRegex(m.value) : m.value;
-    terms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
+    seriesTerms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
-  return terms.join(' AND ');
+  sampleTerms.push(`fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${seriesTerms.join(' AND ')})`);
+  return sampleTerms.join(' AND ');
 }
 
 export interface SeriesRequest { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }

@@ -63,13 +63,15 @@ function matcherKey(m: LabelMatcher): string {
 const portableRegex = /^[A-Za-z0-9_.*+?|(),:/\- ]*$/;
 const regexFlags = 'su';
 
-function evaluableHere(m: LabelMatcher): boolean {
+/** Whether JavaScript evaluates this matcher exactly as ClickHouse does (see portableRegex). */
+export function evaluableHere(m: LabelMatcher): boolean {
   if (m.type === '=' || m.type === '!=') return true;
   if (!portableRegex.test(m.value) || /\(\?/.test(m.value)) return false;
   try { new RegExp(anchoredRegex(m.value), regexFlags); return true; } catch { return false; }
 }
 
-function matcherFilter(matchers: readonly LabelMatcher[]): (l: Labels) => boolean {
+/** A predicate over label sets for matchers that are all evaluableHere; a missing label reads as ''. */
+export function matcherFilter(matchers: readonly LabelMatcher[]): (l: Labels) => boolean {
   const tests = matchers.map((m): ((l: Labels) => boolean) => {
     const get = (l: Labels): string => l[m.name] ?? ''; // a missing label reads as '', as in SQL
     switch (m.type) {

@@ -2,10 +2,11 @@
 // every value that came from a request is bound as a query parameter, never formatted into SQL.
 import type { MetricMetadata } from '@rootsight/common';
 import { anchoredRegex, type LabelMatcher } from '../../metrics/label-matcher.ts';
-import { metricsMetadataTable, metricsSamplesTable } from './schema.ts';
+import { metricsMetadataTable, metricsSeriesSamplesTable, metricsSeriesTable } from './schema.ts';
+import { seriesFingerprint } from './series-fingerprint.ts';
 import type { ClickHouseDriver } from './driver.ts';
-import { RowBinaryWriter, staleMarkerBits } from './row-binary.ts';
-import { parseFloatCell, type QueryParams } from './session.ts';
+import { RowBinaryWriter } from './row-binary.ts';
+import type { QueryParams } from './session.ts';
 
 /** One series as stored: `labels` includes __name__; samples sorted by time, one per timestamp. */
 export interface StoredSeries {
@@ -24,13 +25,33 @@ export interface StoredSeries {
 export interface SampleRow { metricName: string; labels: Record<string, string>; timestampMs: number; value: number }
 
 /**
+ * A series as ingest encodes it, once per distinct label set (write-request-rows caches these across
+ * requests): its fingerprint and the bytes of its rows in both metrics tables.
+ */
+export class SeriesIdentity {
+  /** Days (since the epoch) whose metrics_series row is known to be stored; bounded, newest last. */
+  writtenDays: number[] = [];
+
+  constructor(
+    readonly metricName: string,
+    /** Sorted by name, without __name__ and empty values. */
+    readonly labels: readonly (readonly [string, string])[],
+    readonly fingerprint: bigint,
+    /** RowBinary (metric_name, fingerprint): the head of every sample row of this series. */
+    readonly sampleKey: Uint8Array,
+    /** RowBinary (metric_name, fingerprint, labels): a metrics_series row after its day. */
+    readonly seriesRow: Uint8Array,
+  ) {}
+}
+
+/**
  * Validated samples in columns, as the remote-write decoder produces them. Values are raw bits so
- * stale markers (a NaN payload) reach storage exactly; series identities are encoded once per
- * series by encodeSeriesIdentity, not once per sample.
+ * stale markers (a NaN payload) reach storage exactly; series are encoded once per series, not
+ * once per sample.
  */
 export interface SampleBatch {
-  /** Per distinct series: metric name + sorted labels, from encodeSeriesIdentity. */
-  series: Uint8Array[];
+  /** Per distinct series. */
+  series: SeriesIdentity[];
   length: number;
   /** Per sample: index into `series`. */
   seriesIndex: Uint32Array;
@@ -39,27 +60,49 @@ export interface SampleBatch {
   valueBytes: Uint8Array;
 }
 
-/** Columns of a metrics_samples RowBinary payload (fingerprint is computed by ClickHouse). */
-export const sampleColumns = ['metric_name', 'labels', 'ts', 'value'] as const;
+/** A series whose metrics_series row for `day` may not be stored yet. */
+export interface SeriesDay { series: SeriesIdentity; day: number }
 
-/** The (metric_name, labels) part of a sample row; `labels` sorted by name, no __name__, no empty values. */
-export function encodeSeriesIdentity(metricName: string, labels: readonly (readonly [string, string])[]): Uint8Array {
+/** Columns of a metrics_series_samples RowBinary payload. */
+export const sampleColumns = ['metric_name', 'fingerprint', 'ts', 'value'] as const;
+/** Columns of a metrics_series RowBinary payload. */
+export const seriesColumns = ['day', 'metric_name', 'fingerprint', 'labels'] as const;
+
+const dayMs = 86_400_000;
+/** Written days remembered per series: enough for a backfill that interleaves a few days. */
+const maxWrittenDays = 4;
+
+/** A series' identity and row bytes; `labels` sorted by name, no __name__, no empty values. */
+export function encodeSeriesIdentity(metricName: string, labels: readonly (readonly [string, string])[]): SeriesIdentity {
+  const fingerprint = seriesFingerprint(metricName, labels);
   const w = new RowBinaryWriter(64 + metricName.length * 3 + labels.length * 48);
   w.string(metricName);
+  w.bigU64(fingerprint);
+  const keyEnd = w.pos;
   w.varint(labels.length);
   for (const [k, v] of labels) { w.string(k); w.string(v); }
-  return Uint8Array.prototype.slice.call(w.view());
+  const row = Uint8Array.prototype.slice.call(w.view());
+  return new SeriesIdentity(metricName, labels, fingerprint, row.subarray(0, keyEnd), row);
 }
 
-/** Appends a batch to a metrics_samples RowBinary payload. */
-export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): void {
+/**
+ * Appends a batch to a metrics_series_samples RowBinary payload. Returns the (series, day) pairs
+ * whose series row is not known to be stored yet; insertEncodedSamples writes those first.
+ */
+export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): SeriesDay[] {
   const { series, seriesIndex, timestampsMs, valueBytes } = batch;
+  const unwritten: SeriesDay[] = [];
+  // Series already listed for a day, when a series' samples come in more than one run.
+  let listed: Map<number, Set<SeriesIdentity>> | undefined;
+  let lastSeries = -1, lastDay = NaN;
   for (let i = 0; i < batch.length; i++) {
-    const id = series[seriesIndex[i]!]!;
-    w.reserve(id.length + 16);
+    const si = seriesIndex[i]!;
+    const id = series[si]!;
+    const key = id.sampleKey;
+    w.reserve(key.length + 16);
     const buf = w.buf;
-    buf.set(id, w.pos);
-    let p = w.pos + id.length;
+    buf.set(key, w.pos);
+    let p = w.pos + key.length;
     const ts = timestampsMs[i]!;
     // Validated ≥ 2000-01-01, so a non-negative Int64 in two 32-bit halves.
     buf.writeUInt32LE(ts % 0x1_0000_0000, p);
@@ -68,33 +111,102 @@ export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): void 
     const v = i * 8;
     for (let j = 0; j < 8; j++) buf[p + j] = valueBytes[v + j]!;
     w.pos = p + 8;
+    // A series' samples are adjacent and mostly within one day: check once per run.
+    const day = Math.floor(ts / dayMs);
+    if (si === lastSeries && day === lastDay) continue;
+    lastSeries = si; lastDay = day;
+    if (id.writtenDays.includes(day)) continue;
+    listed ??= new Map();
+    let ids = listed.get(day);
+    if (!ids) listed.set(day, ids = new Set());
+    if (ids.has(id)) continue;
+    ids.add(id);
+    unwritten.push({ series: id, day });
   }
+  return unwritten;
+}
+
+/** Told about every sample batch once storage holds it, or once writing it failed (see metrics/sample-head.ts). */
+export interface StoredSamplesObserver {
+  add(batch: SampleBatch): void;
+  writeFailed(batch: SampleBatch): void;
 }
 
 export class MetricsStore {
-  constructor(private readonly db: ClickHouseDriver) {}
+  constructor(private readonly db: ClickHouseDriver, private readonly observer?: StoredSamplesObserver) {}
 
-  /** Writes an already encoded metrics_samples payload (see encodeSampleBatch). */
-  async insertEncodedSamples(payload: Uint8Array): Promise<void> {
-    await this.db.insertRowBinary(metricsSamplesTable, sampleColumns, payload);
+  /** Time of the newest stored sample (ms; 0 when there is none). */
+  async newestSampleMs(): Promise<number> {
+    const [[ms]] = await this.db.rows(`SELECT toUnixTimestamp64Milli(max(ts)) FROM ${metricsSeriesSamplesTable}`) as [[number | string]];
+    return Number(ms);
+  }
+
+  /**
+   * Writes an encoded samples payload (see encodeSampleBatch), after the series rows it needs. Series
+   * rows go first so that a reader never sees samples without their labels; a series is marked
+   * written only once its row is stored. `batches` are the same samples as columns, for the observer.
+   */
+  async insertEncodedSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
+    try {
+      await this.insertSeriesAndSamples(payload, seriesDays);
+    } catch (e) {
+      if (this.observer) for (const b of batches) this.observer.writeFailed(b);
+      throw e;
+    }
+    if (this.observer) for (const b of batches) this.observer.add(b);
+  }
+
+  private async insertSeriesAndSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[]): Promise<void> {
+    const needed = seriesDays.filter((s) => !s.series.writtenDays.includes(s.day));
+    if (needed.length > 0) {
+      const w = new RowBinaryWriter(needed.reduce((a, s) => a + s.series.seriesRow.length + 2, 0));
+      const seen = new Set<string>();
+      for (const { series, day } of needed) {
+        const k = `${series.fingerprint}:${day}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        w.reserve(2);
+        w.buf.writeUInt16LE(day, w.pos); // Date: days since the epoch
+        w.pos += 2;
+        w.bytes(series.seriesRow);
+      }
+      await this.db.insertRowBinary(metricsSeriesTable, seriesColumns, w.view());
+      for (const { series, day } of needed) {
+        if (series.writtenDays.includes(day)) continue;
+        if (series.writtenDays.length >= maxWrittenDays) series.writtenDays.shift();
+        series.writtenDays.push(day);
+      }
+    }
+    if (payload.length > 0) await this.db.insertRowBinary(metricsSeriesSamplesTable, sampleColumns, payload);
   }
 
   async insertSampleBatch(batch: SampleBatch): Promise<void> {
     const w = new RowBinaryWriter(Math.max(1024, batch.length * 40));
-    encodeSampleBatch(batch, w);
-    await this.insertEncodedSamples(w.view());
+    const seriesDays = encodeSampleBatch(batch, w);
+    await this.insertEncodedSamples(w.view(), seriesDays, [batch]);
   }
 
   async insertSamples(rows: readonly SampleRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const w = new RowBinaryWriter(Math.max(1024, rows.length * 64));
-    for (const r of rows) {
-      w.string(r.metricName);
-      w.stringMap(r.labels);
-      w.i64(r.timestampMs); // DateTime64(3): milliseconds
-      w.f64(r.value);
-    }
-    await this.insertEncodedSamples(w.view());
+    const ids = new Map<string, number>();
+    const batch: SampleBatch = {
+      series: [], length: rows.length, seriesIndex: new Uint32Array(rows.length),
+      timestampsMs: new Float64Array(rows.length), valueBytes: new Uint8Array(rows.length * 8),
+    };
+    const values = new DataView(batch.valueBytes.buffer);
+    rows.forEach((r, i) => {
+      const labels = Object.entries(r.labels).filter(([, v]) => v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const key = JSON.stringify([r.metricName, labels]);
+      let si = ids.get(key);
+      if (si === undefined) {
+        si = batch.series.push(encodeSeriesIdentity(r.metricName, labels)) - 1;
+        ids.set(key, si);
+      }
+      batch.seriesIndex[i] = si;
+      batch.timestampsMs[i] = r.timestampMs;
+      values.setFloat64(i * 8, r.value, true);
+    });
+    await this.insertSampleBatch(batch);
   }
 
   async insertMetadata(items: readonly MetricMetadata[], nowMs: number): Promise<void> {
@@ -103,32 +215,17 @@ export class MetricsStore {
     })));
   }
 
-  /** Series matching all matchers with samples in (fromMs, toMs] — PromQL's left-open windows. */
-  async selectSeries(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<StoredSeries[]> {
-    const params: QueryParams = { from: fromMs, to: toMs };
-    const where = matchers.map((m, i) => matcherPredicate(m, i, params));
-    await this.checkRegexes(matchers, params);
-    const sql = `SELECT metric_name, any(labels), arraySort(groupArray((toUnixTimestamp64Milli(ts), value))),
-        arraySort(groupArrayIf(toUnixTimestamp64Milli(ts), reinterpretAsUInt64(value) = ${staleMarkerBits}))
-      FROM ${metricsSamplesTable}
-      WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
-        ${where.map((w) => `AND ${w}`).join(' ')}
-      GROUP BY metric_name, fingerprint
-      SETTINGS output_format_json_quote_denormals = 1, output_format_json_quote_64bit_integers = 0`;
-    const rows = await this.db.rows(sql, params);
-    return rows.map(([name, labels, samples, staleAt]) => toSeries(name as string, labels as Record<string, string>, samples as [number, unknown][], staleAt as number[]));
-  }
-
   /** Label sets (with __name__) of series matching all matchers with samples in (fromMs, toMs]; no samples read. */
   async selectLabelSets(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<Record<string, string>[]> {
     const params: QueryParams = { from: fromMs, to: toMs };
     const where = matchers.map((m, i) => matcherPredicate(m, i, params));
     await this.checkRegexes(matchers, params);
-    const sql = `SELECT metric_name, any(labels)
-      FROM ${metricsSamplesTable}
-      WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
-        ${where.map((w) => `AND ${w}`).join(' ')}
-      GROUP BY metric_name, fingerprint`;
+    const name = matchers.find((m) => m.name === '__name__' && m.type === '=');
+    const range = 'ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})';
+    const sql = `SELECT metric_name, labels FROM ${metricsSeriesTable}
+      WHERE ${seriesDaysPredicate('from', 'to')} ${where.map((w) => `AND ${w}`).join(' ')}
+        AND fingerprint ${this.db.cluster ? 'GLOBAL IN' : 'IN'} (SELECT fingerprint FROM ${metricsSeriesSamplesTable} WHERE ${range}${name ? ` AND metric_name = {v${matchers.indexOf(name)}:String}` : ''})
+      LIMIT 1 BY fingerprint`;
     const rows = await this.db.rows(sql, params);
     return rows.map(([name, labels]) => ({ __name__: name as string, ...(labels as Record<string, string>) }));
   }
@@ -152,6 +249,14 @@ export class MetricsStore {
   }
 }
 
+/**
+ * The metrics_series days that can hold series with samples in (from, to]; parameter names of
+ * the two Int64 bounds.
+ */
+export function seriesDaysPredicate(from: string, to: string): string {
+  return `day >= toDate(fromUnixTimestamp64Milli({${from}:Int64})) AND day <= toDate(fromUnixTimestamp64Milli({${to}:Int64}))`;
+}
+
 /** Builds one WHERE term; the label name and value are both bound parameters. */
 function matcherPredicate(m: LabelMatcher, i: number, params: QueryParams): string {
   const v = `{v${i}:String}`;
@@ -168,22 +273,4 @@ function matcherPredicate(m: LabelMatcher, i: number, params: QueryParams): stri
     case '=~': params[`v${i}`] = anchoredRegex(m.value); return `match(${column}, ${v})`;
     case '!~': params[`v${i}`] = anchoredRegex(m.value); return `NOT match(${column}, ${v})`;
   }
-}
-
-function toSeries(name: string, labels: Record<string, string>, samples: [number, unknown][], staleTs: number[]): StoredSeries {
-  const s: StoredSeries = { labels: { __name__: name, ...labels }, timestamps: [], values: [], staleAt: [] };
-  for (const [t, raw] of samples) {
-    const v = parseFloatCell(raw);
-    const n = s.timestamps.length;
-    // A re-sent sample for the same timestamp replaces the earlier one rather than duplicating it.
-    if (n > 0 && s.timestamps[n - 1] === t) { s.values[n - 1] = v; continue; }
-    s.timestamps.push(t);
-    s.values.push(v);
-  }
-  if (staleTs.length > 0) {
-    // A timestamp counts as stale when the value kept for it (the last) is NaN and a marker was stored there.
-    const marked = new Set(staleTs);
-    for (let i = 0; i < s.timestamps.length; i++) if (Number.isNaN(s.values[i]) && marked.has(s.timestamps[i]!)) s.staleAt!.push(s.timestamps[i]!);
-  }
-  return s;
 }

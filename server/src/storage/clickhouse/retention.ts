@@ -42,6 +42,7 @@ interface PartitionInfo { table: string; partitionId: string; bytes: number; row
 
 export class StorageManager {
   private timer: NodeJS.Timeout | undefined;
+  private readonly dropListeners: ((signal: Signal, dayStartMs: number) => void)[] = [];
   private running: Promise<EnforcementResult> | undefined;
 
   constructor(
@@ -49,6 +50,11 @@ export class StorageManager {
     readonly policy: RetentionPolicy,
     private readonly log: (msg: string) => void = () => undefined,
   ) {}
+
+  /** Called after each dropped day partition (caches of stored data forget that day too). */
+  onPartitionDropped(listener: (signal: Signal, dayStartMs: number) => void): void {
+    this.dropListeners.push(listener);
+  }
 
   /** Runs once now and then every intervalMs. */
   start(intervalMs = 3_600_000): void {
@@ -79,7 +85,7 @@ export class StorageManager {
       const cutoff = nowMs - this.policy.retentionMs[signal];
       for (const p of parts) {
         if (dayStartMs(p.partitionId) + dayMs <= cutoff) {
-          await this.drop(p.table, p.partitionId);
+          await this.drop(signal, p.table, p.partitionId);
           result.dropped.push({ signal, table: p.table, day: dayIso(p.partitionId), reason: 'retention' });
         }
       }
@@ -93,7 +99,7 @@ export class StorageManager {
         if (days.length <= 1) break;
         const oldest = days[0]!;
         for (const p of left.filter((x) => x.partitionId === oldest)) {
-          await this.drop(p.table, p.partitionId);
+          await this.drop(signal, p.table, p.partitionId);
           result.dropped.push({ signal, table: p.table, day: dayIso(p.partitionId), reason: 'budget' });
           total -= p.bytes;
         }
@@ -151,11 +157,12 @@ export class StorageManager {
       .filter((p) => includeUndated || isDayPartition(p.partitionId));
   }
 
-  private async drop(table: string, partitionId: string): Promise<void> {
+  private async drop(signal: Signal, table: string, partitionId: string): Promise<void> {
     const target = { cluster: this.db.cluster };
     // The id comes from system.parts and is checked to be YYYYMMDD: safe to format into the statement.
     if (!isDayPartition(partitionId)) throw new Error(`refusing to drop partition "${partitionId}" of ${table}`);
     await this.db.exec(`ALTER TABLE ${localTableName(table, target)}${onCluster(target)} DROP PARTITION ID '${partitionId}'`);
+    for (const l of this.dropListeners) l(signal, dayStartMs(partitionId));
   }
 }
 

@@ -6,7 +6,10 @@
 // merges; timestamps are Delta+ZSTD; ids are stored as bytes, not hex text.
 import type { TableSpec } from './ddl.ts';
 
-export const metricsSamplesTable = 'metrics_samples';
+/** The one-table layout of schema versions 1–5 (labels in every row); migration 6 moves its rows out. */
+export const legacyMetricsSamplesTable = 'metrics_samples';
+export const metricsSeriesTable = 'metrics_series';
+export const metricsSeriesSamplesTable = 'metrics_series_samples';
 export const metricsMetadataTable = 'metrics_metadata';
 export const tracesTable = 'otel_traces';
 export const logsTable = 'otel_logs';
@@ -15,16 +18,14 @@ export const profileStacksTable = 'profiling_stacks';
 export const migrationsTable = 'rootsight_schema_migrations';
 
 /**
- * One row per sample. Labels live in the row (sorted, without __name__) rather than in a separate
- * series table: ClickHouse compresses the repeated maps well because rows of one series are stored
- * next to each other (ORDER BY metric_name, fingerprint, ts), and reads never need a join.
+ * The layout of schema versions 1–5: one row per sample with its labels. Kept only so migration 6
+ * can create it on databases that never had it (its statements run in order) and copy from it.
  */
-export const metricsSamplesSpec: TableSpec = {
-  name: metricsSamplesTable,
+export const legacyMetricsSamplesSpec: TableSpec = {
+  name: legacyMetricsSamplesTable,
   columns: [
     'metric_name LowCardinality(String)',
     'labels Map(LowCardinality(String), String)',
-    // Series identity. Labels are sorted before insert, so the same label set always hashes the same.
     'fingerprint UInt64 MATERIALIZED cityHash64(metric_name, mapKeys(labels), mapValues(labels))',
     "ts DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))",
     'value Float64 CODEC(Gorilla, ZSTD(1))',
@@ -32,6 +33,48 @@ export const metricsSamplesSpec: TableSpec = {
   engine: 'MergeTree',
   partitionBy: 'toDate(ts)',
   orderBy: '(metric_name, fingerprint, ts)',
+  shardingKey: 'fingerprint',
+};
+
+/**
+ * Label sets, once per series per day. Ingest writes a series' labels the first time it stores a
+ * sample of that series for a day (series-fingerprint.ts computes the fingerprint), so each day's
+ * partition names every series with samples that day, and retention drops a day of series and of
+ * samples together. ReplacingMergeTree folds the repeats that restarts or replicas write.
+ */
+export const metricsSeriesSpec: TableSpec = {
+  name: metricsSeriesTable,
+  columns: [
+    'day Date',
+    'metric_name LowCardinality(String)',
+    'fingerprint UInt64',
+    // Sorted by name, without __name__ and without empty values.
+    'labels Map(LowCardinality(String), String) CODEC(ZSTD(1))',
+  ],
+  engine: 'ReplacingMergeTree',
+  partitionBy: 'day',
+  orderBy: '(metric_name, fingerprint)',
+  shardingKey: 'fingerprint',
+};
+
+/**
+ * One row per sample, naming its series by fingerprint: inserting a sample costs four fixed-width-ish
+ * columns instead of a map. Rows of one series stay adjacent (ORDER BY metric_name, fingerprint, ts),
+ * so times and values compress as runs.
+ */
+export const metricsSeriesSamplesSpec: TableSpec = {
+  name: metricsSeriesSamplesTable,
+  columns: [
+    'metric_name LowCardinality(String)',
+    'fingerprint UInt64',
+    "ts DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))",
+    'value Float64 CODEC(Gorilla, ZSTD(1))',
+  ],
+  engine: 'MergeTree',
+  partitionBy: 'toDate(ts)',
+  orderBy: '(metric_name, fingerprint, ts)',
+  // See migration 5: fewer, wider merges for a table that gets many small inserts.
+  settings: 'merge_selector_base = 20',
   shardingKey: 'fingerprint',
 };
 
@@ -179,7 +222,8 @@ export const migrationsSpec: TableSpec = {
 export type Signal = 'metrics' | 'traces' | 'logs' | 'profiles';
 export const signals: readonly Signal[] = ['metrics', 'traces', 'logs', 'profiles'];
 export const signalTables: Record<Signal, readonly string[]> = {
-  metrics: [metricsSamplesTable, metricsMetadataTable],
+  // The first table of each signal is the one whose rows are counted as its items.
+  metrics: [metricsSeriesSamplesTable, metricsSeriesTable, metricsMetadataTable],
   traces: [tracesTable],
   logs: [logsTable],
   profiles: [profileSamplesTable, profileStacksTable],

@@ -1,0 +1,226 @@
+// The newest samples in memory, as Prometheus keeps its head block: PromQL reads whose whole window
+// lies in the time the head covers are answered from here without a storage query (chDB has a fixed
+// cost of several ms per query, more than a typical dashboard query needs in total).
+//
+// Exactness rests on three rules. (1) The head only learns samples from inserts that have finished
+// (MetricsStore calls add() after the insert resolves), so it never shows what storage would not.
+// (2) It claims completeness only for times after `completeAfter`: at start that is the newest time
+// already stored (older data was written by earlier processes), and it only moves forward — when
+// memory is reclaimed (the oldest samples go), when retention drops days from storage, and when an
+// insert fails (storage may hold part of that batch). (3) Only one process writes the data
+// directory (chDB), so nothing reaches storage behind the head's back; with a shared ClickHouse
+// server there is no head.
+//
+// Within a series samples are kept sorted by time; a sample for a time already held replaces it,
+// as the storage read keeps the copy written last. Stale markers (a NaN payload) are flagged from
+// their bits as they arrive and reported in staleAt, as the storage read does.
+import type { SampleBatch } from '../storage/clickhouse/metrics-store.ts';
+import type { SeriesSamples } from './engine/evaluator.ts';
+import type { Labels } from './engine/labels.ts';
+import { evaluableHere, matcherFilter } from './engine/selector-plan.ts';
+import type { LabelMatcher } from './label-matcher.ts';
+
+export interface SampleHeadOptions {
+  /** Samples held at most; beyond it the oldest quarter (by time) is dropped. Default 4M (~70 MB). */
+  maxSamples?: number;
+  /** Series held at most; beyond it the head starts over from the newest time it has seen. Default 500k. */
+  maxSeries?: number;
+}
+
+export interface SampleHeadStats { series: number; samples: number; completeAfterMs: number; reclaims: number; hits: number; misses: number }
+
+/** One series' samples, ascending by time, in growable columns. */
+class HeadSeries {
+  length = 0;
+  ts = new Float64Array(8);
+  vs = new Float64Array(8);
+  stale = new Uint8Array(8);
+
+  constructor(readonly metricName: string, readonly labels: Labels) {}
+
+  /** Adds or replaces the sample at time t; returns 1 when it was new. */
+  put(t: number, v: number, isStale: boolean): number {
+    const n = this.length;
+    if (n === 0 || t > this.ts[n - 1]!) {
+      if (n === this.ts.length) this.grow();
+      this.ts[n] = t; this.vs[n] = v; this.stale[n] = isStale ? 1 : 0;
+      this.length = n + 1;
+      return 1;
+    }
+    const i = this.upperBound(t) - 1;
+    if (i >= 0 && this.ts[i] === t) { this.vs[i] = v; this.stale[i] = isStale ? 1 : 0; return 0; }
+    return this.insertAt(i + 1, t, v, isStale);
+  }
+
+  /** Inserts at index i, after earlier times and before later ones (a late, out-of-order sample). */
+  private insertAt(i: number, t: number, v: number, isStale: boolean): number {
+    const n = this.length;
+    if (n === this.ts.length) this.grow();
+    this.ts.copyWithin(i + 1, i, n); this.vs.copyWithin(i + 1, i, n); this.stale.copyWithin(i + 1, i, n);
+    this.ts[i] = t; this.vs[i] = v; this.stale[i] = isStale ? 1 : 0;
+    this.length = n + 1;
+    return 1;
+  }
+
+  /** First index whose time is after t. */
+  upperBound(t: number): number {
+    let lo = 0, hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid]! <= t) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Drops samples at or before t; returns how many. */
+  dropThrough(t: number): number {
+    const k = this.upperBound(t);
+    if (k === 0) return 0;
+    this.ts.copyWithin(0, k, this.length); this.vs.copyWithin(0, k, this.length); this.stale.copyWithin(0, k, this.length);
+    this.length -= k;
+    if (this.ts.length > 64 && this.length < this.ts.length / 4) this.resize(Math.max(8, this.length * 2));
+    return k;
+  }
+
+  private grow(): void {
+    this.resize(this.ts.length * 2);
+  }
+
+  private resize(cap: number): void {
+    const ts = new Float64Array(cap), vs = new Float64Array(cap), st = new Uint8Array(cap);
+    ts.set(this.ts.subarray(0, this.length)); vs.set(this.vs.subarray(0, this.length)); st.set(this.stale.subarray(0, this.length));
+    this.ts = ts; this.vs = vs; this.stale = st;
+  }
+}
+
+export class SampleHead {
+  private completeAfter: number;
+  private readonly series = new Map<bigint, HeadSeries>();
+  private readonly byName = new Map<string, Set<HeadSeries>>();
+  private samples = 0;
+  private newestSeen = -Infinity;
+  private reclaims = 0;
+  private hits = 0;
+  private misses = 0;
+  private readonly maxSamples: number;
+  private readonly maxSeries: number;
+
+  /** `storedThroughMs`: the newest sample time storage held when this process opened it. */
+  constructor(storedThroughMs: number, opts: SampleHeadOptions = {}) {
+    this.completeAfter = storedThroughMs;
+    this.maxSamples = opts.maxSamples ?? 4_000_000;
+    this.maxSeries = opts.maxSeries ?? 500_000;
+  }
+
+  stats(): SampleHeadStats {
+    return { series: this.series.size, samples: this.samples, completeAfterMs: this.completeAfter, reclaims: this.reclaims, hits: this.hits, misses: this.misses };
+  }
+
+  /** Records a batch that storage now holds durably. */
+  add(batch: SampleBatch): void {
+    const { series, seriesIndex, timestampsMs, valueBytes } = batch;
+    const values = new DataView(valueBytes.buffer, valueBytes.byteOffset, valueBytes.byteLength);
+    let lastIndex = -1;
+    let s: HeadSeries | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const t = timestampsMs[i]!;
+      if (t <= this.completeAfter) continue; // storage alone answers for those times
+      const si = seriesIndex[i]!;
+      if (si !== lastIndex) {
+        lastIndex = si;
+        const id = series[si]!;
+        s = this.series.get(id.fingerprint);
+        if (!s) {
+          const labels: Labels = { __name__: id.metricName };
+          for (const [k, v] of id.labels) labels[k] = v;
+          s = new HeadSeries(id.metricName, labels);
+          this.series.set(id.fingerprint, s);
+          let named = this.byName.get(id.metricName);
+          if (!named) this.byName.set(id.metricName, named = new Set());
+          named.add(s);
+        }
+      }
+      const o = i * 8;
+      // Prometheus' stale marker: Float64 bits 0x7ff0000000000002.
+      const isStale = values.getUint32(o, true) === 0x00000002 && values.getUint32(o + 4, true) === 0x7ff00000;
+      this.samples += s!.put(t, isStale ? NaN : values.getFloat64(o, true), isStale);
+      if (t > this.newestSeen) this.newestSeen = t;
+    }
+    if (this.series.size > this.maxSeries) this.startOver();
+    else if (this.samples > this.maxSamples) this.reclaim();
+  }
+
+  /**
+   * A write that failed may have left part of its batch in storage, which the head does not have:
+   * from now on the head answers only for times after all of it.
+   */
+  writeFailed(batch: SampleBatch): void {
+    let newest = -Infinity;
+    for (let i = 0; i < batch.length; i++) if (batch.timestampsMs[i]! > newest) newest = batch.timestampsMs[i]!;
+    if (newest > this.completeAfter) this.forgetThrough(newest);
+  }
+
+  /** Storage dropped data at or before `t` (retention): so does the head, and it stops answering for it. */
+  forgetThrough(t: number): void {
+    if (t <= this.completeAfter) return;
+    this.completeAfter = t;
+    for (const [fp, s] of this.series) {
+      this.samples -= s.dropThrough(t);
+      if (s.length === 0) this.remove(fp, s);
+    }
+  }
+
+  /**
+   * Series matching all matchers with samples in (fromMs, toMs], or undefined when the head cannot
+   * answer exactly (the window reaches before what it covers, or a regex JS cannot evaluate as RE2 does).
+   */
+  select(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): SeriesSamples[] | undefined {
+    if (!(fromMs >= this.completeAfter) || !matchers.every(evaluableHere)) { this.misses++; return undefined; }
+    this.hits++;
+    const name = matchers.find((m) => m.name === '__name__' && m.type === '=');
+    const candidates: Iterable<HeadSeries> = name ? (this.byName.get(name.value) ?? []) : this.series.values();
+    const keep = matcherFilter(matchers.filter((m) => m !== name));
+    const out: SeriesSamples[] = [];
+    for (const s of candidates) {
+      if (!keep(s.labels)) continue;
+      const lo = s.upperBound(fromMs), hi = s.upperBound(toMs);
+      if (hi <= lo) continue;
+      const staleAt: number[] = [];
+      for (let i = lo; i < hi; i++) if (s.stale[i] === 1) staleAt.push(s.ts[i]!);
+      // Copies: the evaluator keeps these while later inserts may shift the head's columns.
+      out.push({ labels: s.labels, timestamps: s.ts.slice(lo, hi), values: s.vs.slice(lo, hi), staleAt });
+    }
+    return out;
+  }
+
+  /** Drops the oldest quarter of samples by time (estimated from an even sample of all times). */
+  private reclaim(): void {
+    this.reclaims++;
+    const stride = Math.max(1, Math.floor(this.samples / 20_000));
+    const probe: number[] = [];
+    let k = 0;
+    for (const s of this.series.values()) {
+      for (let i = (stride - (k % stride)) % stride; i < s.length; i += stride) probe.push(s.ts[i]!);
+      k += s.length;
+    }
+    probe.sort((a, b) => a - b);
+    const cutoff = probe[Math.floor(probe.length / 4)] ?? this.newestSeen;
+    this.forgetThrough(Math.max(cutoff, this.completeAfter + 1));
+  }
+
+  /** Too many series to index: keep nothing, and answer only for times after the newest seen. */
+  private startOver(): void {
+    this.reclaims++;
+    this.series.clear();
+    this.byName.clear();
+    this.samples = 0;
+    this.completeAfter = Math.max(this.completeAfter, this.newestSeen);
+  }
+
+  private remove(fp: bigint, s: HeadSeries): void {
+    this.series.delete(fp);
+    const named = this.byName.get(s.metricName);
+    named?.delete(s);
+    if (named?.size === 0) this.byName.delete(s.metricName);
+  }
+}
