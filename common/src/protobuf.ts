@@ -274,6 +274,14 @@ export class ProtobufWriter {
     return this;
   }
 
+  /** Bytes that are already encoded fields of this message. */
+  raw(data: Uint8Array): this {
+    this.ensure(data.length);
+    this.cur.set(data, this.len);
+    this.len += data.length;
+    return this;
+  }
+
   message(field: number, child: ProtobufWriter): this {
     return this.bytes(field, child.finish());
   }

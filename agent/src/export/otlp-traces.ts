@@ -40,7 +40,8 @@ function keyValue(w: ProtobufWriter, field: number, key: string, value: Attribut
   w.endMessage(any).endMessage(kv);
 }
 
-function encodeSpan(w: ProtobufWriter, field: number, s: AgentSpan): void {
+/** A Span as field `field` of w (ScopeSpans.spans is field 2). */
+export function encodeSpan(w: ProtobufWriter, field: number, s: AgentSpan): void {
   const span = w.beginMessage(field);
   w.bytes(1, s.traceId).bytes(2, s.spanId);
   if (s.parentSpanId) w.bytes(4, s.parentSpanId);
@@ -51,9 +52,13 @@ function encodeSpan(w: ProtobufWriter, field: number, s: AgentSpan): void {
   w.endMessage(span);
 }
 
-/** One ResourceSpans per resource; spans keep their order. Written in one buffer: a writer per
- * nested message cost more than the spans' capture at 10k requests/s. */
-export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanResource; spans: readonly AgentSpan[] }>, scopeVersion: string): Uint8Array {
+/**
+ * An ExportTraceServiceRequest: one ResourceSpans per resource, with spans already encoded
+ * (encodeSpan, field 2) so that a batch waiting to be sent holds bytes, not span objects that
+ * would live long enough to burden the garbage collector. Written in one buffer: a writer per
+ * nested message cost more than the spans' capture at 10k requests/s.
+ */
+export function encodeExportTraceRequestOfEncoded(groups: ReadonlyArray<{ resource: SpanResource; encodedSpans: Uint8Array }>, scopeVersion: string): Uint8Array {
   const w = new ProtobufWriter();
   for (const g of groups) {
     const resourceSpans = w.beginMessage(1);
@@ -66,8 +71,17 @@ export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanR
     const scopeSpans = w.beginMessage(2);
     const scope = w.beginMessage(1);
     w.string(1, INSTRUMENTATION_SCOPE).string(2, scopeVersion).endMessage(scope);
-    for (const s of g.spans) encodeSpan(w, 2, s);
+    w.raw(g.encodedSpans);
     w.endMessage(scopeSpans).endMessage(resourceSpans);
   }
   return w.finish();
+}
+
+/** One ResourceSpans per resource; spans keep their order. */
+export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanResource; spans: readonly AgentSpan[] }>, scopeVersion: string): Uint8Array {
+  return encodeExportTraceRequestOfEncoded(groups.map((g) => {
+    const w = new ProtobufWriter();
+    for (const s of g.spans) encodeSpan(w, 2, s);
+    return { resource: g.resource, encodedSpans: w.finish() };
+  }), scopeVersion);
 }

@@ -26,6 +26,7 @@ const dbSystem: Partial<Record<L7Protocol, string>> = {
 
 /** 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>; all-zero ids are invalid. */
 export function parseTraceparent(header: string | undefined): { traceId: Uint8Array; parentSpanId: Uint8Array } | undefined {
+  if (header === undefined) return undefined; // most requests: no regex run for them
   const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(header?.trim().toLowerCase() ?? '');
   if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
   return { traceId: Buffer.from(m[2]!, 'hex'), parentSpanId: Buffer.from(m[3]!, 'hex') };
