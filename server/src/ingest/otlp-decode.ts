@@ -10,12 +10,12 @@ import {
 } from './otlp-values.ts';
 import { WireReader, toHex } from './wire-reader.ts';
 
-interface ResourceInfo { attributes: Record<string, string>; serviceName: string }
-interface ScopeInfo { name: string; version: string }
+export interface ResourceInfo { attributes: Record<string, string>; serviceName: string }
+export interface ScopeInfo { name: string; version: string }
 
 // ---------------------------------------------------------------- protobuf
 
-function readAnyValue(r: WireReader, limits: OtlpLimits, depth: number): AnyValue {
+export function readAnyValue(r: WireReader, limits: OtlpLimits, depth: number): AnyValue {
   if (depth > limits.maxValueDepth) throw new OtlpInvalidError(`attribute value nested more than ${limits.maxValueDepth} levels deep`);
   let v: AnyValue = emptyValue;
   while (!r.done()) {
@@ -64,7 +64,7 @@ function readKeyValue(r: WireReader, limits: OtlpLimits, depth: number): [string
   return [key, value];
 }
 
-function readResource(r: WireReader, limits: OtlpLimits, where: () => string): ResourceInfo {
+export function readResource(r: WireReader, limits: OtlpLimits, where: () => string): ResourceInfo {
   const attrs = new AttributeCollector(limits, where);
   while (!r.done()) {
     const [f, w] = r.tag();
@@ -73,7 +73,7 @@ function readResource(r: WireReader, limits: OtlpLimits, where: () => string): R
   return { attributes: attrs.map, serviceName: attrs.map['service.name'] ?? '' };
 }
 
-function readScope(r: WireReader): ScopeInfo {
+export function readScope(r: WireReader): ScopeInfo {
   const s: ScopeInfo = { name: '', version: '' };
   while (!r.done()) {
     const [f, w] = r.tag();

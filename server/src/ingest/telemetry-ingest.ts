@@ -5,10 +5,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClickHouseDriver } from '../storage/clickhouse/driver.ts';
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
-import { TelemetryStore, encodeLogs, encodeSpans, type LogRow, type ProfileSampleRow, type ProfileStackRow, type SpanRow } from '../storage/clickhouse/telemetry-store.ts';
+import { TelemetryStore, encodeLogs, encodeSpans, type ProfileSampleRow, type ProfileStackRow } from '../storage/clickhouse/telemetry-store.ts';
 import { BackpressureError, GroupCommitBatcher, type BatcherStats } from './batcher.ts';
 import { IngestRequestError, decodeBody, supportedEncodings } from './body-encoding.ts';
-import { decodeLogsJson, decodeLogsProto, decodeTracesJson, decodeTracesProto } from './otlp-decode.ts';
+import { decodeLogsJson, decodeLogsProto, decodeTracesJson } from './otlp-decode.ts';
+import { encodeTracesProto } from './otlp-span-rows.ts';
 import { OtlpInvalidError, defaultOtlpLimits, type OtlpLimits } from './otlp-values.ts';
 import { OtlpGrpcServer } from './otlp-grpc.ts';
 import { decodePprof, profileRows } from './pprof.ts';
@@ -61,8 +62,6 @@ export interface TelemetryIngest {
 const protobufType = 'application/x-protobuf';
 const jsonType = 'application/json';
 
-type Decoded = { signal: 'traces'; rows: SpanRow[] } | { signal: 'logs'; rows: LogRow[] };
-
 /** One request's rows, already in the table's RowBinary layout (encoded before queueing, see submit). */
 interface EncodedRows { payload: Buffer; rows: number }
 
@@ -94,20 +93,30 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
     }
   };
 
-  const decodeOtlp = (signal: 'traces' | 'logs', body: Buffer, json: boolean): Decoded => signal === 'traces'
-    ? { signal, rows: json ? decodeTracesJson(body, opts.otlpLimits) : decodeTracesProto(body, opts.otlpLimits) }
-    : { signal, rows: json ? decodeLogsJson(body, opts.otlpLimits, nowNs()) : decodeLogsProto(body, opts.otlpLimits, nowNs()) };
-
   /**
-   * Encodes a request's rows and queues them. Encoding here, not in the insert, lets this request's
-   * CPU work overlap the insert that is running; the queue holds compact bytes instead of objects.
+   * Turns a request into its table's RowBinary rows and queues them. Encoding here, not in the
+   * insert, lets this request's CPU work overlap the insert that is running; the queue holds
+   * compact bytes instead of objects. Protobuf traces are copied from the wire in one pass
+   * (otlp-span-rows.ts); JSON goes through span/log objects.
    */
-  const submit = (d: Decoded): Promise<void> => {
-    if (d.rows.length === 0) return (d.signal === 'traces' ? spans : logs).submit([], 0);
-    const w = new RowBinaryWriter(Math.max(1024, d.rows.length * 200));
-    if (d.signal === 'traces') encodeSpans(d.rows, w); else encodeLogs(d.rows, w);
-    const payload = w.view();
-    return (d.signal === 'traces' ? spans : logs).submit([{ payload, rows: d.rows.length }], payload.length);
+  const encodeOtlp = (signal: 'traces' | 'logs', body: Buffer, json: boolean): EncodedRows => {
+    const w = new RowBinaryWriter(Math.max(1024, body.length * 2));
+    let rows: number;
+    if (signal === 'traces') {
+      if (json) { const spanRows = decodeTracesJson(body, opts.otlpLimits); encodeSpans(spanRows, w); rows = spanRows.length; }
+      else rows = encodeTracesProto(body, opts.otlpLimits, w);
+    } else {
+      const logRows = json ? decodeLogsJson(body, opts.otlpLimits, nowNs()) : decodeLogsProto(body, opts.otlpLimits, nowNs());
+      encodeLogs(logRows, w);
+      rows = logRows.length;
+    }
+    return { payload: w.view(), rows };
+  };
+
+  const submit = (signal: 'traces' | 'logs', e: EncodedRows): Promise<void> => {
+    const batcher = signal === 'traces' ? spans : logs;
+    if (e.rows === 0) return batcher.submit([], 0);
+    return batcher.submit([e], e.payload.length);
   };
   const batcherOf = (signal: TelemetrySignal) => (signal === 'traces' ? spans : signal === 'logs' ? logs : profiles);
 
@@ -139,8 +148,7 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
         try {
           const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
           const body = await decodeBody(raw, contentEncoding(req), opts.maxDecompressedBytes);
-          const decoded = decodeOtlp(signal, body, type === jsonType);
-          await submit(decoded);
+          await submit(signal, encodeOtlp(signal, body, type === jsonType));
           return type === jsonType ? reply.code(200).type(jsonType).send('{}') : reply.code(200).type(protobufType).send(Buffer.alloc(0));
         } catch (e) {
           return failure(reply, signal, e, type);
@@ -204,8 +212,7 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
           try {
             if (!(await opts.resolveProject(key))) return { code: GrpcCode.UNAUTHENTICATED, message: projectNotFoundMessage };
             if (batcherOf(signal).full()) throw new BackpressureError(1, `${signal} ingest is behind storage; retry later`);
-            const decoded = decodeOtlp(signal, body, false);
-            await submit(decoded);
+            await submit(signal, encodeOtlp(signal, body, false));
             return { code: GrpcCode.OK, message: '' };
           } catch (e) {
             if (e instanceof OtlpInvalidError) return { code: GrpcCode.INVALID_ARGUMENT, message: e.message };
