@@ -3,10 +3,12 @@
  *
  * Which fds are sockets we care about:
  *   connect() (0 or EINPROGRESS)  -> outbound;  accept()/accept4()  -> inbound;
- *   send*()/recv*() on an fd we have not seen -> outbound if first seen on a send, inbound on a recv
- *   (unconnected UDP such as DNS). The fd's struct socket is found by walking
- *   current->files->fdt->fd[fd]->private_data (CO-RE reads); only AF_INET/AF_INET6 stream and
- *   datagram sockets are tracked. Other fds seen by send*()/recv*() go to a negative cache.
+ *   any read/write/send/recv on an fd we have not seen (unconnected UDP such as DNS; connections
+ *   opened before the agent started) -> by the ports when one side's is ephemeral and the other's
+ *   not (the ephemeral side is the client), else outbound if first seen on a write, inbound on a
+ *   read. The fd's struct socket is found by walking current->files->fdt->fd[fd]->private_data
+ *   (CO-RE reads); only AF_INET/AF_INET6 stream and datagram sockets are tracked. Other fds go to
+ *   a negative cache (dropped at close), so a file or pipe costs one walk per (process, fd).
  *   The struct sock address is the connection identity: it equals rs_tcp_event.sock_id.
  *
  * Per syscall: the enter program checks (tgid, fd) against the connection map (one hash lookup,
@@ -132,7 +134,7 @@ struct {
 	__type(value, struct rs_l7_conn);
 } rs_l7_conns SEC(".maps");
 
-/* (tgid << 32 | fd) seen by send*()/recv*() and found not to be an INET socket. */
+/* (tgid << 32 | fd) seen by a read/write/send/recv and found not to be an INET socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -413,14 +415,24 @@ static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
 	return true;
 }
 
-/* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry. */
-static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 direction, bool negative_cache)
+/* Linux's default net.ipv4.ip_local_port_range: ports the kernel picks for a client's socket. */
+#define RS_EPHEMERAL_FIRST 32768
+#define RS_EPHEMERAL_LAST 60999
+
+static __always_inline bool rs_ephemeral(__u16 port)
+{
+	return port >= RS_EPHEMERAL_FIRST && port <= RS_EPHEMERAL_LAST;
+}
+
+/* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry.
+ * discovered: found by its I/O, not at connect/accept; `direction` is then only a guess. */
+static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 direction, bool discovered)
 {
 	__u16 family = 0, type = 0;
 	struct sock *sk = rs_fd_sock(fd, &family, &type);
 	if (!sk || (family != RS_AF_INET && family != RS_AF_INET6) ||
 	    (type != RS_SOCK_STREAM && type != RS_SOCK_DGRAM)) {
-		if (negative_cache) {
+		if (discovered) {
 			__u8 one = 1;
 			bpf_map_update_elem(&rs_l7_nonsock, &ck, &one, BPF_ANY);
 		}
@@ -433,6 +445,13 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 		.sock_type = (__u8)type,
 	};
 	c.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* Found by its I/O (older than the agent, or unconnected UDP): the side whose port is in the
+	 * kernel's default ephemeral range is the client. The first syscall's direction is the guess
+	 * only when the ports do not tell (both or neither ephemeral, or not connected). */
+	__u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	bool local_ephemeral = rs_ephemeral(local_port), peer_ephemeral = rs_ephemeral(c.peer_port);
+	if (discovered && c.peer_port != 0 && local_ephemeral != peer_ephemeral)
+		c.direction = local_ephemeral ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND;
 	if (c.peer_port != 0) {
 		c.peer_family = family;
 		/* bpf_core_read with explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*peer_addr) = 1 byte */
@@ -1116,7 +1135,7 @@ RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 i
 
 /* ---------------- syscall plumbing ---------------- */
 
-static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind, __u8 is_write, bool may_discover)
+static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind, __u8 is_write)
 {
 	if (fd_arg < 0 || fd_arg > 0x7fffffff)
 		return 0;
@@ -1125,7 +1144,7 @@ static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind
 	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
 	__u8 discover = 0;
 	if (!bpf_map_lookup_elem(&rs_l7_conns, &ck)) {
-		if (!may_discover || bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
+		if (bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
 			return 0;
 		discover = 1;
 	}
@@ -1206,55 +1225,55 @@ static __always_inline int rs_exit(long ret)
 SEC("tracepoint/syscalls/sys_enter_write")
 int rs_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1, false);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int rs_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 1, false);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int rs_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1, true);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int rs_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 1, true);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
 int rs_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_MMSG, 1, true);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_MMSG, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_read")
 int rs_enter_read(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0, false);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
 int rs_enter_readv(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 0, false);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int rs_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0, true);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int rs_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 0, true);
+	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_write")
