@@ -57,6 +57,8 @@ enum rs_io_kind {
 	RS_K_CONNECT = 5, /* connect(fd) */
 };
 
+#define RS_STREAM_SLOTS 4 /* rs_track initialises each slot: keep its list in step */
+
 struct rs_l7_conn {
 	__u64 sk;
 	__u64 start_ns;
@@ -74,6 +76,9 @@ struct rs_l7_conn {
 	__u16 peer_port;
 	__u16 peer_family;
 	__u32 _pad2;
+	/* stream ids (DNS query ids, Cassandra streams) of requests pending on this connection, so
+	 * close() can find them in rs_l7_pending; RS_L7_NO_STREAM = free. More at once go untracked. */
+	__u32 pending_streams[RS_STREAM_SLOTS];
 };
 
 struct rs_l7_args {
@@ -424,6 +429,42 @@ static __always_inline bool rs_ephemeral(__u16 port)
 	return port >= RS_EPHEMERAL_FIRST && port <= RS_EPHEMERAL_LAST;
 }
 
+/* Drops the request pending on (tgid, fd) under a stream id, counting it as unanswered. */
+static __always_inline bool rs_evict_stream(__u64 ck, __u32 stream)
+{
+	struct rs_l7_pkey pk = { .conn = ck, .stream = stream };
+	struct rs_l7_req *req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	if (!req)
+		return false;
+	__u8 protocol = req->protocol, direction = req->direction;
+	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
+		return false;
+	rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	rs_count_unanswered(RS_L7_UNANSWERED_CONN_CLOSED, direction, protocol);
+	return true;
+}
+
+/* Notes a stream id pending on the connection in a free slot (none free: it goes untracked). */
+static __always_inline void rs_remember_stream(struct rs_l7_conn *c, __u32 stream)
+{
+	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
+		if (c->pending_streams[i] == RS_L7_NO_STREAM) {
+			c->pending_streams[i] = stream;
+			return;
+		}
+	}
+}
+
+static __always_inline void rs_forget_stream(struct rs_l7_conn *c, __u32 stream)
+{
+	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
+		if (c->pending_streams[i] == stream) {
+			c->pending_streams[i] = RS_L7_NO_STREAM;
+			return;
+		}
+	}
+}
+
 /* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry.
  * discovered: found by its I/O, not at connect/accept; `direction` is then only a guess. */
 static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 direction, bool discovered)
@@ -443,6 +484,7 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 		.start_ns = bpf_ktime_get_ns(),
 		.direction = direction,
 		.sock_type = (__u8)type,
+		.pending_streams = { RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM },
 	};
 	c.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	/* Found by its I/O (older than the agent, or unconnected UDP): the side whose port is in the
@@ -991,8 +1033,11 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 		rs_count(RS_L7_CNT_REQUEST_TRUNCATED);
 	c->protocol = proto;
 	long err = bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
-	if (err == 0)
+	if (err == 0) {
+		if (pk.stream != RS_L7_NO_STREAM)
+			rs_remember_stream(c, pk.stream);
 		return 0;
+	}
 	if (err != -RS_EEXIST) {
 		rs_count(RS_L7_CNT_PENDING_MAP_FULL);
 		rs_count_unanswered(RS_L7_UNANSWERED_NOT_STORED, c->direction, proto);
@@ -1094,6 +1139,8 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 	/* copy first, then claim: only the thread whose delete succeeds emits */
 	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
 		return 0;
+	if (pk.stream != RS_L7_NO_STREAM)
+		rs_forget_stream(c, pk.stream);
 	if (bytes > RS_L7_MAX_RESPONSE)
 		rs_count(RS_L7_CNT_RESPONSE_TRUNCATED);
 	RS_BARRIER(rlen);
@@ -1356,16 +1403,23 @@ int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
 		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
 		return 0;
 	}
-	/* the close event says whether a request was left unanswered, so user space can tell whose */
-	bool unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED);
+	/* the close event says how many requests were left unanswered, so user space can tell whose */
+	__u32 unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED) ? 1 : 0;
+	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
+	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
+		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i]))
+			unanswered++;
+	}
 	struct rs_l7_ev_scratch *ev = rs_ev();
 	if (ev) {
 		rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_CONN_CLOSE, bpf_ktime_get_ns());
 		ev->hdr.protocol = c->protocol;
 		ev->hdr.bytes_sent = c->bytes_sent;
 		ev->hdr.bytes_received = c->bytes_received;
-		if (unanswered)
+		if (unanswered > 0) {
 			ev->hdr.flags |= RS_L7_F_UNANSWERED;
+			ev->hdr.stream_id = unanswered; /* close events carry no stream: the count */
+		}
 		rs_output(ev, sizeof(struct rs_l7_event));
 	}
 	bpf_map_delete_elem(&rs_l7_conns, &ck);

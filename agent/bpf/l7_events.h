@@ -67,7 +67,7 @@ struct rs_l7_event {
 	__u64 bytes_received; /* 64: CONN_CLOSE: bytes read on this fd while tracked */
 	__u32 pid;            /* 72: tgid */
 	__u32 fd;             /* 76 */
-	__u32 stream_id;      /* 80: DNS query id, Cassandra stream; RS_L7_NO_STREAM otherwise */
+	__u32 stream_id;      /* 80: DNS query id, Cassandra stream; RS_L7_NO_STREAM otherwise; conn_close: requests left unanswered */
 	__u16 request_len;    /* 84: payload bytes following the header (REQUEST: request; CHUNK/MESSAGE: the data) */
 	__u16 response_len;   /* 86: response bytes following the request bytes */
 	__u8 kind;            /* 88: enum rs_l7_event_kind */

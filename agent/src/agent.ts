@@ -129,7 +129,7 @@ export class Agent {
     type KernelItem = { kind: 'tcp'; e: TcpEvent } | { kind: 'request'; e: L7Event } | { kind: 'http2'; c: Http2Chunk } | { kind: 'close'; c: L7ConnClose };
     const exited = new ExitedProcessOwners(() => processes.cgroupV2Root);
     // A close matters for its owner only when it left a request unanswered (counted per container).
-    const originOf = (x: KernelItem) => (x.kind === 'close' ? (x.c.unanswered ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' } : undefined)
+    const originOf = (x: KernelItem) => (x.kind === 'close' ? (x.c.unanswered > 0 ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' } : undefined)
       : x.kind === 'http2' ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' }
       : { pid: x.e.pid, cgroupId: x.e.cgroupId, comm: x.kind === 'tcp' ? x.e.comm : '' });
     const events = new OrderedEventQueue<KernelItem>({

@@ -2,7 +2,10 @@
 // writes the request PER_CONNECTION times (every write its own syscall: the next starts once the
 // previous is in the kernel), then either waits for the server to close or closes itself.
 // Prints what it did as JSON: {"connections":n,"requests":n,"answered":n}.
-//   node unanswered-client.mjs <host> <port> <http|redis|memcached> <connections> <per-connection> <wait-for-close|close>
+// dns: each "connection" is a UDP socket that sends PER_CONNECTION queries (distinct ids) and is
+// closed after a short wait for answers (ending must be close).
+//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close>
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
 const [host, port, protocol, connections, perConnection, ending] = process.argv.slice(2);
@@ -11,12 +14,36 @@ const payloads = {
   redis: () => '*1\r\n$4\r\nPING\r\n',
   memcached: (i) => `get key${i}\r\n`,
 };
+/** A standard query for A <name> with the given id. */
+function dnsQuery(id, name) {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2); // recursion desired
+  header.writeUInt16BE(1, 4); // one question
+  return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
+
 const payload = payloads[protocol];
-if (!payload || !['wait-for-close', 'close'].includes(ending)) {
-  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached> <connections> <per-connection> <wait-for-close|close>');
+if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
+  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close>');
   process.exit(2);
 }
 let requests = 0, answered = 0;
+if (protocol === 'dns') {
+  for (let c = 0; c < Number(connections); c++) {
+    const socket = createSocket('udp4');
+    socket.on('message', () => { answered++; });
+    for (let i = 0; i < Number(perConnection); i++) {
+      await new Promise((resolve, reject) => socket.send(dnsQuery(1000 * (c + 1) + i, `q${i}.unanswered.test`), Number(port), host, (err) => (err ? reject(err) : resolve())));
+      requests++;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => socket.close(resolve));
+  }
+  console.log(JSON.stringify({ connections: Number(connections), requests, answered }));
+  process.exit(0);
+}
 for (let c = 0; c < Number(connections); c++) {
   const socket = connect(Number(port), host);
   await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });

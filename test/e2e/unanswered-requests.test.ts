@@ -1,7 +1,7 @@
 // Loss accounting, as root on the real kernel: requests that never get a response must be
 // counted, per container, protocol and direction, and in the agent's own kernel counters by
 // reason. A tiny server in one stand-in container closes on HTTP requests without answering,
-// never answers Redis or Memcached, and answers a control set of HTTP requests; a client in
+// never answers Redis, Memcached or UDP DNS queries, and answers a control set of HTTP requests; a client in
 // another container makes a known number of each.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ const HTTP_CLOSED = 7;                    // connections, one request each, clos
 const REDIS_ABANDONED = 5;                // connections, one command each, closed by the client
 const MEMCACHED_CONNS = 4, MEMCACHED_PER_CONN = 3; // pipelined gets, closed by the client
 const HTTP_ANSWERED = 6;                  // the control: answered, nothing left pending
+const DNS_SOCKETS = 3, DNS_PER_SOCKET = 4;    // UDP queries never answered, sockets closed by the client
 
 let net: StandInNetwork;
 let sink: StandInContainer;
@@ -58,6 +59,9 @@ test('requests that never got a response are counted per container, protocol and
   assert.deepEqual(await runClient(PORT + 1, 'memcached', MEMCACHED_CONNS, MEMCACHED_PER_CONN, 'close'),
     { connections: MEMCACHED_CONNS, requests: MEMCACHED_CONNS * MEMCACHED_PER_CONN, answered: 0 });
   assert.deepEqual(await runClient(PORT + 2, 'http', HTTP_ANSWERED, 1, 'wait-for-close'), { connections: HTTP_ANSWERED, requests: HTTP_ANSWERED, answered: HTTP_ANSWERED });
+  const dnsClosed = { protocol: 'dns', direction: 'outbound', reason: 'connection_closed' };
+  const dnsClosedBefore = value(before, 'rootsight_agent_l7_unanswered_requests_total', dnsClosed);
+  assert.deepEqual(await runClient(PORT + 3, 'dns', DNS_SOCKETS, DNS_PER_SOCKET, 'close'), { connections: DNS_SOCKETS, requests: DNS_SOCKETS * DNS_PER_SOCKET, answered: 0 });
 
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   const sinkId = `/docker/${sink.runtimeId.slice(0, 12)}`;
@@ -70,6 +74,8 @@ test('requests that never got a response are counted per container, protocol and
     [`${sinkId} http inbound`]: HTTP_CLOSED,
     [`${sinkId} redis inbound`]: REDIS_ABANDONED,
     [`${sinkId} memcached inbound`]: MEMCACHED_CONNS,
+    // Every query of a UDP socket closed unanswered, by query id (the server's socket stays open).
+    [`${clientId} dns outbound`]: DNS_SOCKETS * DNS_PER_SOCKET,
   };
   let seen = '';
   const settled = await eventually(() => `unanswered counts to match ${JSON.stringify(expected)}; last seen ${seen}`, async () => {
@@ -87,6 +93,7 @@ test('requests that never got a response are counted per container, protocol and
   // The kernel's own count by reason: every memcached get after the first on a connection was
   // written while the first was pending.
   assert.equal(value(settled, 'rootsight_agent_l7_unanswered_requests_total', pipelined) - pipelinedBefore, MEMCACHED_CONNS * (MEMCACHED_PER_CONN - 1));
+  assert.equal(value(settled, 'rootsight_agent_l7_unanswered_requests_total', dnsClosed) - dnsClosedBefore, DNS_SOCKETS * DNS_PER_SOCKET);
   // The answered control requests were paired, not left pending: the client counted exactly those,
   // with status 200, and none of the unanswered ones (request events may wait a little for their
   // connection's peer, hence the polling; the destination label is not asserted: with a connection

@@ -142,8 +142,9 @@ export interface Http2Chunk extends L7Common {
 export interface L7ConnClose extends L7Common {
   bytesSent: number;
   bytesReceived: number;
-  /** A request (of `protocol`) was still waiting for its response: it never got one. */
-  unanswered: boolean;
+  /** Requests (of `protocol`) still waiting for their responses: they never got one. Usually 0
+   * or 1; a UDP DNS socket may leave several queries (by query id). */
+  unanswered: number;
 }
 
 export type L7Record =
@@ -309,12 +310,18 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
         close: extend<L7ConnClose>(common, {
           bytesSent: u64(v, off + O.bytes_sent),
           bytesReceived: u64(v, off + O.bytes_received),
-          unanswered: (buf[off + O.flags]! & L7_FLAG_UNANSWERED) !== 0,
+          unanswered: (buf[off + O.flags]! & L7_FLAG_UNANSWERED) === 0 ? 0 : unansweredAtClose(v.getUint32(off + O.stream_id, true)),
         }),
       };
     default:
       return undefined;
   }
+}
+
+/** A close event's stream_id field holds how many requests it left unanswered (at least one
+ * when the flag is set; an older kernel object leaves RS_L7_NO_STREAM there, meaning one). */
+function unansweredAtClose(streamField: number): number {
+  return streamField === L7_NO_STREAM || streamField === 0 ? 1 : streamField;
 }
 
 /** Walks a batch from the ring buffer. Never throws; returns the number of records skipped. */

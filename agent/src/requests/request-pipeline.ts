@@ -93,7 +93,7 @@ export class RequestPipeline {
   onConnectionClose(c: L7ConnClose): void {
     this.brokers.close(c.connectionId);
     // The kernel counted a request left pending at close (rs_l7_unanswered); here it gets its container.
-    if (c.unanswered) this.countUnansweredIn(c, c.protocol as L7Protocol, 1);
+    if (c.unanswered > 0) this.countUnansweredIn(c, c.protocol as L7Protocol, c.unanswered);
     const conn = this.http2.get(c.connectionId);
     if (!conn) return;
     // HTTP/2 pairs streams here, not in the kernel: streams still open at close were never answered.
