@@ -15,6 +15,7 @@ import {
   L7_EVENT_KIND_CODES,
   L7_EVENT_OFFSETS,
   L7_FLAG_TLS,
+  L7_FLAG_UNANSWERED,
   L7_MAX_CHUNK,
   L7_MAX_REQUEST,
   L7_MAX_RESPONSE,
@@ -205,6 +206,23 @@ describe('decodeL7Batch', () => {
     assert.ok(r4.kind === 'request');
     assert.equal(r4.event.streamId, 0x1234);
     assert.equal(r4.event.protocol, 'dns');
+  });
+
+  test('a close record says how many requests it left unanswered: 0 without the flag, the count in stream_id, 1 from an older object', () => {
+    const O = L7_EVENT_OFFSETS;
+    const close = (flags: number, stream: number) => {
+      const b = record({ kind: 4, protocol: 11, stream });
+      b[O.flags] = flags;
+      const out: L7Record[] = [];
+      decodeL7Batch(frame(b), (r) => out.push(r));
+      const r = out[0]!;
+      assert.ok(r.kind === 'conn_close');
+      return r.close.unanswered;
+    };
+    assert.equal(close(0, 0xffffffff), 0);
+    assert.equal(close(L7_FLAG_UNANSWERED, 3), 3);
+    assert.equal(close(L7_FLAG_UNANSWERED, 0xffffffff), 1);
+    assert.equal(close(L7_FLAG_UNANSWERED | L7_FLAG_TLS, 1), 1);
   });
 
   test('bad records are skipped and counted, never thrown', () => {
