@@ -19,8 +19,10 @@ import { SampleHead } from './metrics/sample-head.ts';
 import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
 import { PrometheusUpstream, type UpstreamOptions } from './upstream/prometheus-upstream.ts';
 import { parseUpstreamUrl } from './upstream/upstream-url.ts';
+import { InsertJournal } from './storage/clickhouse/insert-journal.ts';
 import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
 import { openStorage } from './storage/clickhouse/open.ts';
+import { ClickHouseSession } from './storage/clickhouse/session.ts';
 import { StorageManager, defaultRetentionPolicy, type RetentionPolicy } from './storage/clickhouse/retention.ts';
 import { ConfigDb } from './storage/configdb/config-db.ts';
 
@@ -103,13 +105,16 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const upstream = upstreamEndpoint ? new PrometheusUpstream({ ...opts.upstream, endpoint: upstreamEndpoint, log }) : undefined;
   // Recent samples in memory answer most PromQL reads without a storage query. Only with chDB: this
   // process is then the data directory's only writer, so the head misses nothing that is stored.
+  // With chDB, remote write is acknowledged once journaled (a file in the data dir) and inserted behind.
+  const journal = db instanceof ClickHouseSession ? await InsertJournal.open(join(db.path, 'rootsight-metrics-journal'), db, log) : undefined;
   const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0
     ? new SampleHead(await new MetricsStore(db).newestSampleMs(), { maxSamples: opts.metricsHeadSamples })
     : undefined;
-  const store = new MetricsStore(db, head);
+  const store = new MetricsStore(db, { observer: head, journal, log });
+  storage.awaitWritesFrom(() => store.settled());
   if (head) storage.onPartitionDropped((signal, dayStartMs) => { if (signal === 'metrics') head.forgetThrough(dayStartMs + 86_400_000 - 1); });
   // PromQL reads samples through the reader (head, binary rows, cached label sets); the rest through the store.
-  const seriesReader = new ClickHouseSeriesReader(db, { head });
+  const seriesReader = new ClickHouseSeriesReader(db, { head, settled: () => store.settled() });
   const metricsSource = {
     selectSeries: seriesReader.selectSeries.bind(seriesReader),
     selectSeriesMany: seriesReader.selectSeriesMany.bind(seriesReader),
@@ -155,6 +160,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     await telemetry?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await upstream?.close();
+    await store.close();
     await db.close();
     await configDb?.close().catch(() => undefined);
     throw e;
@@ -176,6 +182,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       await telemetry!.close();
       await app.close();
       await upstream?.close();
+      await store.close();
       await db.close();
       await configDb!.close();
     })()),

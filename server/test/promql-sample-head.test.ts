@@ -71,7 +71,7 @@ function randomMatchers(metrics: string[]): LabelMatcher[] {
 
 it('answers exactly as storage for random out-of-order batches with repeats, stale markers and NaNs', async () => {
   const head = new SampleHead(await new MetricsStore(db).newestSampleMs());
-  const store = new MetricsStore(db, head);
+  const store = new MetricsStore(db, { observer: head });
   const storage = new ClickHouseSeriesReader(db);
   const metrics = ['head_rand_one', 'head_rand_two', 'head_other'];
   const ids = identities(metrics);
@@ -114,7 +114,7 @@ it('answers exactly as storage for random out-of-order batches with repeats, sta
 it('declines windows before what it covers, and still matches storage after reclaiming memory', async () => {
   const start = await new MetricsStore(db).newestSampleMs();
   const head = new SampleHead(start, { maxSamples: 1500 });
-  const store = new MetricsStore(db, head);
+  const store = new MetricsStore(db, { observer: head });
   const storage = new ClickHouseSeriesReader(db);
   const ids = identities(['head_reclaim']);
   const base = start + 1000;

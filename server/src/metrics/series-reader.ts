@@ -25,6 +25,8 @@ export interface SeriesReaderOptions {
   maxCachedSeries?: number;
   /** Recent samples in memory: selectors it can answer exactly skip storage (see sample-head.ts). */
   head?: SampleHead;
+  /** Resolves once every acknowledged write is readable (MetricsStore.settled); awaited before each read. */
+  settled?: () => Promise<void>;
 }
 
 export interface SeriesReaderStats { cachedSeries: number; evictedSeries: number; labelFetches: number }
@@ -37,10 +39,12 @@ export class ClickHouseSeriesReader implements SeriesSource {
   /** Regexes ClickHouse has already compiled once (see checkRegexes); bounded like the label cache. */
   private readonly checkedRegexes = new Set<string>();
   private readonly head: SampleHead | undefined;
+  private readonly settled: (() => Promise<void>) | undefined;
 
   constructor(private readonly db: ClickHouseDriver, opts: SeriesReaderOptions = {}) {
     this.maxCached = opts.maxCachedSeries ?? 200_000;
     this.head = opts.head;
+    this.settled = opts.settled;
   }
 
   stats(): SeriesReaderStats {
@@ -58,6 +62,7 @@ export class ClickHouseSeriesReader implements SeriesSource {
    * matching two selectors comes twice).
    */
   async selectSeriesMany(requests: readonly SeriesRequest[]): Promise<SeriesSamples[][]> {
+    if (this.settled) await this.settled();
     if (!this.head) return this.readStorage(requests);
     const out: SeriesSamples[][] = [];
     const fromStorage: number[] = [];

@@ -5,6 +5,7 @@ import { anchoredRegex, type LabelMatcher } from '../../metrics/label-matcher.ts
 import { metricsMetadataTable, metricsSeriesSamplesTable, metricsSeriesTable } from './schema.ts';
 import { seriesFingerprint } from './series-fingerprint.ts';
 import type { ClickHouseDriver } from './driver.ts';
+import type { InsertJournal, JournalEntry, JournalPart } from './insert-journal.ts';
 import { RowBinaryWriter } from './row-binary.ts';
 import type { QueryParams } from './session.ts';
 
@@ -126,14 +127,70 @@ export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): Serie
   return unwritten;
 }
 
+/** metrics_series rows (day, then the series row) for series-days, each once. */
+function encodeSeriesRows(needed: readonly SeriesDay[]): Uint8Array {
+  const w = new RowBinaryWriter(needed.reduce((a, s) => a + s.series.seriesRow.length + 2, 0));
+  const seen = new Set<string>();
+  for (const { series, day } of needed) {
+    const k = `${series.fingerprint}:${day}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    w.reserve(2);
+    w.buf.writeUInt16LE(day, w.pos); // Date: days since the epoch
+    w.pos += 2;
+    w.bytes(series.seriesRow);
+  }
+  return w.view();
+}
+
+function markWritten(done: readonly SeriesDay[]): void {
+  for (const { series, day } of done) {
+    if (series.writtenDays.includes(day)) continue;
+    if (series.writtenDays.length >= maxWrittenDays) series.writtenDays.shift();
+    series.writtenDays.push(day);
+  }
+}
+
 /** Told about every sample batch once storage holds it, or once writing it failed (see metrics/sample-head.ts). */
 export interface StoredSamplesObserver {
   add(batch: SampleBatch): void;
   writeFailed(batch: SampleBatch): void;
 }
 
+export interface MetricsStoreOptions {
+  /** Told about each batch once storage holds it (the PromQL head). */
+  observer?: StoredSamplesObserver;
+  /** With a journal, a batch is acknowledged once journaled and inserted behind (chDB only). */
+  journal?: InsertJournal;
+  /**
+   * Journaled bytes not yet inserted beyond which a new batch waits for inserts before it is
+   * journaled, so acknowledgements run at most this far ahead of storage. Default 8 MiB.
+   */
+  maxBacklogBytes?: number;
+  log?: (msg: string) => void;
+}
+
 export class MetricsStore {
-  constructor(private readonly db: ClickHouseDriver, private readonly observer?: StoredSamplesObserver) {}
+  private readonly observer: StoredSamplesObserver | undefined;
+  private readonly journal: InsertJournal | undefined;
+  private readonly log: (msg: string) => void;
+  private readonly maxBacklogBytes: number;
+  /** Journaled batches waiting for their insert, oldest first; one worker inserts them in turns. */
+  private queue: { seq: number; entry: JournalEntry; batches: readonly SampleBatch[] }[] = [];
+  private worker: Promise<void> | undefined;
+  private journaledSeq = 0;
+  private insertedSeq = 0;
+  private waiters: { seq: number; resolve: () => void }[] = [];
+  private backlogBytes = 0;
+  private closed = false;
+  private lastFailure = '';
+
+  constructor(private readonly db: ClickHouseDriver, opts: MetricsStoreOptions = {}) {
+    this.observer = opts.observer;
+    this.journal = opts.journal;
+    this.log = opts.log ?? (() => undefined);
+    this.maxBacklogBytes = opts.maxBacklogBytes ?? 8 * 1024 * 1024;
+  }
 
   /** Time of the newest stored sample (ms; 0 when there is none). */
   async newestSampleMs(): Promise<number> {
@@ -141,43 +198,95 @@ export class MetricsStore {
     return Number(ms);
   }
 
-  /**
-   * Writes an encoded samples payload (see encodeSampleBatch), after the series rows it needs. Series
-   * rows go first so that a reader never sees samples without their labels; a series is marked
-   * written only once its row is stored. `batches` are the same samples as columns, for the observer.
-   */
-  async insertEncodedSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
-    try {
-      await this.insertSeriesAndSamples(payload, seriesDays);
-    } catch (e) {
-      if (this.observer) for (const b of batches) this.observer.writeFailed(b);
-      throw e;
-    }
-    if (this.observer) for (const b of batches) this.observer.add(b);
+  /** Bytes acknowledged (journaled) but not yet inserted. */
+  insertBacklogBytes(): number {
+    return this.backlogBytes;
   }
 
-  private async insertSeriesAndSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[]): Promise<void> {
+  /**
+   * Resolves once every batch acknowledged so far is in storage (and in the observer). Readers wait
+   * for it, so what a sender was told is stored is also what a query reads.
+   */
+  settled(): Promise<void> {
+    const seq = this.journaledSeq;
+    if (this.insertedSeq >= seq || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  /** Stops retrying failed inserts and waits for the one running; what is left stays journaled. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker;
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  /**
+   * Stores an encoded samples payload (see encodeSampleBatch) after the series rows it needs;
+   * resolves once it is durable. Series rows go first so that a reader never sees samples without
+   * their labels; a series is marked written only once its row is durable (journaled batches are
+   * inserted in order, so a later batch's samples never overtake it). `batches` are the same
+   * samples as columns, for the observer.
+   */
+  async insertEncodedSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
     const needed = seriesDays.filter((s) => !s.series.writtenDays.includes(s.day));
-    if (needed.length > 0) {
-      const w = new RowBinaryWriter(needed.reduce((a, s) => a + s.series.seriesRow.length + 2, 0));
-      const seen = new Set<string>();
-      for (const { series, day } of needed) {
-        const k = `${series.fingerprint}:${day}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        w.reserve(2);
-        w.buf.writeUInt16LE(day, w.pos); // Date: days since the epoch
-        w.pos += 2;
-        w.bytes(series.seriesRow);
+    const parts: JournalPart[] = [];
+    if (needed.length > 0) parts.push({ table: metricsSeriesTable, columns: seriesColumns, payload: encodeSeriesRows(needed) });
+    if (payload.length > 0) parts.push({ table: metricsSeriesSamplesTable, columns: sampleColumns, payload });
+    if (!this.journal) {
+      try {
+        for (const p of parts) await this.db.insertRowBinary(p.table, p.columns, p.payload);
+      } catch (e) {
+        if (this.observer) for (const b of batches) this.observer.writeFailed(b);
+        throw e;
       }
-      await this.db.insertRowBinary(metricsSeriesTable, seriesColumns, w.view());
-      for (const { series, day } of needed) {
-        if (series.writtenDays.includes(day)) continue;
-        if (series.writtenDays.length >= maxWrittenDays) series.writtenDays.shift();
-        series.writtenDays.push(day);
-      }
+      markWritten(needed);
+      if (this.observer) for (const b of batches) this.observer.add(b);
+      return;
     }
-    if (payload.length > 0) await this.db.insertRowBinary(metricsSeriesSamplesTable, sampleColumns, payload);
+    if (parts.length === 0) return;
+    // Behind by more than the backlog allows: wait, so the sender is paced by storage (and the
+    // ingest queue in front of us answers 503 when it fills) instead of the journal growing.
+    while (this.backlogBytes > this.maxBacklogBytes && !this.closed) {
+      // Storage failing: refuse now (the sender retries) rather than hold the request.
+      if (this.lastFailure) throw new Error(`inserting earlier batches is failing: ${this.lastFailure}`);
+      await Promise.race([this.settled(), new Promise((r) => setTimeout(r, 200))]);
+    }
+    const entry = await this.journal.append(parts);
+    markWritten(needed);
+    this.backlogBytes += entry.bytes;
+    this.queue.push({ seq: ++this.journaledSeq, entry, batches });
+    this.worker ??= this.insertQueued().finally(() => { this.worker = undefined; });
+  }
+
+  /**
+   * Inserts journaled batches until none is left: each turn takes every batch waiting (one INSERT
+   * per table for all of them), retrying a failed turn until it succeeds (they were acknowledged)
+   * or the store closes.
+   */
+  private async insertQueued(): Promise<void> {
+    for (let attempt = 0; this.queue.length > 0 && !this.closed;) {
+      const turn = this.queue.slice();
+      try {
+        await this.journal!.commit(turn.map((t) => t.entry), [metricsSeriesTable, metricsSeriesSamplesTable]);
+      } catch (e) {
+        // Storage may hold part of these now: the head must not answer for their times.
+        if (this.observer) for (const t of turn) for (const b of t.batches) this.observer.writeFailed(b);
+        const msg = (e as Error).message;
+        if (msg !== this.lastFailure) this.log(`storage: inserting acknowledged metrics failed, retrying (they stay journaled): ${msg}`);
+        this.lastFailure = msg;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt++)));
+        continue;
+      }
+      attempt = 0;
+      this.lastFailure = '';
+      this.queue.splice(0, turn.length);
+      for (const t of turn) {
+        this.backlogBytes -= t.entry.bytes;
+        if (this.observer) for (const b of t.batches) this.observer.add(b);
+      }
+      this.insertedSeq = turn.at(-1)!.seq;
+      this.waiters = this.waiters.filter((w) => (w.seq <= this.insertedSeq ? (w.resolve(), false) : true));
+    }
   }
 
   async insertSampleBatch(batch: SampleBatch): Promise<void> {
@@ -217,6 +326,7 @@ export class MetricsStore {
 
   /** Label sets (with __name__) of series matching all matchers with samples in (fromMs, toMs]; no samples read. */
   async selectLabelSets(matchers: readonly LabelMatcher[], fromMs: number, toMs: number): Promise<Record<string, string>[]> {
+    await this.settled();
     const params: QueryParams = { from: fromMs, to: toMs };
     const where = matchers.map((m, i) => matcherPredicate(m, i, params));
     await this.checkRegexes(matchers, params);

@@ -43,6 +43,7 @@ interface PartitionInfo { table: string; partitionId: string; bytes: number; row
 export class StorageManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly dropListeners: ((signal: Signal, dayStartMs: number) => void)[] = [];
+  private readonly pendingWrites: (() => Promise<void>)[] = [];
   private running: Promise<EnforcementResult> | undefined;
 
   constructor(
@@ -54,6 +55,14 @@ export class StorageManager {
   /** Called after each dropped day partition (caches of stored data forget that day too). */
   onPartitionDropped(listener: (signal: Signal, dayStartMs: number) => void): void {
     this.dropListeners.push(listener);
+  }
+
+  /**
+   * Writes acknowledged but possibly not yet in storage (a journal's backlog): awaited before each
+   * run and usage report, so they see what senders were told is stored.
+   */
+  awaitWritesFrom(settled: () => Promise<void>): void {
+    this.pendingWrites.push(settled);
   }
 
   /** Runs once now and then every intervalMs. */
@@ -78,6 +87,7 @@ export class StorageManager {
   }
 
   private async enforceOnce(nowMs: number): Promise<EnforcementResult> {
+    for (const settled of this.pendingWrites) await settled();
     const result: EnforcementResult = { dropped: [] };
     for (const signal of signals) {
       const parts = await this.partitions(signal);
@@ -111,6 +121,7 @@ export class StorageManager {
   }
 
   async usage(nowMs = Date.now()): Promise<SignalUsage[]> {
+    for (const settled of this.pendingWrites) await settled();
     const out: SignalUsage[] = [];
     for (const signal of signals) {
       const parts = await this.partitions(signal, true);

@@ -130,22 +130,28 @@ export class ClickHouseSession implements ClickHouseDriver {
   async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void> {
     if (payload.length === 0) return;
     checkNames(table, columns);
+    const file = join(this.spoolDir, `${process.pid}-${++this.spoolSeq}.rowbinary`);
+    await writeFile(file, payload);
+    try {
+      await this.insertRowBinaryFile(table, columns, file);
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  /** Inserts a RowBinary file holding `columns` in order (see insertRowBinary); the file stays. */
+  async insertRowBinaryFile(table: string, columns: readonly string[], file: string): Promise<void> {
+    checkNames(table, columns);
     const types = await this.typesOf(table);
     const structure = columns.map((c) => {
       const t = types.get(c);
       if (t === undefined) throw new ClickHouseQueryError(`table ${table} has no column ${c}`, undefined);
       return `\`${c}\` ${t}`;
     }).join(', ');
-    const file = join(this.spoolDir, `${process.pid}-${++this.spoolSeq}.rowbinary`);
-    await writeFile(file, payload);
-    try {
-      // Literals rather than bound parameters: bound queries share one process-wide queue in the
-      // chdb binding, and both strings are ours (spool path, types from system.columns).
-      await this.run(`INSERT INTO ${table} (${columnList(columns)}) SETTINGS max_partitions_per_insert_block = 0
-        SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})`, {}, 'TSV');
-    } finally {
-      await unlink(file).catch(() => undefined);
-    }
+    // Literals rather than bound parameters: bound queries share one process-wide queue in the
+    // chdb binding, and both strings are ours (spool path, types from system.columns).
+    await this.run(`INSERT INTO ${table} (${columnList(columns)}) SETTINGS max_partitions_per_insert_block = 0
+      SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})`, {}, 'TSV');
   }
 
   private async typesOf(table: string): Promise<Map<string, string>> {

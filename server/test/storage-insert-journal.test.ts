@@ -1,0 +1,109 @@
+// Metrics acknowledged once journaled: what was journaled reaches storage even when the process
+// dies before inserting it (the next start inserts it first), a half-written batch (never
+// acknowledged) is not replayed, readers see every acknowledged batch, and a failing insert is
+// retried while the head stops answering for its times.
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { encodeWriteRequest } from '@rootsight/common';
+import { decodeWriteRequestSamples, SeriesIdentityCache } from '../src/ingest/write-request-rows.ts';
+import { SampleHead } from '../src/metrics/sample-head.ts';
+import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
+import { InsertJournal, type JournalStorage } from '../src/storage/clickhouse/insert-journal.ts';
+import { MetricsStore, encodeSampleBatch, sampleColumns, type SampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
+import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
+import { metricsSeriesSamplesTable } from '../src/storage/clickhouse/schema.ts';
+import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { removeDir, series, tempDataDir } from './helpers.ts';
+
+const T0 = Date.UTC(2024, 6, 1, 12, 0, 0);
+let dir: string;
+let db: ClickHouseSession;
+const journalDir = () => join(dir, 'journal');
+
+before(async () => {
+  dir = tempDataDir();
+  db = await ClickHouseSession.open(join(dir, 'ch'));
+});
+after(async () => {
+  await db.close();
+  removeDir(dir);
+});
+
+const batch = (name: string, samples: [number, number][]): SampleBatch =>
+  decodeWriteRequestSamples(encodeWriteRequest({ timeseries: [series(name, { job: 'j' }, samples)], metadata: [] }), T0 + 86_400_000, new SeriesIdentityCache()).samples;
+
+const read = async (reader: ClickHouseSeriesReader, name: string) =>
+  (await reader.selectSeries([{ name: '__name__', type: '=', value: name }], T0 - 60_000, T0 + 60_000)).map((s) => Array.from(s.values));
+
+it('readers see every acknowledged batch; the journal is empty once inserted', async () => {
+  const journal = await InsertJournal.open(journalDir(), db);
+  const store = new MetricsStore(db, { journal });
+  const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
+  for (let i = 0; i < 5; i++) await store.insertSampleBatch(batch('journaled', [[T0 + i * 1000, i]]));
+  assert.deepEqual(await read(reader, 'journaled'), [[0, 1, 2, 3, 4]]);
+  assert.deepEqual(readdirSync(journalDir()), []);
+  await store.close();
+});
+
+it('batches journaled while an insert runs go into storage together, one INSERT per table', async () => {
+  const paths: string[] = [];
+  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file) => { paths.push(file); await db.insertRowBinaryFile(table, columns, file); } };
+  const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting) });
+  const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => store.insertSampleBatch(batch(`together_${i % 3}`, [[T0 + i * 1000, i]]))));
+  const values = await Promise.all([0, 1, 2].map((k) => read(reader, `together_${k}`)));
+  assert.deepEqual(values.map((v) => v[0]!.length), [7, 7, 6]);
+  assert.ok(paths.length < 20 * 2, `${paths.length} inserts for 20 batches`);
+  assert.ok(paths.some((p) => p.includes('{')), 'several files in one insert');
+  assert.deepEqual(readdirSync(journalDir()), []);
+  await store.close();
+});
+
+it('a journaled batch left by a dead process is inserted at the next open; a half-written one is not', async () => {
+  // A batch journaled but never inserted (the process died), and a .tmp file it was still writing.
+  const dead = await InsertJournal.open(journalDir(), db);
+  const b = batch('replayed', [[T0, 7], [T0 + 1000, 8]]);
+  const w = new RowBinaryWriter();
+  const days = encodeSampleBatch(b, w);
+  assert.equal(days.length, 1);
+  const rows = new RowBinaryWriter();
+  rows.buf.writeUInt16LE(days[0]!.day, 0); rows.pos = 2; rows.bytes(days[0]!.series.seriesRow);
+  await dead.append([{ table: 'metrics_series', columns: ['day', 'metric_name', 'fingerprint', 'labels'], payload: rows.view() }, { table: metricsSeriesSamplesTable, columns: sampleColumns, payload: w.view() }]);
+  const half = new RowBinaryWriter();
+  encodeSampleBatch(batch('half_written', [[T0, 1]]), half);
+  writeFileSync(join(journalDir(), `000000000099-0-${metricsSeriesSamplesTable}-${sampleColumns.join(',')}.rowbinary.tmp`), half.view());
+
+  const logs: string[] = [];
+  await InsertJournal.open(journalDir(), db, (m) => logs.push(m));
+  assert.match(logs.join('\n'), /inserted 2 acknowledged metrics file/);
+  assert.deepEqual(readdirSync(journalDir()), []);
+  const reader = new ClickHouseSeriesReader(db);
+  assert.deepEqual(await read(reader, 'replayed'), [[7, 8]]);
+  assert.deepEqual(await read(reader, 'half_written'), []);
+});
+
+it('a failing insert is retried until it succeeds; meanwhile the head declines its times', async () => {
+  let failures = 2;
+  const flaky: JournalStorage = {
+    insertRowBinaryFile: async (table, columns, file) => {
+      if (failures > 0) { failures--; throw new Error('disk hiccup'); }
+      await db.insertRowBinaryFile(table, columns, file);
+    },
+  };
+  const head = new SampleHead(await new MetricsStore(db).newestSampleMs());
+  const logs: string[] = [];
+  const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), flaky), observer: head, log: (m) => logs.push(m) });
+  const reader = new ClickHouseSeriesReader(db, { head, settled: () => store.settled() });
+  const t = T0 + 3_600_000;
+  await store.insertSampleBatch(batch('flaky', [[t, 1], [t + 1000, 2]]));
+  assert.ok(store.insertBacklogBytes() > 0);
+  const m = [{ name: '__name__', type: '=' as const, value: 'flaky' }];
+  assert.deepEqual((await reader.selectSeries(m, t - 1000, t + 5000)).map((s) => Array.from(s.values)), [[1, 2]]);
+  assert.equal(store.insertBacklogBytes(), 0);
+  assert.equal(logs.filter((l) => /retrying/.test(l)).length, 1, 'one log line per distinct failure');
+  assert.equal(head.select(m, t - 1000, t + 5000), undefined, 'storage may have held part of it: the head declines');
+  assert.ok(head.select(m, t + 1000, t + 5000));
+  await store.close();
+});
