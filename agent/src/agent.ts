@@ -163,6 +163,7 @@ export class Agent {
     const tls = l7?.running && !opts.disableTlsTracing
       ? new TlsProbes({ attach: (program, path, symbol, offset) => l7.attachUprobe(program, path, symbol, offset), procRoot: opts.procRoot, log: opts.log })
       : undefined;
+    await tls?.checkLibraryDirs();
     await tls?.check(processes.all());
     for (const c of [...tracer.capabilities(), ...(l7?.capabilities() ?? [])]) {
       if (c.targets) continue; // uprobes: attached per binary, reported under tls in /capabilities

@@ -1,14 +1,16 @@
 // Where the TLS probes go: the ELF reader, Go's RET finder (checked against `go tool objdump` on a
-// real Go binary), and hostile files that must give errors, never crashes or reads past the end.
+// real Go binary), hostile files that must give errors, never crashes or reads past the end, and
+// the host's TLS libraries probed before any process maps them.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ElfFile } from '../src/kernel/elf-symbols.ts';
 import { GO_TLS_READ, GO_TLS_WRITE, goReturnOffsets, goTlsProbePoints, goVersion, hasRegisterAbi } from '../src/kernel/go-tls-probes.ts';
+import { TlsProbes } from '../src/kernel/tls-probes.ts';
 
 const GO_BINARY = fileURLToPath(new URL('../../test/e2e/go-tls/build/go-tls', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rs-elf-'));
@@ -132,5 +134,31 @@ describe('hostile files', () => {
       assert.equal(await goTlsProbePoints(p), undefined);
     }
     assert.equal(errors + results, 2000);
+  });
+});
+
+describe('TlsProbes.checkLibraryDirs', () => {
+  test('probes each installed libssl and libgnutls once, by its real file name, and nothing else', async () => {
+    const libDir = mkdtempSync(join(tmpdir(), 'rootsight-tls-libs-'));
+    try {
+      for (const name of ['libssl.so.3', 'libgnutls.so.30.34.3', 'libgnutls-openssl.so.27', 'libcrypto.so.3', 'libssl3.txt']) writeFileSync(join(libDir, name), 'not really a library');
+      symlinkSync('libssl.so.3', join(libDir, 'libssl.so'));
+      symlinkSync('libgnutls.so.30.34.3', join(libDir, 'libgnutls.so.30'));
+      const calls: string[] = [];
+      const probes = new TlsProbes({ attach: (program, path, symbol) => { calls.push(`${program} ${path.slice(libDir.length + 1)} ${symbol}`); } });
+      await probes.checkLibraryDirs([libDir, join(libDir, 'absent')]);
+      assert.deepEqual(calls.filter((c) => !c.startsWith('rs_ssl_exit')), [
+        'rs_ssl_write_enter libgnutls.so.30.34.3 gnutls_record_send',
+        'rs_ssl_read_enter libgnutls.so.30.34.3 gnutls_record_recv',
+        'rs_ssl_write_enter libssl.so.3 SSL_write',
+        'rs_ssl_read_enter libssl.so.3 SSL_read',
+        'rs_ssl_write_ex_enter libssl.so.3 SSL_write_ex',
+        'rs_ssl_read_ex_enter libssl.so.3 SSL_read_ex',
+      ]);
+      assert.equal(calls.filter((c) => c.startsWith('rs_ssl_exit')).length, 6, 'a return probe with every entry probe');
+      assert.deepEqual(probes.targets().map((t) => [t.kind, t.path.slice(libDir.length + 1)]).sort(), [['gnutls', 'libgnutls.so.30.34.3'], ['libssl', 'libssl.so.3']]);
+    } finally {
+      rmSync(libDir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@
 // certificate in one stand-in container, clients in another. The bytes on the wire are TLS
 // records; the agent reads the plaintext at OpenSSL's SSL_read/SSL_write through uprobes:
 //   - curl links libssl.so.3 and does its socket I/O inside SSL_read/SSL_write (socket BIO),
+//   - wget links GnuTLS (gnutls_record_send/recv),
 //   - Node.js carries OpenSSL inside its own binary and uses memory BIOs (its socket I/O happens
 //     outside the SSL calls), so the agent binds each SSL * to its socket another way,
 //   - nginx (the server side) links libssl.so.3 too,
@@ -121,6 +122,21 @@ test('curl over HTTPS (libssl, socket BIO): counts by status exact on both sides
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'curl');
 });
 
+test('wget over HTTPS (GnuTLS): counts by status exact on both sides', async () => {
+  const before = counts(await scrape());
+  const OK = 9, MISSING = 4, FAILING = 2;
+  // One wget process keeps one connection for every URL; it exits non-zero after a 4xx/5xx, so
+  // the statuses come from its --server-response lines.
+  const urls = [...Array(OK).fill('/'), ...Array(MISSING).fill('/missing'), ...Array(FAILING).fill('/fail')].map((p) => `https://${web.ip}${p}`);
+  const out = await client.run('sh', ['-c', `wget --server-response --no-check-certificate -O /dev/null ${urls.join(' ')} 2>&1; true`]);
+  const codes = [...out.matchAll(/^\s*HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
+  assert.deepEqual([codes.filter((c) => c === '200').length, codes.filter((c) => c === '404').length, codes.filter((c) => c === '500').length], [OK, MISSING, FAILING], out.slice(-2000));
+  assert.match(out, /Reusing existing connection/, 'one connection for all the URLs');
+  const tls = ((await (await fetch(`${agent.url}/capabilities`)).json()) as { tls: Array<{ path: string; kind: string; symbols: string[] }> }).tls;
+  assert.deepEqual(tls.find((t) => t.kind === 'gnutls')?.symbols, ['gnutls_record_send', 'gnutls_record_recv'], JSON.stringify(tls));
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'wget');
+});
+
 test('Node.js https client (OpenSSL inside the node binary, memory BIO): counts exact on both sides', async () => {
   const before = counts(await scrape());
   const OK = 20, MISSING = 7, FAILING = 4;
@@ -161,12 +177,12 @@ test('HTTPS requests become spans with their paths and the caller\'s trace id', 
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
     const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3 && !String(x.attributes['http.url']).includes(`:${GO_PLAIN_PORT}/`));
-    return r.length >= 20 + 31 + 23 ? r : undefined;
+    return r.length >= 20 + 15 + 31 + 23 ? r : undefined;
   });
-  assert.equal(rows.length, 20 + 31 + 23, 'one client span per request (curl 20, node 31, go 23)');
+  assert.equal(rows.length, 20 + 15 + 31 + 23, 'one client span per request (curl 20, wget 15, node 31, go 23)');
   const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
   const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
-  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 20, 5 + 7, 3 + 4]);
+  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20, 5 + 4 + 7, 3 + 2 + 4]); // curl, wget, node
   assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
   assert.ok(rows.every((r) => String(r.attributes['http.url']).startsWith('https://')), 'the scheme says the bytes came from TLS');
   const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');

@@ -1,21 +1,43 @@
 // Finds the TLS code that processes run and attaches the plaintext probes of l7.bpf.c to it:
-// every libssl.so the processes map, executables that carry OpenSSL themselves (Node.js links it
-// statically and exports SSL_read/SSL_write), and Go executables (crypto/tls). The kernel keys
-// uprobes by inode, so one attachment per file covers every process that maps it, now and later;
-// files are therefore tracked by (device, inode) and tried once.
-import { readFile, stat } from 'node:fs/promises';
+// every libssl.so and libgnutls.so the processes map, executables that carry OpenSSL themselves
+// (Node.js links it statically and exports SSL_read/SSL_write), and Go executables (crypto/tls).
+// The kernel keys uprobes by inode, so one attachment per file covers every process that maps it,
+// now and later; files are therefore tracked by (device, inode) and tried once.
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { GO_TLS_PROGRAMS, goTlsProbePoints } from './go-tls-probes.ts';
 
-/** The four functions whose plaintext the kernel side reads, with the entry program of each. */
-const ENTRY_PROBES: ReadonlyArray<{ symbol: string; program: string }> = [
+type EntryProbe = { symbol: string; program: string };
+
+/** OpenSSL's four functions whose plaintext the kernel side reads, with the entry program of each. */
+const OPENSSL_PROBES: readonly EntryProbe[] = [
   { symbol: 'SSL_write', program: 'rs_ssl_write_enter' },
   { symbol: 'SSL_read', program: 'rs_ssl_read_enter' },
   { symbol: 'SSL_write_ex', program: 'rs_ssl_write_ex_enter' },
   { symbol: 'SSL_read_ex', program: 'rs_ssl_read_ex_enter' },
 ];
+/** GnuTLS (wget, curl-gnutls, many Debian daemons): gnutls_record_send/recv(session, data, size)
+ * take and return what SSL_write/SSL_read do (a byte count, negative on error), and do their
+ * socket I/O inside the call, so OpenSSL's programs read them as they are. */
+const GNUTLS_PROBES: readonly EntryProbe[] = [
+  { symbol: 'gnutls_record_send', program: 'rs_ssl_write_enter' },
+  { symbol: 'gnutls_record_recv', program: 'rs_ssl_read_enter' },
+];
 const RETURN_PROGRAM = 'rs_ssl_exit';
 
-export const OPENSSL_PROGRAMS: readonly string[] = [...ENTRY_PROBES.map((p) => p.program), RETURN_PROGRAM];
+/** Shared TLS libraries, by file name. */
+const LIBRARIES: ReadonlyArray<{ kind: 'libssl' | 'gnutls'; file: RegExp; probes: readonly EntryProbe[] }> = [
+  { kind: 'libssl', file: /\/libssl\.so(\.[\d.]+)?$/, probes: OPENSSL_PROBES },
+  { kind: 'gnutls', file: /\/libgnutls\.so(\.[\d.]+)?$/, probes: GNUTLS_PROBES },
+];
+const libraryOf = (path: string) => LIBRARIES.find((l) => l.file.test(path));
+
+/** Where the host's shared libraries live (Debian/Ubuntu multiarch, RHEL lib64, local builds). */
+export const HOST_LIBRARY_DIRS: readonly string[] = [
+  '/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib',
+  `/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
+];
+
+export const OPENSSL_PROGRAMS: readonly string[] = [...OPENSSL_PROBES.map((p) => p.program), RETURN_PROGRAM];
 export const TLS_PROGRAMS: readonly string[] = [...OPENSSL_PROGRAMS, ...GO_TLS_PROGRAMS];
 
 /** What attaching needs from the L7 tracer (BpfTracer.attachUprobe): a symbol, or with symbol ""
@@ -33,7 +55,7 @@ export interface ProcessRef {
 export interface TlsTarget {
   /** Path as seen by the agent (through /proc/<pid>/root for other mount namespaces). */
   path: string;
-  kind: 'libssl' | 'executable' | 'go';
+  kind: 'libssl' | 'gnutls' | 'executable' | 'go';
   /** Functions probed. Empty when the file has no TLS code the probes can read. */
   symbols: string[];
   /** Go executables: the release that built it. */
@@ -46,8 +68,6 @@ export interface TlsProbesOptions {
   procRoot?: string;
   log?: (msg: string) => void;
 }
-
-const LIBSSL = /\/libssl\.so(\.[\d.]+)?$/;
 
 export class TlsProbes {
   private readonly procRoot: string;
@@ -80,6 +100,30 @@ export class TlsProbes {
     if (force) for (const pid of this.scannedPids.keys()) if (!seen.has(pid)) this.scannedPids.delete(pid);
   }
 
+  /**
+   * Probes the TLS libraries installed on the host before any process maps them: a short-lived
+   * client (wget, curl) that loads one starts and ends between two scans of the process table,
+   * and its requests would be missed. Uprobes are per file, so this covers every later process
+   * that loads these files. Libraries inside containers are found through the processes' maps.
+   */
+  async checkLibraryDirs(dirs: readonly string[] = HOST_LIBRARY_DIRS): Promise<void> {
+    for (const dir of dirs) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue; // absent on this distribution
+      }
+      for (const name of names.sort()) {
+        const library = libraryOf(`/${name}`);
+        if (!library) continue;
+        // By the real file's name (libssl.so.3, not the libssl.so link), as processes map it.
+        const real = await realpath(`${dir}/${name}`).catch(() => undefined);
+        if (real) await this.tryPath(real, real, library.kind, 'host');
+      }
+    }
+  }
+
   private async scanProcess(pid: number): Promise<void> {
     let maps: string;
     try {
@@ -87,7 +131,7 @@ export class TlsProbes {
     } catch {
       return; // exited, or a kernel thread
     }
-    const files = new Set<string>();
+    const files = new Map<string, 'libssl' | 'gnutls'>();
     let executable: string | undefined;
     for (const line of maps.split('\n')) {
       // address perms offset dev inode path
@@ -96,14 +140,19 @@ export class TlsProbes {
       const path = m[3]!;
       if (path.endsWith(' (deleted)')) continue;
       executable ??= path; // the first file mapping is the executable
-      if (m[1]!.includes('x') && LIBSSL.test(path)) files.add(path);
+      const library = m[1]!.includes('x') ? libraryOf(path) : undefined;
+      if (library) files.set(path, library.kind);
     }
-    for (const path of files) await this.tryFile(pid, path, 'libssl');
-    if (executable && !LIBSSL.test(executable)) await this.tryFile(pid, executable, 'executable');
+    for (const [path, kind] of files) await this.tryFile(pid, path, kind);
+    if (executable && !libraryOf(executable)) await this.tryFile(pid, executable, 'executable');
   }
 
   private async tryFile(pid: number, pathInProcess: string, kind: TlsTarget['kind']): Promise<void> {
-    const path = `${this.procRoot}/${pid}/root${pathInProcess}`;
+    await this.tryPath(`${this.procRoot}/${pid}/root${pathInProcess}`, pathInProcess, kind, `pid ${pid}`);
+  }
+
+  /** path: where the agent opens the file; pathInProcess: how its users name it; who: for logs. */
+  private async tryPath(path: string, pathInProcess: string, kind: TlsTarget['kind'], who: string): Promise<void> {
     let key: string;
     try {
       const st = await stat(path);
@@ -115,7 +164,8 @@ export class TlsProbes {
     const target: TlsTarget = { path: pathInProcess, kind, symbols: [] };
     this.tried.set(key, target);
     if (kind === 'executable' && await this.tryGo(path, target)) return;
-    for (const probe of ENTRY_PROBES) {
+    const probes = LIBRARIES.find((l) => l.kind === kind)?.probes ?? OPENSSL_PROBES; // executables: static OpenSSL
+    for (const probe of probes) {
       try {
         // The return probe first: an entry without its return would leave calls open in the map.
         this.opts.attach(RETURN_PROGRAM, path, probe.symbol);
@@ -123,9 +173,9 @@ export class TlsProbes {
         target.symbols.push(probe.symbol);
       } catch (err) {
         // Executables without OpenSSL are the common case: not worth a log line.
-        if (kind === 'libssl' || target.symbols.length > 0) {
+        if (kind !== 'executable' || target.symbols.length > 0) {
           target.error = (err as Error).message;
-          this.opts.log?.(`tls probes: ${pathInProcess} (pid ${pid}): ${target.error}`);
+          this.opts.log?.(`tls probes: ${pathInProcess} (${who}): ${target.error}`);
         }
         if (target.symbols.length === 0 && kind === 'executable') return;
       }
