@@ -37,25 +37,57 @@ const metricTypes: readonly MetricTypeName[] = ['unknown', 'counter', 'gauge', '
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Encoded series identities by the label bytes they were received as. Bounded: when full it
- * starts over, which costs one re-validation per series, never correctness.
+ * Encoded series identities by the label bytes they were received as, found through a hash of
+ * those bytes (hashing a request's bytes is cheaper than building a string key for each series).
+ * Bounded: when full it starts over, which costs one re-validation per series, never correctness.
  */
 export class SeriesIdentityCache {
-  private readonly map = new Map<string, SeriesIdentity>();
+  private readonly map = new Map<number, { labelBytes: Uint8Array; id: SeriesIdentity }[]>();
+  private entries = 0;
   constructor(readonly maxEntries = 100_000) {}
 
-  get(key: string): SeriesIdentity | undefined {
-    return this.map.get(key);
+  /** The identity cached for the concatenated byte ranges [start, end) of `buf`, if any. */
+  get(buf: Uint8Array, ranges: readonly number[]): SeriesIdentity | undefined {
+    const bucket = this.map.get(hashRanges(buf, ranges));
+    if (bucket === undefined) return undefined;
+    for (const e of bucket) if (sameBytes(e.labelBytes, buf, ranges)) return e.id;
+    return undefined;
   }
 
-  set(key: string, id: SeriesIdentity): void {
-    if (this.map.size >= this.maxEntries) this.map.clear();
-    this.map.set(key, id);
+  set(buf: Uint8Array, ranges: readonly number[], id: SeriesIdentity): void {
+    if (this.entries >= this.maxEntries) { this.map.clear(); this.entries = 0; }
+    let n = 0;
+    for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1]! - ranges[i]!;
+    const labelBytes = new Uint8Array(n);
+    for (let i = 0, p = 0; i < ranges.length; i += 2) { labelBytes.set(buf.subarray(ranges[i]!, ranges[i + 1]!), p); p += ranges[i + 1]! - ranges[i]!; }
+    const h = hashRanges(buf, ranges);
+    const bucket = this.map.get(h);
+    if (bucket) bucket.push({ labelBytes, id }); else this.map.set(h, [{ labelBytes, id }]);
+    this.entries++;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.entries;
   }
+}
+
+/** FNV-1a over the concatenated ranges. */
+function hashRanges(buf: Uint8Array, ranges: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let i = ranges[r]!, e = ranges[r + 1]!; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, buf: Uint8Array, ranges: readonly number[]): boolean {
+  let p = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    const s = ranges[r]!, e = ranges[r + 1]!;
+    if (p + e - s > a.length) return false;
+    for (let i = s; i < e; i++) if (a[p++] !== buf[i]) return false;
+  }
+  return p === a.length;
 }
 
 /** Growable per-sample columns. */
@@ -151,14 +183,12 @@ function decodeTimeSeries(
     }
   }
 
-  // The label bytes as received are the cache key (contiguous in practice; joined when not).
-  let labelKey = '';
-  for (let i = 0; i < labelRanges.length; i += 2) labelKey += buf.toString('latin1', labelRanges[i]!, labelRanges[i + 1]!);
-  let id = cache.get(labelKey);
+  // The label bytes as received are the cache key.
+  let id = cache.get(buf, labelRanges);
   if (id === undefined) {
     const { metricName, labels } = seriesLabels(buf, labelRanges, index);
     id = encodeSeriesIdentity(metricName, labels);
-    cache.set(labelKey, id);
+    cache.set(buf, labelRanges, id);
   }
   series.push(id);
 
