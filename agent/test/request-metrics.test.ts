@@ -44,6 +44,18 @@ test('the series cap holds and counts what it drops', () => {
   assert.equal(m.overflow, 7);
 });
 
+test('a flood of new DNS names past the cap is counted as overflow, not stored', () => {
+  const m = new RequestMetrics(3);
+  for (let i = 0; i < 1000; i++) m.observe({ containerId: '/a', direction: 'outbound', protocol: 'dns', status: 'ok', durationSeconds: 0.001, requestType: 'TypeA', domain: `n${i}.example.` });
+  // The first name takes a counter and a histogram, the second a counter (its histogram finds no
+  // room); each of the 998 later observations finds no room at all.
+  assert.equal(m.overflow, 1 + 998);
+  const families = m.collect();
+  assert.deepEqual(families.map((f) => [f.name, new Set(f.samples.map((x) => x.labels.domain)).size]), [
+    ['container_dns_requests_total', 2], ['container_dns_requests_duration_seconds_total', 1],
+  ]);
+});
+
 test('promtool parses the histogram exposition; its only complaint is the _total suffix Coroot\'s names carry', () => {
   const m = new RequestMetrics();
   m.observe({ containerId: '/a', direction: 'outbound', protocol: 'postgres', status: 'ok', durationSeconds: 0.01, destination: '10.0.0.9:5432' });

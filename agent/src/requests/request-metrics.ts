@@ -101,6 +101,7 @@ export class RequestMetrics {
     const a = dns ? o.requestType ?? '' : outbound ? o.destination ?? '' : '';
     const b = dns ? o.domain ?? '' : outbound ? o.actualDestination ?? o.destination ?? '' : '';
     const peer = this.peerSeries(families, o.containerId, a, b, dns, outbound);
+    if (peer === undefined) { this.overflow++; return; }
     const method = o.method !== undefined && !n.hasLatency ? o.method : undefined;
     // Methods are produce/consume, statuses never hold NUL: the key is unambiguous.
     const counterKey = method === undefined ? o.status : `${o.status}\u0000${method}`;
@@ -117,15 +118,19 @@ export class RequestMetrics {
     }
   }
 
-  private peerSeries(families: Families, containerId: string, a: string, b: string, dns: boolean, outbound: boolean): PeerSeries {
+  /** The peer's series, made when new unless the cap is reached (a flood of new peers, such as
+   * random DNS names, must not grow the index once no series can be added). */
+  private peerSeries(families: Families, containerId: string, a: string, b: string, dns: boolean, outbound: boolean): PeerSeries | undefined {
+    const known = this.peers.get(families)?.get(containerId)?.get(a)?.get(b);
+    if (known !== undefined || this.seriesCount >= this.maxSeries) return known;
     let byContainer = this.peers.get(families);
     if (byContainer === undefined) this.peers.set(families, (byContainer = new Map()));
     let byA = byContainer.get(containerId);
     if (byA === undefined) byContainer.set(containerId, (byA = new Map()));
     let byB = byA.get(a);
     if (byB === undefined) byA.set(a, (byB = new Map()));
-    let peer = byB.get(b);
-    if (peer === undefined) byB.set(b, (peer = { families, labels: peerLabels(containerId, dns, outbound, a, b), counters: new Map() }));
+    const peer: PeerSeries = { families, labels: peerLabels(containerId, dns, outbound, a, b), counters: new Map() };
+    byB.set(b, peer);
     return peer;
   }
 
