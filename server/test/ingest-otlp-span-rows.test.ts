@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProtobufWriter } from '@rootsight/common';
+import { RawMessage, hex, jsonAttrs, mutate, pbAttrs, seededRandom, withFixed32, type Attrs, type V } from './otlp-test-requests.ts';
 import { decodeTracesJson, decodeTracesProto } from '../src/ingest/otlp-decode.ts';
 import { encodeTracesRequest, type SpanInput } from '../src/ingest/otlp-encode.ts';
 import { encodeTracesProto } from '../src/ingest/otlp-span-rows.ts';
@@ -13,64 +14,6 @@ import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import { encodeSpans } from '../src/storage/clickhouse/telemetry-store.ts';
 import { removeDir, startTestServer, type TestServer } from './helpers.ts';
 
-// ---------------------------------------------------------------- requests built twice: protobuf and OTLP/JSON
-
-type V = { s: string } | { b: boolean } | { i: bigint } | { d: number } | { bytes: Uint8Array } | { arr: V[] } | { kv: [string, V][] } | Record<string, never>;
-type Attrs = [string, V][];
-
-function pbValue(v: V): ProtobufWriter {
-  const w = new ProtobufWriter();
-  if ('s' in v) w.string(1, v.s);
-  else if ('b' in v) w.bool(2, v.b);
-  else if ('i' in v) w.tag(3, 0).varint(Number(v.i)); // exact below 2^53 and for -2^63; larger ones: rawVarintValue
-  else if ('d' in v) w.double(4, v.d);
-  else if ('bytes' in v) w.bytes(7, v.bytes);
-  else if ('arr' in v) { const a = new ProtobufWriter(); for (const x of v.arr) a.message(1, pbValue(x)); w.message(5, a); }
-  else if ('kv' in v) { const m = new ProtobufWriter(); pbAttrs(m, 1, v.kv); w.message(6, m); }
-  return w;
-}
-
-function pbAttrs(w: ProtobufWriter, field: number, attrs: Attrs): void {
-  for (const [k, v] of attrs) {
-    const value = 'i' in v && v.i >= 2n ** 53n ? rawVarintValue(v.i) : pbValue(v);
-    w.message(field, new ProtobufWriter().string(1, k).message(2, value));
-  }
-}
-
-function rawVarintValue(i: bigint): ProtobufWriter {
-  // The writer's varint takes a number, inexact past 2^53: field 3's key and LEB128 bytes by hand.
-  let u = BigInt.asUintN(64, i);
-  const bytes: number[] = [0x18];
-  do { let b = Number(u & 0x7fn); u >>= 7n; if (u > 0n) b |= 0x80; bytes.push(b); } while (u > 0n);
-  return RawMessage(Uint8Array.from(bytes));
-}
-
-/** A finished message given as bytes (fields the writer has no method for: fixed32, raw varints). */
-function RawMessage(raw: Uint8Array): ProtobufWriter {
-  const w = new ProtobufWriter();
-  w.finish = () => raw;
-  return w;
-}
-
-const withFixed32 = (m: ProtobufWriter, field: number, v: number) => {
-  const head = m.finish();
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32LE(v >>> 0);
-  return RawMessage(Buffer.concat([head, Buffer.from(new ProtobufWriter().tag(field, 5).finish()), tail]));
-};
-
-function jsonValue(v: V): unknown {
-  if ('s' in v) return { stringValue: v.s };
-  if ('b' in v) return { boolValue: v.b };
-  if ('i' in v) return { intValue: v.i.toString() };
-  if ('d' in v) return { doubleValue: Number.isNaN(v.d) ? 'NaN' : v.d };
-  if ('bytes' in v) return { bytesValue: Buffer.from(v.bytes).toString('base64') };
-  if ('arr' in v) return { arrayValue: { values: v.arr.map(jsonValue) } };
-  if ('kv' in v) return { kvlistValue: { values: jsonAttrs(v.kv) } };
-  return {};
-}
-const jsonAttrs = (attrs: Attrs) => attrs.map(([key, v]) => ({ key, value: jsonValue(v) }));
-
 interface RichSpan {
   traceId: string; spanId: string; parentSpanId?: string; traceState?: string; flags?: number; name: string; kind: number;
   startNs: bigint; endNs: bigint; attributes: Attrs; status?: { code: number; message: string };
@@ -78,8 +21,6 @@ interface RichSpan {
   links: { traceId: string; spanId: string; traceState?: string; attributes: Attrs }[];
 }
 interface RichResource { attributes: Attrs; scopes: { name: string; version: string; spans: RichSpan[] }[] }
-
-const hex = (s: string) => Buffer.from(s, 'hex');
 
 function pbRequest(resources: RichResource[], resourceLast = false): Uint8Array {
   const req = new ProtobufWriter();
@@ -181,7 +122,7 @@ function richRequest(service: string): RichResource[] {
             },
           ],
         },
-        { name: 'scope-b', version: '', spans: [{ traceId: 'fe'.repeat(16), spanId: 'ed'.repeat(8), name: 'third', kind: 0, startNs: 1n, endNs: 2n ** 63n - 1n, attributes: [], events: [], links: [] }] },
+        { name: 'scope-b', version: '', spans: [{ traceId: 'fe'.repeat(16), spanId: 'ed'.repeat(8), name: 'third', kind: 0, startNs: 1n, endNs: 4_294_967_295_999_999_999n, attributes: [], events: [], links: [] }] },
       ],
     },
     {
@@ -262,23 +203,13 @@ describe('one-pass span rows equal the object decoder\'s', () => {
   });
 
   it('fuzz: mutated, truncated and spliced bodies are refused or stored identically, never crash', () => {
-    let seed = 20_261_122;
-    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const rnd = seededRandom(20_261_122);
     const seeds = [pbRequest(richRequest('fuzz')), pbRequest(richRequest('fuzz2'), true), encodeTracesRequest([{ attributes: { 'service.name': 'f' }, scopes: [{ name: 's', items: [{ traceId: '1'.repeat(32), spanId: '2'.repeat(16), name: 'n', startNs: T, endNs: T + 5n, attributes: { a: 1 } }] }] }])];
     let accepted = 0;
     let refused = 0;
     for (let iter = 0; iter < 6000; iter++) {
-      const src = seeds[iter % seeds.length]!;
-      const b = Buffer.from(src);
-      let body: Uint8Array = b;
-      const mode = iter % 6;
-      if (mode === 0) { for (let k = 0; k < 1 + Math.floor(rnd() * 3); k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256); }
-      else if (mode === 1) body = b.subarray(0, Math.floor(rnd() * b.length));
-      else if (mode === 2) { const at = Math.floor(rnd() * b.length); b[at] = b[at]! ^ (1 << Math.floor(rnd() * 8)); }
-      else if (mode === 3) { const at = Math.floor(rnd() * b.length); body = Buffer.concat([b.subarray(0, at), Buffer.from([Math.floor(rnd() * 256), Math.floor(rnd() * 256)]), b.subarray(at)]); }
-      else if (mode === 4) { const s = Math.floor(rnd() * b.length); const e = s + Math.floor(rnd() * 40); body = Buffer.concat([b.subarray(0, s), b.subarray(Math.min(e, b.length))]); }
-      else body = Buffer.from(Array.from({ length: Math.floor(rnd() * 200) }, () => Math.floor(rnd() * 256)));
-      const out = assertSameOutcome(body, defaultOtlpLimits, `fuzz #${iter} (mode ${mode})`);
+      const body = mutate(seeds[iter % seeds.length]!, iter, rnd);
+      const out = assertSameOutcome(body, defaultOtlpLimits, `fuzz #${iter}`);
       if (out.ok) accepted++; else refused++;
     }
     // Both kinds of outcome were exercised.
@@ -339,15 +270,27 @@ describe('stored spans', () => {
     assert.equal(child.endNs, child.startNs, 'end before start is stored as duration 0');
     assert.deepEqual(child.attributes, { dup: 'last', other: '1' });
     const third = fromPb.find((r) => r.name === 'third')!;
-    assert.equal(third.endNs - third.startNs, 2n ** 63n - 2n, 'a 64-bit duration is exact');
+    assert.equal(third.endNs - third.startNs, 4_294_967_295_999_999_998n, 'a 64-bit duration is exact');
     assert.equal(third.scopeVersion, '');
+  });
+
+  it('timestamps up to the last second toUnixTimestamp can sort (2106) are stored; later ones get a 400, not a failed insert', async () => {
+    const last = 4_294_967_295_999_999_999n;
+    const at = (service: string, startNs: bigint): RichResource[] => [{ attributes: [['service.name', { s: service }]], scopes: [{ name: 's', version: '', spans: [{ traceId: '0c'.repeat(16), spanId: '0d'.repeat(8), name: 'edge', kind: 1, startNs, endNs: startNs, attributes: [], events: [], links: [] }] }] }];
+    const ok = await post('/v1/traces', pbRequest(at('edge-ok', last)), 'application/x-protobuf');
+    assert.equal(ok.status, 200, await ok.text());
+    assert.equal((await server.telemetry!.store.selectSpans({ serviceName: 'edge-ok' }))[0]?.startNs, last);
+    for (const [body, type] of [[pbRequest(at('edge-late', last + 1n)), 'application/x-protobuf'], [jsonRequest(at('edge-late', last + 1n)), 'application/json']] as const) {
+      const r = await post('/v1/traces', body, type);
+      assert.equal(r.status, 400);
+      assert.match(Buffer.from(await r.arrayBuffer()).toString('latin1'), /start_?[tT]ime_?[uU]nix_?[nN]ano.*out of range.*after 2106/);
+    }
   });
 
   it('hostile protobuf bodies get a 4xx, store nothing, and the server keeps serving', async () => {
     const store = server.telemetry!.store;
     const before = await store.count('traces');
-    let seed = 7;
-    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const rnd = seededRandom(7);
     const src = pbRequest(richRequest('hostile'));
     let expected = 0;
     let rejected = 0;

@@ -8,9 +8,11 @@
 import { isUtf8 } from 'node:buffer';
 import { ProtobufDecodeError } from '@rootsight/common';
 import type { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
-import { readAnyValue } from './otlp-decode.ts';
-import { OtlpInvalidError, checkTimestamp, emptyValue, valueToString, type AnyValue, type OtlpLimits } from './otlp-values.ts';
+import { readAnyValue, readResource, readScope, type ResourceInfo, type ScopeInfo } from './otlp-decode.ts';
+import { OtlpInvalidError, checkTimestamp, emptyValue, maxTimestampNs, valueToString, type AnyValue, type OtlpLimits } from './otlp-values.ts';
 import { WireReader } from './wire-reader.ts';
+
+const maxTimestampHigh = Number(maxTimestampNs >> 32n);
 
 const wireTypeNames = ['varint', 'fixed64', 'length-delimited', 'start group', 'end group', 'fixed32', '6', '7'];
 
@@ -27,9 +29,30 @@ export class KeyValueRanges {
   }
 }
 
-export class OtlpRowCopier {
+/** Names in an Export*ServiceRequest: both signals nest request › resources › scopes › items alike. */
+export interface RequestShape {
+  message: string;
+  resources: string;
+  scopes: string;
+  items: string;
+  resourceFields: readonly (string | undefined)[];
+  scopeFields: readonly (string | undefined)[];
+}
+
+/**
+ * Walks request › Resource* › Scope* › items, calling beginScope once per scope and item once per
+ * span or log record. Resource and scope are decoded as objects (once each: tiny next to their items).
+ */
+export abstract class OtlpRowCopier {
   /** Read position in src. */
   p = 0;
+  /** Items written. */
+  protected rows = 0;
+  /** Position of the item being written (resource, scope, item index), for error messages. */
+  private at = [0, 0, 0];
+  // One closure for every item's error messages, built only when one is needed (a closure or a
+  // string per item was a measurable cost).
+  protected readonly itemWhere = () => `${this.shape.resources}[${this.at[0]}].${this.shape.scopes}[${this.at[1]}].${this.shape.items}[${this.at[2]}]`;
   protected readonly view: DataView;
   // One attribute map's parsed entries; reused for every map of the request.
   private keyStart: number[] = [];
@@ -38,12 +61,86 @@ export class OtlpRowCopier {
   private valueEnd: number[] = [];
   private dropped: boolean[] = [];
 
-  constructor(readonly src: Uint8Array, readonly out: RowBinaryWriter, readonly limits: OtlpLimits, private readonly message: string) {
+  constructor(readonly src: Uint8Array, readonly out: RowBinaryWriter, readonly limits: OtlpLimits, private readonly shape: RequestShape) {
     this.view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   }
 
+  protected abstract beginScope(resource: ResourceInfo, scope: ScopeInfo): void;
+  protected abstract item(s: number, e: number): void;
+
+  /** Copies every item of the request; returns how many. */
+  request(): number {
+    const end = this.src.length;
+    const requestFields = [undefined, this.shape.resources];
+    let ri = 0;
+    while (this.p < end) {
+      const key = this.tag(end);
+      if (key === 0x0a) {
+        const e = this.len(end);
+        this.resource(this.p, e, ri++);
+        this.p = e;
+      } else this.skipUnknown(key, end, requestFields);
+    }
+    return this.rows;
+  }
+
+  private resource(s: number, e: number, ri: number): void {
+    // The resource may come after its scopes on the wire: find it first.
+    let resource: ResourceInfo = { attributes: {}, serviceName: '' };
+    const scopes: number[] = [];
+    this.p = s;
+    while (this.p < e) {
+      const key = this.tag(e);
+      if (key === 0x0a) {
+        const end = this.len(e);
+        const at = this.p;
+        resource = this.decoded(() => readResource(new WireReader(this.src, at, end, 2), this.limits, () => `${this.shape.resources}[${ri}].resource`));
+        this.p = end;
+      } else if (key === 0x12) {
+        const end = this.len(e);
+        scopes.push(this.p, end);
+        this.p = end;
+      } else this.skipUnknown(key, e, this.shape.resourceFields);
+    }
+    for (let i = 0; i < scopes.length; i += 2) this.scope(scopes[i]!, scopes[i + 1]!, resource, ri, i / 2);
+  }
+
+  private scope(s: number, e: number, resource: ResourceInfo, ri: number, si: number): void {
+    let scope: ScopeInfo = { name: '', version: '' };
+    const items: number[] = [];
+    this.p = s;
+    while (this.p < e) {
+      const key = this.tag(e);
+      if (key === 0x0a) {
+        const end = this.len(e);
+        const at = this.p;
+        scope = this.decoded(() => readScope(new WireReader(this.src, at, end, 3)));
+        this.p = end;
+      } else if (key === 0x12) {
+        const end = this.len(e);
+        items.push(this.p, end);
+        this.p = end;
+      } else this.skipUnknown(key, e, this.shape.scopeFields);
+    }
+    if (items.length === 0) return;
+    this.beginScope(resource, scope);
+    for (let i = 0; i < items.length; i += 2) {
+      this.at[0] = ri; this.at[1] = si; this.at[2] = i / 2;
+      this.item(items[i]!, items[i + 1]!);
+      this.rows++;
+    }
+  }
+
+  private decoded<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      return this.rethrow(err);
+    }
+  }
+
   malformed(detail: string): OtlpInvalidError {
-    return new OtlpInvalidError(`malformed protobuf ${this.message}: ${detail}`);
+    return new OtlpInvalidError(`malformed protobuf ${this.shape.message}: ${detail}`);
   }
 
   /** Errors from the shared reader (used for rare value shapes) read like our own. */
@@ -138,6 +235,17 @@ export class OtlpRowCopier {
     }
   }
 
+  /** Bytes encoded once per resource or scope, copied into every row (a loop beats a native call at this size). */
+  copyShared(b: Uint8Array): void {
+    const out = this.out;
+    const n = b.length;
+    out.reserve(n);
+    const buf = out.buf;
+    const o = out.pos;
+    for (let i = 0; i < n; i++) buf[o + i] = b[i]!;
+    out.pos = o + n;
+  }
+
   zeros(n: number): void {
     const out = this.out;
     out.reserve(n);
@@ -171,9 +279,10 @@ export class OtlpRowCopier {
     this.copyBytes(s, e);
   }
 
-  /** Rejects a fixed64 timestamp at `at` beyond DateTime64(9)'s range (top bit set); at < 0 is absent. */
+  /** Rejects a fixed64 timestamp at `at` past maxTimestampNs, as checkTimestamp does; at < 0 is absent. */
   checkTimestampAt(at: number, what: () => string): void {
-    if (at >= 0 && this.src[at + 7]! >= 0x80) checkTimestamp(this.view.getBigUint64(at, true), what);
+    // Below the limit's high word every low word is fine; at or above it, compare exactly.
+    if (at >= 0 && this.hi32(at) >= maxTimestampHigh) checkTimestamp(this.view.getBigUint64(at, true), what);
   }
 
   /** DateTime64(9) from a fixed64 field: the same little-endian bytes; 0 when absent. */

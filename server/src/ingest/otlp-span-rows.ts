@@ -2,14 +2,14 @@
 // over the request: the ingest hot path. JSON requests, and anything that wants span objects, use
 // the object decoder (otlp-decode.ts); both produce the same bytes for the same request.
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
-import { readResource, readScope, type ResourceInfo, type ScopeInfo } from './otlp-decode.ts';
-import { KeyValueRanges, OtlpRowCopier } from './otlp-row-copier.ts';
+import type { ResourceInfo, ScopeInfo } from './otlp-decode.ts';
+import { KeyValueRanges, OtlpRowCopier, type RequestShape } from './otlp-row-copier.ts';
 import { OtlpInvalidError, spanKindNames, statusCodeNames, type OtlpLimits } from './otlp-values.ts';
-import { WireReader } from './wire-reader.ts';
 
-const requestFields = [undefined, 'resource_spans'];
-const resourceSpansFields = [undefined, 'ResourceSpans.resource', 'ResourceSpans.scope_spans'];
-const scopeSpansFields = [undefined, 'ScopeSpans.scope', 'ScopeSpans.spans'];
+const spanRequestShape: RequestShape = {
+  message: 'ExportTraceServiceRequest', resources: 'resource_spans', scopes: 'scope_spans', items: 'spans',
+  resourceFields: [undefined, 'ResourceSpans.resource', 'ResourceSpans.scope_spans'], scopeFields: [undefined, 'ScopeSpans.scope', 'ScopeSpans.spans'],
+};
 const spanFields = [
   undefined, 'Span.trace_id', 'Span.span_id', 'Span.trace_state', 'Span.parent_span_id', 'Span.name', 'Span.kind',
   'Span.start_time_unix_nano', 'Span.end_time_unix_nano', 'Span.attributes', undefined, 'Span.events', undefined, 'Span.links',
@@ -32,97 +32,35 @@ export function encodeTracesProto(buf: Uint8Array, limits: OtlpLimits, out: RowB
 }
 
 class SpanRowCopier extends OtlpRowCopier {
-  private rows = 0;
   private readonly spanAttributes = new KeyValueRanges();
   private readonly itemAttributes = new KeyValueRanges();
   private eventStarts: number[] = [];
   private eventEnds: number[] = [];
   private linkStarts: number[] = [];
   private linkEnds: number[] = [];
-  private where = '';
-  // One closure for every span's error messages (a closure per span was a measurable cost).
-  private readonly spanWhere = () => this.where;
 
   constructor(buf: Uint8Array, out: RowBinaryWriter, limits: OtlpLimits) {
-    super(buf, out, limits, 'ExportTraceServiceRequest');
+    super(buf, out, limits, spanRequestShape);
   }
 
-  request(): number {
-    const end = this.src.length;
-    let ri = 0;
-    while (this.p < end) {
-      const key = this.tag(end);
-      if (key === 0x0a) {
-        const e = this.len(end);
-        this.resourceSpans(this.p, e, ri++);
-        this.p = e;
-      } else this.skipUnknown(key, end, requestFields);
-    }
-    return this.rows;
+  /** ServiceName, ResourceAttributes, ScopeName, ScopeVersion: adjacent columns, the same for every span of a scope. */
+  private shared: Uint8Array = new Uint8Array(0);
+
+  protected beginScope(resource: ResourceInfo, scope: ScopeInfo): void {
+    const w = new RowBinaryWriter(256);
+    w.string(resource.serviceName);
+    w.stringMap(resource.attributes);
+    w.string(scope.name);
+    w.string(scope.version);
+    this.shared = w.view();
   }
 
-  private resourceSpans(s: number, e: number, ri: number): void {
-    // The resource may come after its spans on the wire: find it first.
-    let resource: ResourceInfo = { attributes: {}, serviceName: '' };
-    const scopes: number[] = [];
-    this.p = s;
-    while (this.p < e) {
-      const key = this.tag(e);
-      if (key === 0x0a) {
-        const end = this.len(e);
-        resource = this.decoded(() => readResource(new WireReader(this.src, this.p, end, 2), this.limits, () => `resource_spans[${ri}].resource`));
-        this.p = end;
-      } else if (key === 0x12) {
-        const end = this.len(e);
-        scopes.push(this.p, end);
-        this.p = end;
-      } else this.skipUnknown(key, e, resourceSpansFields);
-    }
-    for (let i = 0; i < scopes.length; i += 2) this.scopeSpans(scopes[i]!, scopes[i + 1]!, resource, ri, i / 2);
-  }
-
-  private decoded<T>(f: () => T): T {
-    try {
-      return f();
-    } catch (err) {
-      return this.rethrow(err);
-    }
-  }
-
-  private scopeSpans(s: number, e: number, resource: ResourceInfo, ri: number, si: number): void {
-    let scope: ScopeInfo = { name: '', version: '' };
-    const spans: number[] = [];
-    this.p = s;
-    while (this.p < e) {
-      const key = this.tag(e);
-      if (key === 0x0a) {
-        const end = this.len(e);
-        scope = this.decoded(() => readScope(new WireReader(this.src, this.p, end, 3)));
-        this.p = end;
-      } else if (key === 0x12) {
-        const end = this.len(e);
-        spans.push(this.p, end);
-        this.p = end;
-      } else this.skipUnknown(key, e, scopeSpansFields);
-    }
-    if (spans.length === 0) return;
-    // ServiceName, ResourceAttributes, ScopeName, ScopeVersion are adjacent columns, the same for
-    // every span of this scope: encoded once, copied per span.
-    const shared = new RowBinaryWriter(256);
-    shared.string(resource.serviceName);
-    shared.stringMap(resource.attributes);
-    shared.string(scope.name);
-    shared.string(scope.version);
-    const sharedBytes = shared.view();
-    for (let i = 0; i < spans.length; i += 2) {
-      this.where = `resource_spans[${ri}].scope_spans[${si}].spans[${i / 2}]`;
-      this.span(spans[i]!, spans[i + 1]!, sharedBytes);
-      this.rows++;
-    }
+  protected item(s: number, e: number): void {
+    this.span(s, e, this.shared);
   }
 
   private span(s: number, e: number, shared: Uint8Array): void {
-    const where = this.spanWhere;
+    const where = this.itemWhere;
     const attrs = this.spanAttributes;
     attrs.n = 0;
     let events = 0, links = 0;
@@ -184,16 +122,6 @@ class SpanRowCopier extends OtlpRowCopier {
     this.writeLinks(links);
   }
 
-  private copyShared(b: Uint8Array): void {
-    const out = this.out;
-    const n = b.length;
-    out.reserve(n);
-    const buf = out.buf;
-    const o = out.pos;
-    for (let i = 0; i < n; i++) buf[o + i] = b[i]!;
-    out.pos = o + n;
-  }
-
   /** UInt64 end − start when end is later, else 0: exact 64-bit arithmetic on the uint32 halves. */
   private writeDuration(start: number, end: number): void {
     const sLo = this.lo32(start), sHi = this.hi32(start), eLo = this.lo32(end), eHi = this.hi32(end);
@@ -218,7 +146,7 @@ class SpanRowCopier extends OtlpRowCopier {
     const names: number[] = [];
     for (let i = 0; i < n; i++) {
       const s = this.eventStarts[i]!, e = this.eventEnds[i]!;
-      const where = () => `${this.where}.events[${i}]`;
+      const where = () => `${this.itemWhere()}.events[${i}]`;
       let time = -1, name = -1, nameEnd = -1;
       const attrs = this.itemAttributes;
       attrs.n = 0;
@@ -242,7 +170,7 @@ class SpanRowCopier extends OtlpRowCopier {
     out.varint(n);
     for (let i = 0; i < n; i++) {
       const s = this.eventStarts[i]!, e = this.eventEnds[i]!;
-      this.writeAttributeMap(this.attributesOf(s, e, 0x1a), nestedAttributeValueDepth, () => `${this.where}.events[${i}]`);
+      this.writeAttributeMap(this.attributesOf(s, e, 0x1a), nestedAttributeValueDepth, () => `${this.itemWhere()}.events[${i}]`);
     }
   }
 
@@ -264,14 +192,14 @@ class SpanRowCopier extends OtlpRowCopier {
       fields.push(t, te, sp, spe, ts, tse);
     }
     out.varint(n);
-    for (let i = 0; i < n; i++) this.copyId(fields[6 * i]!, fields[6 * i + 1]!, 16, false, () => `${this.where}.links[${i}].trace_id`);
+    for (let i = 0; i < n; i++) this.copyId(fields[6 * i]!, fields[6 * i + 1]!, 16, false, () => `${this.itemWhere()}.links[${i}].trace_id`);
     out.varint(n);
-    for (let i = 0; i < n; i++) this.copyId(fields[6 * i + 2]!, fields[6 * i + 3]!, 8, false, () => `${this.where}.links[${i}].span_id`);
+    for (let i = 0; i < n; i++) this.copyId(fields[6 * i + 2]!, fields[6 * i + 3]!, 8, false, () => `${this.itemWhere()}.links[${i}].span_id`);
     out.varint(n);
     for (let i = 0; i < n; i++) this.copyString(fields[6 * i + 4]!, fields[6 * i + 5]!);
     out.varint(n);
     for (let i = 0; i < n; i++) {
-      this.writeAttributeMap(this.attributesOf(this.linkStarts[i]!, this.linkEnds[i]!, 0x22), nestedAttributeValueDepth, () => `${this.where}.links[${i}]`);
+      this.writeAttributeMap(this.attributesOf(this.linkStarts[i]!, this.linkEnds[i]!, 0x22), nestedAttributeValueDepth, () => `${this.itemWhere()}.links[${i}]`);
     }
   }
 

@@ -78,12 +78,17 @@ export class AttributeCollector {
   }
 }
 
-/** Timestamps are unsigned 64-bit nanoseconds; ClickHouse's DateTime64(9) ends at 2^63-1 ns (year 2262). */
-export const maxTimestampNs = (1n << 63n) - 1n;
+/**
+ * Timestamps are unsigned 64-bit nanoseconds. DateTime64(9) would hold up to 2^63-1 ns (2262), but
+ * the tables sort by toUnixTimestamp(Timestamp), a UInt32 of seconds: a later time fails the whole
+ * insert, taking the other requests batched with it down too. So the last accepted second is
+ * 2^32-1 (2106-02-07), for every OTLP timestamp alike.
+ */
+export const maxTimestampNs = 4_294_967_295_999_999_999n;
 
 export function checkTimestamp(ns: bigint, what: () => string): bigint {
   if (ns < 0n || ns > maxTimestampNs) {
-    throw new OtlpInvalidError(`${what()}: timestamp ${ns} ns is out of range (negative as int64, or after 2262); send nanoseconds since the Unix epoch`);
+    throw new OtlpInvalidError(`${what()}: timestamp ${ns} ns is out of range (negative as int64, or after 2106); send nanoseconds since the Unix epoch`);
   }
   return ns;
 }

@@ -8,7 +8,8 @@ import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
 import { TelemetryStore, encodeLogs, encodeSpans, type ProfileSampleRow, type ProfileStackRow } from '../storage/clickhouse/telemetry-store.ts';
 import { BackpressureError, GroupCommitBatcher, type BatcherStats } from './batcher.ts';
 import { IngestRequestError, decodeBody, supportedEncodings } from './body-encoding.ts';
-import { decodeLogsJson, decodeLogsProto, decodeTracesJson } from './otlp-decode.ts';
+import { decodeLogsJson, decodeTracesJson } from './otlp-decode.ts';
+import { encodeLogsProto } from './otlp-log-rows.ts';
 import { encodeTracesProto } from './otlp-span-rows.ts';
 import { OtlpInvalidError, defaultOtlpLimits, type OtlpLimits } from './otlp-values.ts';
 import { OtlpGrpcServer } from './otlp-grpc.ts';
@@ -96,8 +97,8 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
   /**
    * Turns a request into its table's RowBinary rows and queues them. Encoding here, not in the
    * insert, lets this request's CPU work overlap the insert that is running; the queue holds
-   * compact bytes instead of objects. Protobuf traces are copied from the wire in one pass
-   * (otlp-span-rows.ts); JSON goes through span/log objects.
+   * compact bytes instead of objects. Protobuf is copied from the wire in one pass
+   * (otlp-span-rows.ts, otlp-log-rows.ts); JSON goes through span/log objects.
    */
   const encodeOtlp = (signal: 'traces' | 'logs', body: Buffer, json: boolean): EncodedRows => {
     const w = new RowBinaryWriter(Math.max(1024, body.length * 2));
@@ -106,9 +107,8 @@ export function registerTelemetryIngest(app: FastifyInstance, db: ClickHouseDriv
       if (json) { const spanRows = decodeTracesJson(body, opts.otlpLimits); encodeSpans(spanRows, w); rows = spanRows.length; }
       else rows = encodeTracesProto(body, opts.otlpLimits, w);
     } else {
-      const logRows = json ? decodeLogsJson(body, opts.otlpLimits, nowNs()) : decodeLogsProto(body, opts.otlpLimits, nowNs());
-      encodeLogs(logRows, w);
-      rows = logRows.length;
+      if (json) { const logRows = decodeLogsJson(body, opts.otlpLimits, nowNs()); encodeLogs(logRows, w); rows = logRows.length; }
+      else rows = encodeLogsProto(body, opts.otlpLimits, nowNs(), w);
     }
     return { payload: w.view(), rows };
   };
