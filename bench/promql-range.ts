@@ -3,6 +3,8 @@
 // alternating, so load from other processes hits both alike. Prints per query shape the best and
 // the median time of each and the ratios Rootsight / Prometheus of both (best is the steadier
 // figure on a shared machine). Run: node --import tsx bench/promql-range.ts
+// The data is pushed by this run, so the server's in-memory head answers; NO_HEAD=1 sends every read
+// to chDB instead (as after a restart, for data written before it).
 import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
 import { generate, spanMs, toOpenMetrics, type GenSeries } from '../test/differential/dataset.ts';
 import { prometheusAvailable, startPrometheus } from '../test/differential/prometheus-process.ts';
@@ -47,13 +49,13 @@ async function main(): Promise<void> {
   if (!prometheusAvailable()) { console.log('needs /usr/bin/prometheus and /usr/bin/promtool'); return; }
   const data = withReplicas(generate(base));
   const samples = data.reduce((a, s) => a + s.samples.length, 0);
-  const [prom, srv] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer()]);
+  const [prom, srv] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer({ metricsHeadSamples: process.env.NO_HEAD ? 0 : undefined })]);
   try {
     for (let i = 0; i < data.length; i += 50) {
       const res = await push(srv.url, data.slice(i, i + 50).map((s) => series(s.name, s.labels, s.samples)));
       if (res.status !== 204) throw new Error(`push: ${res.status} ${await res.text()}`);
     }
-    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms`);
+    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : 'the in-memory head where it covers them'}`);
     const ratios: { best: number; median: number }[] = [];
     for (const step of [15, 60]) {
       console.log(`\nstep ${step}s (${spanMs / 1000 / step + 1} points)`);

@@ -114,7 +114,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   storage.awaitWritesFrom(() => store.settled());
   if (head) storage.onPartitionDropped((signal, dayStartMs) => { if (signal === 'metrics') head.forgetThrough(dayStartMs + 86_400_000 - 1); });
   // PromQL reads samples through the reader (head, binary rows, cached label sets); the rest through the store.
-  const seriesReader = new ClickHouseSeriesReader(db, { head, settled: () => store.settled() });
+  const seriesReader = new ClickHouseSeriesReader(db, { head, settled: () => store.settled(), seriesGeneration: db.kind === 'chdb' ? () => store.seriesGeneration() : undefined });
   const metricsSource = {
     selectSeries: seriesReader.selectSeries.bind(seriesReader),
     selectSeriesMany: seriesReader.selectSeriesMany.bind(seriesReader),

@@ -85,3 +85,20 @@ it('moves rows of the one-table layout over: old and new rows of a series read a
   assert.deepEqual(Array.from(byJob.get('other')!.values), [5]);
   assert.deepEqual((await store.selectLabelSets([{ name: 'job', type: '=~', value: 'o.*' }], T0 - day, T0 + day)).map((l) => l['job']).sort(), ['old', 'other']);
 });
+
+it('with a series generation, resolved series are reused until new series rows are stored', async () => {
+  const store = new MetricsStore(db);
+  const cache = new SeriesIdentityCache();
+  const reader = new ClickHouseSeriesReader(db, { seriesGeneration: () => store.seriesGeneration() });
+  const m = [{ name: '__name__', type: '=' as const, value: 'gen_m' }];
+  const read = async () => (await reader.selectSeries(m, T0 - 1, T0 + 60_000)).map((s) => [s.labels['job'], Array.from(s.values)]).sort();
+  await store.insertSampleBatch(batch(cache, ['gen_m', { job: 'a' }, [[T0, 1]]]));
+  assert.deepEqual(await read(), [['a', [1]]]);
+  const g = store.seriesGeneration();
+  await store.insertSampleBatch(batch(cache, ['gen_m', { job: 'a' }, [[T0 + 1000, 2]]]));
+  assert.equal(store.seriesGeneration(), g, 'no new series row');
+  assert.deepEqual(await read(), [['a', [1, 2]]]);
+  await store.insertSampleBatch(batch(cache, ['gen_m', { job: 'b' }, [[T0 + 1000, 3]]]));
+  assert.ok(store.seriesGeneration() > g);
+  assert.deepEqual(await read(), [['a', [1, 2]], ['b', [3]]]);
+});

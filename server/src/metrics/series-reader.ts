@@ -17,6 +17,7 @@ import type { SampleHead } from './sample-head.ts';
 const rowBytes = 24;
 /** Selector indexes travel as UInt8, 255 meaning "none". */
 const maxSelectorsPerRead = 200;
+const dayMs = 86_400_000;
 /** Prometheus' staleness marker, as the two 32-bit halves of its Float64 bits. */
 const staleHi = 0x7ff00000, staleLo = 0x00000002;
 
@@ -27,6 +28,12 @@ export interface SeriesReaderOptions {
   head?: SampleHead;
   /** Resolves once every acknowledged write is readable (MetricsStore.settled); awaited before each read. */
   settled?: () => Promise<void>;
+  /**
+   * Changes whenever series rows are stored (MetricsStore.seriesGeneration). Given only when this
+   * process is the only writer: then which series a selector matches is cached until it changes,
+   * and sample reads name the fingerprints instead of querying the series table again.
+   */
+  seriesGeneration?: () => number;
 }
 
 export interface SeriesReaderStats { cachedSeries: number; evictedSeries: number; labelFetches: number }
@@ -40,11 +47,15 @@ export class ClickHouseSeriesReader implements SeriesSource {
   private readonly checkedRegexes = new Set<string>();
   private readonly head: SampleHead | undefined;
   private readonly settled: (() => Promise<void>) | undefined;
+  private readonly seriesGeneration: (() => number) | undefined;
+  /** Fingerprints (decimal) a selector's matchers resolved to over a span of days, with the generation they are valid for. */
+  private readonly resolved = new Map<string, { generation: number; fingerprints: string[] }>();
 
   constructor(private readonly db: ClickHouseDriver, opts: SeriesReaderOptions = {}) {
     this.maxCached = opts.maxCachedSeries ?? 200_000;
     this.head = opts.head;
     this.settled = opts.settled;
+    this.seriesGeneration = opts.seriesGeneration;
   }
 
   stats(): SeriesReaderStats {
@@ -86,8 +97,16 @@ export class ClickHouseSeriesReader implements SeriesSource {
     }
     const params: QueryParams = {};
     const inSeries = this.db.cluster ? 'GLOBAL IN' : 'IN'; // a subquery over a Distributed table must be sent to the shards whole
-    const wheres = requests.map((r, j) => whereClause(r.matchers, params, `s${j}_`, r.fromMs, r.toMs, inSeries));
+    const clauses = requests.map((r, j) => selectorClauses(r.matchers, params, `s${j}_`, r.fromMs, r.toMs));
     await this.checkRegexes(requests.flatMap((r, j) => r.matchers.map((m, i) => [m, `s${j}_v${i}`] as const)), params);
+    let wheres: string[];
+    if (this.seriesGeneration) {
+      // Name the series: the series table is then read only when its rows have changed.
+      const fingerprints = await this.resolveSeries(requests, clauses.map((c) => c.series), params);
+      wheres = clauses.map((c, j) => { params[`s${j}_fps`] = fingerprints[j]!; return `${c.samples} AND fingerprint IN {s${j}_fps:Array(String)}`; });
+    } else {
+      wheres = clauses.map((c) => `${c.samples} AND fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${c.series})`);
+    }
     const many = requests.length > 1;
     const where = many ? wheres.map((w) => `(${w})`).join(' OR ') : wheres[0]!;
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
@@ -105,6 +124,27 @@ export class ClickHouseSeriesReader implements SeriesSource {
       // Only when the cache dropped a just-fetched entry (more new series than it holds): fetch it alone.
       out[s.selector]!.push({ labels: labels ?? await this.fetchOne(s.fingerprint), timestamps: s.timestamps, values: s.values, staleAt: s.staleAt });
     }
+    return out;
+  }
+
+  /**
+   * The fingerprints each request's matchers select on the series table over its days: cached
+   * per (matchers, days) while the series generation is unchanged, the rest in one query.
+   */
+  private async resolveSeries(requests: readonly SeriesRequest[], seriesWheres: readonly string[], params: QueryParams): Promise<string[][]> {
+    const generation = this.seriesGeneration!();
+    const keys = requests.map((r) => JSON.stringify([Math.floor(r.fromMs / dayMs), Math.floor(r.toMs / dayMs), r.matchers.map((m) => [m.name, m.type, m.value])]));
+    const out: string[][] = keys.map((k) => { const c = this.resolved.get(k); return c && c.generation === generation ? c.fingerprints : undefined; }) as string[][];
+    const missing = out.flatMap((f, j) => (f === undefined ? [j] : []));
+    if (missing.length === 0) return out;
+    const seriesWhere = (j: number) => seriesWheres[j]!;
+    const rows = await this.db.rows(`SELECT sel, groupUniqArray(toString(fingerprint)) FROM ${metricsSeriesTable}
+      ARRAY JOIN arrayFilter(x -> x != 65535, [${missing.map((j) => `if(${seriesWhere(j)}, ${j}, 65535)`).join(', ')}]) AS sel
+      WHERE ${missing.map((j) => `(${seriesWhere(j)})`).join(' OR ')} GROUP BY sel`, params);
+    for (const j of missing) out[j] = [];
+    for (const [sel, fps] of rows) out[Number(sel)] = fps as string[];
+    if (this.resolved.size > 10_000) this.resolved.clear();
+    for (const j of missing) this.resolved.set(keys[j]!, { generation, fingerprints: out[j]! });
     return out;
   }
 
@@ -152,11 +192,11 @@ export class ClickHouseSeriesReader implements SeriesSource {
 }
 
 /**
- * Sample rows in (fromMs, toMs] of the series whose labels match (resolved on the series table, by
- * day); parameter names start with `prefix`. An exact metric name also narrows the samples table's
- * primary key directly.
+ * A selector as two bound predicates, parameter names starting with `prefix`: on the samples table,
+ * the time range (fromMs, toMs] (and an exact metric name, which narrows its primary key); on the
+ * series table, the days of that range and every matcher.
  */
-function whereClause(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number, inSeries: string): string {
+function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number): { samples: string; series: string } {
   params[`${prefix}from`] = fromMs;
   params[`${prefix}to`] = toMs;
   const sampleTerms = [`ts > fromUnixTimestamp64Milli({${prefix}from:Int64})`, `ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`];
@@ -175,8 +215,7 @@ function whereClause(matchers: readonly LabelMatcher[], params: QueryParams, pre
     params[`${prefix}v${i}`] = regex ? anchoredRegex(m.value) : m.value;
     seriesTerms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
-  sampleTerms.push(`fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${seriesTerms.join(' AND ')})`);
-  return sampleTerms.join(' AND ');
+  return { samples: sampleTerms.join(' AND '), series: seriesTerms.join(' AND ') };
 }
 
 export interface SeriesRequest { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }

@@ -180,7 +180,8 @@ export class MetricsStore {
   private readonly log: (msg: string) => void;
   private readonly maxBacklogBytes: number;
   /** Journaled batches waiting for their insert, oldest first; one worker inserts them in turns. */
-  private queue: { seq: number; entry: JournalEntry; batches: readonly SampleBatch[] }[] = [];
+  private queue: { seq: number; entry: JournalEntry; batches: readonly SampleBatch[]; newSeries: boolean }[] = [];
+  private seriesWrites = 0;
   private worker: Promise<void> | undefined;
   private journaledSeq = 0;
   private insertedSeq = 0;
@@ -200,6 +201,14 @@ export class MetricsStore {
   async newestSampleMs(): Promise<number> {
     const [[ms]] = await this.db.rows(`SELECT toUnixTimestamp64Milli(max(ts)) FROM ${metricsSeriesSamplesTable}`) as [[number | string]];
     return Number(ms);
+  }
+
+  /**
+   * Counts inserts that stored series rows: while it is unchanged, matchers resolve to the same
+   * series (rows only ever appear through this store when it is the only writer, as with chDB).
+   */
+  seriesGeneration(): number {
+    return this.seriesWrites;
   }
 
   /** Bytes acknowledged (journaled) but not yet inserted. */
@@ -244,6 +253,7 @@ export class MetricsStore {
         throw e;
       }
       markWritten(needed);
+      if (needed.length > 0) this.seriesWrites++;
       if (this.observer) for (const b of batches) this.observer.add(b);
       return;
     }
@@ -258,7 +268,7 @@ export class MetricsStore {
     const entry = await this.journal.append(parts);
     markWritten(needed);
     this.backlogBytes += entry.bytes;
-    this.queue.push({ seq: ++this.journaledSeq, entry, batches });
+    this.queue.push({ seq: ++this.journaledSeq, entry, batches, newSeries: needed.length > 0 });
     this.worker ??= this.insertQueued().finally(() => { this.worker = undefined; });
   }
 
@@ -285,6 +295,7 @@ export class MetricsStore {
       this.lastFailure = '';
       this.queue.splice(0, turn.length);
       for (const t of turn) {
+        if (t.newSeries) this.seriesWrites++;
         this.backlogBytes -= t.entry.bytes;
         if (this.observer) for (const b of t.batches) this.observer.add(b);
       }
