@@ -20,8 +20,12 @@ export interface ClickHouseDriver {
   insertJsonRows(table: string, rows: readonly object[], columns?: readonly string[]): Promise<void>;
   /**
    * Inserts a RowBinary payload (see row-binary.ts) holding `columns` in order; the bulk ingest
-   * path. Resolves only once the data is written, like insertJsonRows.
+   * path. Resolves only once the data is written, like insertJsonRows. `settings` are extra
+   * ClickHouse settings for this insert (names and numbers only; ours, not request input).
    */
-  insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void>;
+  insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Extra per-insert ClickHouse settings: name → number. */
+export type InsertSettings = Readonly<Record<string, number>>;

@@ -2,7 +2,7 @@
 // `--clickhouse-url` is set; the same stores and SQL run on it as on chDB.
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { ClickHouseDriver } from './driver.ts';
+import type { ClickHouseDriver, InsertSettings } from './driver.ts';
 import { checkClusterName } from './ddl.ts';
 import { runMigrations } from './migrations.ts';
 import { ClickHouseQueryError, rowBinaryInsertPrefix, type QueryParams } from './session.ts';
@@ -100,11 +100,11 @@ export class ClickHouseHttpDriver implements ClickHouseDriver {
     }
   }
 
-  async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void> {
+  async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
     if (payload.length === 0) return;
     try {
       // The client's insert() knows no binary formats; exec() streams any payload after the statement.
-      const r = await this.client.exec({ query: rowBinaryInsertPrefix(table, columns), values: Readable.from([Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]) });
+      const r = await this.client.exec({ query: rowBinaryInsertPrefix(table, columns, settings), values: Readable.from([Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]) });
       // The response body must be consumed for the socket to be reused.
       for await (const _ of r.stream) { /* drain */ }
     } catch (e) {

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session, drainPending } from 'chdb';
-import type { ClickHouseDriver } from './driver.ts';
+import type { ClickHouseDriver, InsertSettings } from './driver.ts';
 import { runMigrations } from './migrations.ts';
 
 /** Values bound server-side to `{name:Type}` placeholders; never spliced into SQL text. */
@@ -34,15 +34,25 @@ const sqlString = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'
 
 const columnList = (columns: readonly string[]) => columns.map((c) => `\`${c}\``).join(', ');
 
+/** The SETTINGS list of a RowBinary insert: the partition cap lifted, plus the caller's settings. */
+export function insertSettingsList(settings: InsertSettings = {}): string {
+  // A push may legitimately span many days (backfill); the per-insert partition cap is a guard
+  // for interactive users, not for us.
+  const list = ['max_partitions_per_insert_block = 0'];
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_0-9]+$/.test(name) || !Number.isFinite(value)) throw new Error(`not an insert setting: ${name} = ${value}`);
+    list.push(`${name} = ${value}`);
+  }
+  return list.join(', ');
+}
+
 /**
  * `INSERT INTO t (a, \`b.c\`) SETTINGS … FORMAT RowBinary`, the statement a RowBinary body
  * follows over HTTP. Names are ours (schema.ts), checked anyway.
  */
-export function rowBinaryInsertPrefix(table: string, columns: readonly string[]): string {
+export function rowBinaryInsertPrefix(table: string, columns: readonly string[], settings?: InsertSettings): string {
   checkNames(table, columns);
-  // A push may legitimately span many days (backfill); the per-insert partition cap is a guard
-  // for interactive users, not for us.
-  return `INSERT INTO ${table} (${columnList(columns)}) SETTINGS max_partitions_per_insert_block = 0 FORMAT RowBinary`;
+  return `INSERT INTO ${table} (${columnList(columns)}) SETTINGS ${insertSettingsList(settings)} FORMAT RowBinary`;
 }
 
 export class ClickHouseSession implements ClickHouseDriver {
@@ -127,21 +137,22 @@ export class ClickHouseSession implements ClickHouseDriver {
    * INSERT … SELECT reads with file(…, 'RowBinary'): ~9× cheaper for the engine than JSONEachRow.
    * The file is written by the thread pool and removed once the insert has finished.
    */
-  async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array): Promise<void> {
+  async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
     if (payload.length === 0) return;
     checkNames(table, columns);
     const file = join(this.spoolDir, `${process.pid}-${++this.spoolSeq}.rowbinary`);
     await writeFile(file, payload);
     try {
-      await this.insertRowBinaryFile(table, columns, file);
+      await this.insertRowBinaryFile(table, columns, file, settings);
     } finally {
       await unlink(file).catch(() => undefined);
     }
   }
 
   /** Inserts a RowBinary file holding `columns` in order (see insertRowBinary); the file stays. */
-  async insertRowBinaryFile(table: string, columns: readonly string[], file: string): Promise<void> {
+  async insertRowBinaryFile(table: string, columns: readonly string[], file: string, settings?: InsertSettings): Promise<void> {
     checkNames(table, columns);
+    const settingsList = insertSettingsList(settings);
     const types = await this.typesOf(table);
     const structure = columns.map((c) => {
       const t = types.get(c);
@@ -150,7 +161,7 @@ export class ClickHouseSession implements ClickHouseDriver {
     }).join(', ');
     // Literals rather than bound parameters: bound queries share one process-wide queue in the
     // chdb binding, and both strings are ours (spool path, types from system.columns).
-    await this.run(`INSERT INTO ${table} (${columnList(columns)}) SETTINGS max_partitions_per_insert_block = 0
+    await this.run(`INSERT INTO ${table} (${columnList(columns)}) SETTINGS ${settingsList}
       SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})`, {}, 'TSV');
   }
 

@@ -1,7 +1,7 @@
 // Writes and reads spans, log records and profile samples. Rows arrive validated by ingest/;
 // ids travel as lower-case hex and are stored as bytes (see schema.ts). Timestamps are
 // nanoseconds since the epoch as bigint: they do not fit a double.
-import type { ClickHouseDriver } from './driver.ts';
+import type { ClickHouseDriver, InsertSettings } from './driver.ts';
 import { RowBinaryWriter } from './row-binary.ts';
 import { logsTable, profileSamplesTable, profileStacksTable, tracesTable } from './schema.ts';
 
@@ -163,8 +163,22 @@ export function dateTime64ToNs(text: string): bigint {
   return BigInt(ms) * 1_000_000n + BigInt((m[3] ?? '').padEnd(9, '0').slice(0, 9) || '0');
 }
 
+/**
+ * Span and log inserts leave the tables' skip indexes (bloom filters on ids, attribute keys and
+ * values, tokens of log bodies) to the first merge. Building them was about half of an insert's
+ * engine time, and a merge rebuilds every index of the parts it joins from their data anyway, so
+ * building them at insert only served the seconds before that merge; until then queries read
+ * those young parts without skipping (same results). chDB only: the setting needs ClickHouse
+ * 24.x+, and a server's version is the operator's.
+ */
+const deferredIndexes: InsertSettings = { materialize_skip_indexes_on_insert: 0 };
+
 export class TelemetryStore {
-  constructor(private readonly db: ClickHouseDriver) {}
+  private readonly insertSettings: InsertSettings | undefined;
+
+  constructor(private readonly db: ClickHouseDriver) {
+    this.insertSettings = db.kind === 'chdb' ? deferredIndexes : undefined;
+  }
 
   async insertSpans(rows: readonly SpanRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -182,12 +196,12 @@ export class TelemetryStore {
 
   /** A payload from encodeSpans (possibly several concatenated). */
   async insertEncodedSpans(payload: Uint8Array): Promise<void> {
-    await this.db.insertRowBinary(tracesTable, spanColumns, payload);
+    await this.db.insertRowBinary(tracesTable, spanColumns, payload, this.insertSettings);
   }
 
   /** A payload from encodeLogs (possibly several concatenated). */
   async insertEncodedLogs(payload: Uint8Array): Promise<void> {
-    await this.db.insertRowBinary(logsTable, logColumns, payload);
+    await this.db.insertRowBinary(logsTable, logColumns, payload, this.insertSettings);
   }
 
   async insertProfiles(samples: readonly ProfileSampleRow[], stacks: readonly ProfileStackRow[]): Promise<void> {
