@@ -184,8 +184,8 @@ describe('decodeL7Batch', () => {
     assert.ok(r0.kind === 'request');
     assert.equal(r0.event.protocol, 'http');
     assert.equal(r0.event.direction, 'outbound');
-    assert.equal(r0.event.request.toString(), 'GET / HTTP/1.1\r\n\r\n');
-    assert.equal(r0.event.response.toString(), 'HTTP/1.1 200 OK\r\n');
+    assert.equal(Buffer.from(r0.event.request).toString(), 'GET / HTTP/1.1\r\n\r\n');
+    assert.equal(Buffer.from(r0.event.response).toString(), 'HTTP/1.1 200 OK\r\n');
     assert.equal(r0.event.requestSize, 5000);
     assert.equal(r0.event.responseSize, 77);
     assert.equal(r0.event.durationNs, 250);

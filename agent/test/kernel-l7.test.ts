@@ -10,7 +10,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Http2Chunk, L7ConnClose, L7Event } from '../src/kernel/l7-event-decoder.ts';
+import type { Http2Chunk, L7ConnClose, L7Event as DecodedL7Event } from '../src/kernel/l7-event-decoder.ts';
+
+/** A decoded event with its payloads copied into Buffers, for the string checks below. */
+type L7Event = Omit<DecodedL7Event, 'request' | 'response'> & { request: Buffer; response: Buffer };
 import { L7_PROGRAMS, L7Tracer } from '../src/kernel/l7-tracer.ts';
 
 /** Runs a load tool without blocking this process: the tracer drains its ring buffer on this thread. */
@@ -113,7 +116,7 @@ describe('kernel L7 tracer', { skip }, () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'rs-l7-'));
     tracer = L7Tracer.start({
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => events.push({ ...e, request: Buffer.from(e.request), response: Buffer.from(e.response) }),
       onHttp2Chunk: (c) => chunks.push(c),
       onConnectionClose: (c) => closes.push(c),
       log: (m) => logs.push(m),

@@ -259,17 +259,24 @@ export class ProtobufWriter {
   }
 
   string(field: number, s: string): this {
-    // ASCII (nearly every key and value) is written char by char, without an encoder call and
-    // its intermediate array.
+    // ASCII (nearly every key and value) is written char by char in one pass, without an encoder
+    // call and its intermediate array; at the first other char the write is undone and the
+    // string goes through the encoder.
     const n = s.length;
-    let ascii = n <= 1024;
-    for (let i = 0; ascii && i < n; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
-    if (!ascii) return this.bytes(field, textEncoder.encode(s));
+    if (n > 1024) return this.bytes(field, textEncoder.encode(s));
+    const start = this.len;
     this.tag(field, WireType.LengthDelimited).varint(n);
     this.ensure(n);
     const cur = this.cur;
     let at = this.len;
-    for (let i = 0; i < n; i++) cur[at++] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.len = start;
+        return this.bytes(field, textEncoder.encode(s));
+      }
+      cur[at++] = c;
+    }
     this.len = at;
     return this;
   }
