@@ -9,19 +9,6 @@ import type { InsertJournal, JournalEntry, JournalPart } from './insert-journal.
 import { RowBinaryWriter } from './row-binary.ts';
 import type { QueryParams } from './session.ts';
 
-/** One series as stored: `labels` includes __name__; samples sorted by time, one per timestamp. */
-export interface StoredSeries {
-  labels: Record<string, string>;
-  timestamps: number[];
-  values: number[];
-  /**
-   * Timestamps (ascending) whose stored value is a Prometheus stale marker. Those samples are also
-   * in timestamps/values, as NaN: a JS number[] cannot carry the marker's NaN payload (V8
-   * canonicalises NaNs in double arrays), so this list is how a reader tells them apart.
-   */
-  staleAt?: number[];
-}
-
 /** A validated sample ready to store: labels sorted, without __name__. */
 export interface SampleRow { metricName: string; labels: Record<string, string>; timestampMs: number; value: number }
 
