@@ -1,5 +1,6 @@
 // Where ingest time goes, per stage, without HTTP: decode (protobuf → rows/columns), encode (rows →
-// RowBinary) and insert (chDB), for remote-write samples, OTLP spans and OTLP log records. Prints
+// RowBinary) and insert (chDB), for remote-write samples, OTLP spans and OTLP log records; "1p" is
+// the one-pass protobuf → RowBinary path the server uses for OTLP protobuf (all of it under encode). Prints
 // wall milliseconds per request body and the rate each stage alone would allow, so a change to one
 // stage shows up next to the others measured in the same run.
 //   node --import tsx bench/ingest-stages.ts [--bodies 40]
@@ -9,6 +10,8 @@ import { join } from 'node:path';
 import { encodeWriteRequest, snappyCompress, snappyUncompress, type TimeSeries } from '@rootsight/common';
 import { decodeLogsProto, decodeTracesProto } from '../server/src/ingest/otlp-decode.ts';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
+import { encodeLogsProto } from '../server/src/ingest/otlp-log-rows.ts';
+import { encodeTracesProto } from '../server/src/ingest/otlp-span-rows.ts';
 import { defaultOtlpLimits } from '../server/src/ingest/otlp-values.ts';
 import { SeriesIdentityCache, decodeWriteRequestSamples } from '../server/src/ingest/write-request-rows.ts';
 import { MetricsStore, encodeSampleBatch } from '../server/src/storage/clickhouse/metrics-store.ts';
@@ -136,9 +139,28 @@ try {
     s.insert += performance.now() - t0;
     s.rows += rows.length;
   });
+  // The HTTP/gRPC path for protobuf: wire bytes → RowBinary in one pass (counted as "encode").
+  const t1 = await run(tb, async (body, s) => {
+    const w = new RowBinaryWriter(body.length * 2);
+    const rows = timed(s, 'encode', () => encodeTracesProto(body, defaultOtlpLimits, w));
+    const t0 = performance.now();
+    await telemetry.insertEncodedSpans(w.view());
+    s.insert += performance.now() - t0;
+    s.rows += rows;
+  });
+  const l1 = await run(lb, async (body, s) => {
+    const w = new RowBinaryWriter(body.length * 2);
+    const rows = timed(s, 'encode', () => encodeLogsProto(body, defaultOtlpLimits, now, w));
+    const t0 = performance.now();
+    await telemetry.insertEncodedLogs(w.view());
+    s.insert += performance.now() - t0;
+    s.rows += rows;
+  });
   report('samples', m);
   report('spans', t);
+  report('spans 1p', t1);
   report('logs', l);
+  report('logs 1p', l1);
 } finally {
   await db.close();
   rmSync(dir, { recursive: true, force: true });
