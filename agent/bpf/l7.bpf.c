@@ -405,10 +405,11 @@ static __always_inline struct sock *rs_fd_sock(__u32 fd, __u16 *family, __u16 *t
 	return sk;
 }
 
-/* Drops the request pending on (tgid, fd), counting it as unanswered. True if there was one. */
-static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
+/* Drops the request pending on (tgid, fd) under `stream` (RS_L7_NO_STREAM for most protocols),
+ * counting it as unanswered for `reason`. True if there was one. */
+static __always_inline bool rs_evict_stream(__u64 ck, __u32 stream, __u32 reason)
 {
-	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
+	struct rs_l7_pkey pk = { .conn = ck, .stream = stream };
 	struct rs_l7_req *req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
 	if (!req)
 		return false;
@@ -420,6 +421,11 @@ static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
 	return true;
 }
 
+static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
+{
+	return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
+}
+
 /* Linux's default net.ipv4.ip_local_port_range: ports the kernel picks for a client's socket. */
 #define RS_EPHEMERAL_FIRST 32768
 #define RS_EPHEMERAL_LAST 60999
@@ -427,21 +433,6 @@ static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
 static __always_inline bool rs_ephemeral(__u16 port)
 {
 	return port >= RS_EPHEMERAL_FIRST && port <= RS_EPHEMERAL_LAST;
-}
-
-/* Drops the request pending on (tgid, fd) under a stream id, counting it as unanswered. */
-static __always_inline bool rs_evict_stream(__u64 ck, __u32 stream)
-{
-	struct rs_l7_pkey pk = { .conn = ck, .stream = stream };
-	struct rs_l7_req *req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
-	if (!req)
-		return false;
-	__u8 protocol = req->protocol, direction = req->direction;
-	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
-		return false;
-	rs_count(RS_L7_CNT_REQUEST_EVICTED);
-	rs_count_unanswered(RS_L7_UNANSWERED_CONN_CLOSED, direction, protocol);
-	return true;
 }
 
 /* Notes a stream id pending on the connection in a free slot (none free: it goes untracked). */
@@ -1407,7 +1398,7 @@ int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
 	__u32 unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED) ? 1 : 0;
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
-		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i]))
+		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i], RS_L7_UNANSWERED_CONN_CLOSED))
 			unanswered++;
 	}
 	struct rs_l7_ev_scratch *ev = rs_ev();
