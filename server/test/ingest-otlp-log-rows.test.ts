@@ -7,11 +7,10 @@ import { ProtobufWriter } from '@rootsight/common';
 import { decodeLogsProto } from '../src/ingest/otlp-decode.ts';
 import { encodeLogsRequest } from '../src/ingest/otlp-encode.ts';
 import { encodeLogsProto } from '../src/ingest/otlp-log-rows.ts';
-import { OtlpInvalidError, defaultOtlpLimits, type OtlpLimits } from '../src/ingest/otlp-values.ts';
-import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
+import { defaultOtlpLimits, type OtlpLimits } from '../src/ingest/otlp-values.ts';
 import { encodeLogs } from '../src/storage/clickhouse/telemetry-store.ts';
 import { removeDir, startTestServer, type TestServer } from './helpers.ts';
-import { hex, jsonAttrs, mutate, pbAttrs, pbValue, seededRandom, withFixed32, jsonValue, type Attrs, type V } from './otlp-test-requests.ts';
+import { hex, jsonAttrs, mutate, pbAttrs, pbValue, seededRandom, withFixed32, jsonValue, type Attrs, type V, assertSameRows, rowsOutcome, type RowsOutcome } from './otlp-test-requests.ts';
 
 interface RichLog {
   timeNs?: bigint; observedNs?: bigint; severityNumber?: number; severityText?: string; body?: V; attributes: Attrs;
@@ -95,42 +94,18 @@ function richLogs(service: string): RichLogResource[] {
   ];
 }
 
-type Outcome = { ok: true; bytes: Buffer; rows: number } | { ok: false; error: Error };
 const nowNs = 1_736_000_100_000_000_000n;
 
-function viaObjects(body: Uint8Array, limits: OtlpLimits): Outcome {
-  try {
+function viaObjects(body: Uint8Array, limits: OtlpLimits): RowsOutcome {
+  return rowsOutcome((w) => {
     const rows = decodeLogsProto(body, limits, nowNs);
-    const w = new RowBinaryWriter(1024);
     encodeLogs(rows, w);
-    return { ok: true, bytes: Buffer.from(w.view()), rows: rows.length };
-  } catch (e) {
-    return { ok: false, error: e as Error };
-  }
+    return rows.length;
+  }, 1024);
 }
 
-function onePass(body: Uint8Array, limits: OtlpLimits): Outcome {
-  try {
-    const w = new RowBinaryWriter(16);
-    const rows = encodeLogsProto(body, limits, nowNs, w);
-    return { ok: true, bytes: Buffer.from(w.view()), rows };
-  } catch (e) {
-    return { ok: false, error: e as Error };
-  }
-}
-
-function assertSameOutcome(body: Uint8Array, limits: OtlpLimits, label: string): Outcome {
-  const a = viaObjects(body, limits);
-  const b = onePass(body, limits);
-  if (!b.ok) assert.ok(b.error instanceof OtlpInvalidError, `${label}: one-pass decoder threw ${b.error.name}: ${b.error.message}`);
-  if (a.ok !== b.ok) {
-    assert.fail(`${label}: object decoder ${a.ok ? 'accepted' : `refused (${(a as { error: Error }).error.message})`}, one-pass ${b.ok ? 'accepted' : `refused (${(b as { error: Error }).error.message})`}`);
-  }
-  if (a.ok && b.ok) {
-    assert.equal(b.rows, a.rows, `${label}: row count`);
-    assert.ok(a.bytes.equals(b.bytes), `${label}: RowBinary differs (${a.bytes.length} vs ${b.bytes.length} bytes)`);
-  }
-  return b;
+function assertSameOutcome(body: Uint8Array, limits: OtlpLimits, label: string): RowsOutcome {
+  return assertSameRows(viaObjects(body, limits), rowsOutcome((w) => encodeLogsProto(body, limits, nowNs, w), 16), label);
 }
 
 describe('one-pass log rows equal the object decoder\'s', () => {

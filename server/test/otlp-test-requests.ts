@@ -1,7 +1,10 @@
 // OTLP requests for tests, built twice from one description: as protobuf (every AnyValue type,
 // raw int64 varints, fixed32 fields the SDK encoders never vary) and as OTLP/JSON, so a test can
 // send both and compare what is stored. Plus a seeded body mutator for fuzzing decoders.
+import assert from 'node:assert/strict';
 import { ProtobufWriter } from '@rootsight/common';
+import { OtlpInvalidError } from '../src/ingest/otlp-values.ts';
+import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 
 
 export type V = { s: string } | { b: boolean } | { i: bigint } | { d: number } | { bytes: Uint8Array } | { arr: V[] } | { kv: [string, V][] } | Record<string, never>;
@@ -78,4 +81,35 @@ export function mutate(src: Uint8Array, iter: number, rnd: () => number): Uint8A
 export function seededRandom(seed: number): () => number {
   let s = seed;
   return () => (s = (s * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+}
+
+/** What a decoder made of a body: RowBinary bytes and row count, or the error it threw. */
+export type RowsOutcome = { ok: true; bytes: Buffer; rows: number } | { ok: false; error: Error };
+
+/** Runs `encode` (which writes rows into w and returns how many) and catches what it throws. */
+export function rowsOutcome(encode: (w: RowBinaryWriter) => number, initialBytes: number): RowsOutcome {
+  try {
+    const w = new RowBinaryWriter(initialBytes);
+    const rows = encode(w);
+    return { ok: true, bytes: Buffer.from(w.view()), rows };
+  } catch (e) {
+    return { ok: false, error: e as Error };
+  }
+}
+
+/**
+ * The object decoder's outcome and the one-pass decoder's must agree: both accept with the same
+ * rows and bytes, or both refuse, and the one-pass decoder only ever refuses with OtlpInvalidError.
+ */
+export function assertSameRows(viaObjects: RowsOutcome, onePass: RowsOutcome, label: string): RowsOutcome {
+  const a = viaObjects, b = onePass;
+  if (!b.ok) assert.ok(b.error instanceof OtlpInvalidError, `${label}: one-pass decoder threw ${b.error.name}: ${b.error.message}`);
+  if (a.ok !== b.ok) {
+    assert.fail(`${label}: object decoder ${a.ok ? 'accepted' : `refused (${(a as { error: Error }).error.message})`}, one-pass ${b.ok ? 'accepted' : `refused (${(b as { error: Error }).error.message})`}`);
+  }
+  if (a.ok && b.ok) {
+    assert.equal(b.rows, a.rows, `${label}: row count`);
+    assert.ok(a.bytes.equals(b.bytes), `${label}: RowBinary differs (${a.bytes.length} vs ${b.bytes.length} bytes)`);
+  }
+  return b;
 }
