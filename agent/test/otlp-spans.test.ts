@@ -5,9 +5,17 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { encodeExportTraceRequest } from '../src/export/otlp-traces.ts';
+import { ProtobufWriter } from '@rootsight/common';
+import { encodeExportTraceRequest, encodeSpan, type AgentSpan, type SpanResource } from '../src/export/otlp-traces.ts';
 import { MAX_BATCH_SPANS, SpanExporter } from '../src/export/span-exporter.ts';
 import { parseTraceparent, spanFromRequest, type CapturedRequest } from '../src/requests/request-span.ts';
+
+/** An ExportTraceServiceRequest of one span, encoded as SpanExporter does it. */
+function exportRequest(resource: SpanResource, span: AgentSpan): Uint8Array {
+  const w = new ProtobufWriter();
+  encodeSpan(w, 2, span);
+  return encodeExportTraceRequest([{ resource, encodedSpans: w.finish() }], '0.1.0');
+}
 
 const require = createRequire(import.meta.url);
 const root = require('otlp-official-protos/build/src/generated/root.js');
@@ -25,7 +33,7 @@ function decode(body: Uint8Array) {
 
 test('an HTTP client span decodes with the official definitions', () => {
   const span = spanFromRequest(base)!;
-  const obj = decode(encodeExportTraceRequest([{ resource, spans: [span] }], '0.1.0'));
+  const obj = decode(exportRequest(resource, span));
   const rs = obj.resourceSpans[0];
   const res = Object.fromEntries(rs.resource.attributes.map((a: { key: string; value: { stringValue: string } }) => [a.key, a.value.stringValue]));
   assert.deepEqual(res, { 'service.name': '/docker/web', 'container.id': '/docker/web', 'host.name': 'node-1', 'host.id': 'abc' });
@@ -45,7 +53,7 @@ test('an HTTP client span decodes with the official definitions', () => {
 test('a request with a traceparent joins that trace as a child', () => {
   const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
   const span = spanFromRequest({ ...base, direction: 'inbound', request: { ...base.request, traceparent: tp } })!;
-  const s = decode(encodeExportTraceRequest([{ resource, spans: [span] }], '0.1.0')).resourceSpans[0].scopeSpans[0].spans[0];
+  const s = decode(exportRequest(resource, span)).resourceSpans[0].scopeSpans[0].spans[0];
   assert.equal(Buffer.from(s.traceId, 'base64').toString('hex'), '4bf92f3577b34da6a3ce929d0e0e4736');
   assert.equal(Buffer.from(s.parentSpanId, 'base64').toString('hex'), '00f067aa0ba902b7');
   assert.notEqual(Buffer.from(s.spanId, 'base64').toString('hex'), '00f067aa0ba902b7');

@@ -58,7 +58,7 @@ export function encodeSpan(w: ProtobufWriter, field: number, s: AgentSpan): void
  * would live long enough to burden the garbage collector. Written in one buffer: a writer per
  * nested message cost more than the spans' capture at 10k requests/s.
  */
-export function encodeExportTraceRequestOfEncoded(groups: ReadonlyArray<{ resource: SpanResource; encodedSpans: Uint8Array }>, scopeVersion: string): Uint8Array {
+export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanResource; encodedSpans: Uint8Array }>, scopeVersion: string): Uint8Array {
   const w = new ProtobufWriter();
   for (const g of groups) {
     const resourceSpans = w.beginMessage(1);
@@ -75,13 +75,4 @@ export function encodeExportTraceRequestOfEncoded(groups: ReadonlyArray<{ resour
     w.endMessage(scopeSpans).endMessage(resourceSpans);
   }
   return w.finish();
-}
-
-/** One ResourceSpans per resource; spans keep their order. */
-export function encodeExportTraceRequest(groups: ReadonlyArray<{ resource: SpanResource; spans: readonly AgentSpan[] }>, scopeVersion: string): Uint8Array {
-  return encodeExportTraceRequestOfEncoded(groups.map((g) => {
-    const w = new ProtobufWriter();
-    for (const s of g.spans) encodeSpan(w, 2, s);
-    return { resource: g.resource, encodedSpans: w.finish() };
-  }), scopeVersion);
 }

@@ -3,7 +3,7 @@
 // bounds memory and counts what it drops.
 import { PushQueue, type PushQueueStats } from './push-queue.ts';
 import { ProtobufWriter } from '@rootsight/common';
-import { encodeExportTraceRequestOfEncoded, encodeSpan, type AgentSpan, type SpanResource } from './otlp-traces.ts';
+import { encodeExportTraceRequest, encodeSpan, type AgentSpan, type SpanResource } from './otlp-traces.ts';
 
 // Large batches: each POST costs about a millisecond of the agent's CPU whatever its size, which
 // at 512 spans was a tenth of the spans' cost at 10k requests/s.
@@ -52,7 +52,7 @@ export class SpanExporter {
   private flushBatch(): void {
     if (this.pendingCount === 0) return;
     const groups = [...this.pending.values()].map((g) => ({ resource: g.resource, encodedSpans: g.spans.finish() }));
-    this.queue.enqueue(encodeExportTraceRequestOfEncoded(groups, this.scopeVersion), this.pendingCount);
+    this.queue.enqueue(encodeExportTraceRequest(groups, this.scopeVersion), this.pendingCount);
     this.pending.clear();
     this.pendingCount = 0;
   }
