@@ -3,9 +3,15 @@
 // same run; once from one sender, once split over 4 shards the way Prometheus' own remote-write
 // queue splits series), plus bytes on disk per span / log line / sample. Prints figures and ratios.
 // The machine is shared: repeat the run and compare ratios, not absolute rates across runs.
+// Before each remote-write phase both servers are left to settle (no CPU used for a while): our
+// journaled inserts and chDB merges from the previous phase must not run while Prometheus is timed,
+// nor Prometheus' leftover work while we are. CPU per million samples is reported for both (ours
+// includes this process' sending side, which is small next to the server's share).
 //   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
+// BENCH_PHASE_MARKS=1 prints each phase's start and end on the monotonic clock a --cpu-prof profile
+// uses (µs), so a profile can be cut to one phase.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +153,58 @@ async function freePort(): Promise<number> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** CPU seconds (all threads) used so far by this process. */
+function ourCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+/** CPU seconds (all threads) used so far by another process, from /proc. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
+}
+
+/**
+ * Waits until neither server uses CPU (under 5% of a core each over half a second): what one phase
+ * left behind (inserts behind the acknowledgement, merges, Prometheus' WAL and GC work) must not
+ * run while the other server is timed.
+ */
+async function settle(promPid: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  // A --cpu-prof run costs this process about a tenth of a core while idle.
+  const quiet = process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? 0.25 : 0.05;
+  for (;;) {
+    const a = ourCpuSeconds(), b = processCpuSeconds(promPid);
+    await new Promise((r) => setTimeout(r, 500));
+    const ours = (ourCpuSeconds() - a) / 0.5, prom = (processCpuSeconds(promPid) - b) / 0.5;
+    if (ours < quiet && prom < quiet) return;
+    if (Date.now() > deadline) { console.log(`  (not settled after 60 s: Rootsight ${ours.toFixed(2)}, Prometheus ${prom.toFixed(2)} cores)`); return; }
+  }
+}
+
+interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number }
+
+/**
+ * Times one remote-write phase after both servers settled; CPU is the server's (and for us this
+ * process'). `stored` resolves once what was acknowledged is also in storage (for us: the journal's
+ * backlog inserted into chDB; it is awaited before the next phase's settling, so that work never
+ * runs while the other server is timed).
+ */
+async function phase(label: string, promPid: number, cpu: () => number, run: () => Promise<number>, stored: () => Promise<unknown>): Promise<Phase> {
+  await settle(promPid);
+  const c0 = cpu();
+  if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} start ${process.hrtime.bigint() / 1000n}`);
+  const started = performance.now();
+  const seconds = await run();
+  if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} end ${process.hrtime.bigint() / 1000n}`);
+  const cpuSeconds = cpu() - c0;
+  await stored();
+  return { seconds, cpuSeconds, storedSeconds: (performance.now() - started) / 1000 };
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-ingest-'));
   const server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'rootsight'), uiDir: join(work, 'no-ui'), log: () => undefined });
@@ -165,18 +223,26 @@ async function main(): Promise<void> {
     const logSec = await send(`${server.url}/v1/logs`, logs, pb, concurrency);
 
     const rwHeaders = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
-    const oursSec = await sendShards(`${server.url}/v1/metrics`, rw.shards, rwHeaders);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const ok = await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.ok, () => false);
       if (ok) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    const promSec = await sendShards(`http://127.0.0.1:${promPort}/api/v1/write`, rw.shards, rwHeaders);
+    const promPid = prom.pid!;
+    const promCpu = () => processCpuSeconds(promPid);
+    const oursUrl = `${server.url}/v1/metrics`, promUrl = `http://127.0.0.1:${promPort}/api/v1/write`;
+    // usage() waits for the metrics journal's backlog to be inserted first.
+    const oursStored = () => server.storage!.usage();
+    const promStored = async () => undefined; // acknowledged = in its WAL and head
+    const ours1 = await phase('rootsight-1', promPid, ourCpuSeconds, () => sendShards(oursUrl, rw.shards, rwHeaders), oursStored);
+    const prom1 = await phase('prometheus-1', promPid, promCpu, () => sendShards(promUrl, rw.shards, rwHeaders), promStored);
     // The 4-shard stream has its own metric names: the same series and times again would be
     // duplicates (or out of order) for Prometheus.
-    const ours4Sec = await sendShards(`${server.url}/v1/metrics`, rw4.shards, rwHeaders);
-    const prom4Sec = await sendShards(`http://127.0.0.1:${promPort}/api/v1/write`, rw4.shards, rwHeaders);
+    const ours4 = await phase('rootsight-4', promPid, ourCpuSeconds, () => sendShards(oursUrl, rw4.shards, rwHeaders), oursStored);
+    const prom4 = await phase('prometheus-4', promPid, promCpu, () => sendShards(promUrl, rw4.shards, rwHeaders), promStored);
+    const oursSec = ours1.seconds, promSec = prom1.seconds, ours4Sec = ours4.seconds, prom4Sec = prom4.seconds;
+    const cpuPerM = (p: Phase, samples: number) => (p.cpuSeconds / (samples / 1e6)).toFixed(2);
 
     // Let ClickHouse merge what it got, so bytes reflect the steady state rather than many small parts.
     const usage = await server.storage!.usage();
@@ -188,6 +254,8 @@ async function main(): Promise<void> {
     console.log(`log lines  ${fmt(totalLogs / logSec)} lines/s`);
     console.log(`remote write, 1 sender:  Rootsight ${fmt(rw.samples / oursSec)} samples/s, Prometheus 2.42 ${fmt(rw.samples / promSec)} samples/s, ratio ${(promSec / oursSec).toFixed(2)}× (Rootsight / Prometheus)`);
     console.log(`remote write, 4 shards:  Rootsight ${fmt(rw4.samples / ours4Sec)} samples/s, Prometheus 2.42 ${fmt(rw4.samples / prom4Sec)} samples/s, ratio ${(prom4Sec / ours4Sec).toFixed(2)}× (Rootsight / Prometheus)`);
+    console.log(`  until also inserted into chDB (the journal's backlog, plus one usage query): 1 sender ${fmt(rw.samples / ours1.storedSeconds)} samples/s, 4 shards ${fmt(rw4.samples / ours4.storedSeconds)} samples/s`);
+    console.log(`CPU seconds per million samples while timed (1 sender / 4 shards): Rootsight ${cpuPerM(ours1, rw.samples)} / ${cpuPerM(ours4, rw4.samples)}, Prometheus ${cpuPerM(prom1, rw.samples)} / ${cpuPerM(prom4, rw4.samples)}`);
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);

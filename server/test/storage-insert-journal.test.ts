@@ -61,6 +61,31 @@ it('batches journaled while an insert runs go into storage together, one INSERT 
   await store.close();
 });
 
+it('batches wait to be inserted as one group until the group is big enough, its delay is over or a reader waits', async () => {
+  const paths: string[] = [];
+  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file) => { paths.push(file); await db.insertRowBinaryFile(table, columns, file); } };
+  // Neither the size nor the delay is reached here: only the reader starts the insert.
+  const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting), insertGroupBytes: 1 << 30, insertDelayMs: 60_000 });
+  const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
+  for (let i = 0; i < 6; i++) await store.insertSampleBatch(batch('grouped', [[T0 + i * 1000, i]]));
+  assert.deepEqual(paths, [], 'acknowledged (journaled) without an insert yet');
+  assert.ok(store.insertBacklogBytes() > 0);
+  assert.deepEqual(await read(reader, 'grouped'), [[0, 1, 2, 3, 4, 5]]);
+  assert.equal(paths.length, 2, `one insert per table for all six batches: ${paths.join(' ')}`);
+  assert.deepEqual(readdirSync(journalDir()), []);
+  await store.close();
+
+  // A group over the size threshold goes in without a reader asking.
+  paths.length = 0;
+  const eager = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting), insertGroupBytes: 1, insertDelayMs: 60_000 });
+  await eager.insertSampleBatch(batch('eager', [[T0, 1]]));
+  const deadline = Date.now() + 10_000;
+  while (eager.insertBacklogBytes() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(eager.insertBacklogBytes(), 0);
+  assert.ok(paths.length > 0);
+  await eager.close();
+});
+
 it('a journaled batch left by a dead process is inserted at the next open; a half-written one is not', async () => {
   // A batch journaled but never inserted (the process died), and a .tmp file it was still writing.
   const dead = await InsertJournal.open(journalDir(), db);
