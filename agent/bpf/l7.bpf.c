@@ -35,6 +35,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define RS_SOCK_STREAM 1
 #define RS_SOCK_DGRAM 2
 #define RS_EINPROGRESS 115
+#define RS_EBADF 9
 #define RS_EEXIST 17
 #define RS_MAX_IOV 8
 /* Go's HTTP server reads one byte ahead in the background while a handler runs; when the next
@@ -54,7 +55,6 @@ enum rs_io_kind {
 	RS_K_IOV = 2,     /* (struct iovec *, cnt) */
 	RS_K_MSG = 3,     /* struct user_msghdr * */
 	RS_K_MMSG = 4,    /* struct mmsghdr *, vlen */
-	RS_K_CONNECT = 5, /* connect(fd) */
 };
 
 #define RS_STREAM_SLOTS 4 /* rs_track initialises each slot: keep its list in step */
@@ -79,16 +79,6 @@ struct rs_l7_conn {
 	/* stream ids (DNS query ids, Cassandra streams) of requests pending on this connection, so
 	 * close() can find them in rs_l7_pending; RS_L7_NO_STREAM = free. More at once go untracked. */
 	__u32 pending_streams[RS_STREAM_SLOTS];
-};
-
-struct rs_l7_args {
-	__u64 ptr;
-	__u64 cnt;
-	__u32 fd;
-	__u8 kind;
-	__u8 is_write;
-	__u8 discover; /* fd not tracked yet: find out at exit whether it is an INET socket */
-	__u8 in_tls;   /* made from inside SSL_read/SSL_write: ciphertext, not parsed */
 };
 
 struct rs_l7_pkey {
@@ -146,14 +136,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } rs_l7_nonsock SEC(".maps");
-
-/* pid_tgid -> arguments saved at sys_enter. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u64);
-	__type(value, struct rs_l7_args);
-} rs_l7_args SEC(".maps");
 
 /* One pending request per (tgid, fd, stream). */
 struct {
@@ -1173,227 +1155,116 @@ RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 i
 
 /* ---------------- syscall plumbing ---------------- */
 
-static __always_inline int rs_enter(long fd_arg, __u64 ptr, __u64 cnt, __u8 kind, __u8 is_write)
-{
-	if (fd_arg < 0 || fd_arg > 0x7fffffff)
-		return 0;
-	__u32 fd = (__u32)fd_arg;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
-	__u8 discover = 0;
-	if (!bpf_map_lookup_elem(&rs_l7_conns, &ck)) {
-		if (bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
-			return 0;
-		discover = 1;
-	}
-	struct rs_l7_args a = { .ptr = ptr, .cnt = cnt, .fd = fd, .kind = kind, .is_write = is_write, .discover = discover };
-	struct rs_tls_call *tls = bpf_map_lookup_elem(&rs_tls_calls, &id);
-	if (tls) {
-		/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
-		tls->fd = fd;
-		a.in_tls = 1;
-	}
-	if (bpf_map_update_elem(&rs_l7_args, &id, &a, BPF_ANY) != 0)
-		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
-	return 0;
-}
+/* x86-64 syscall numbers (the object is built for __TARGET_ARCH_x86 only). */
+#define RS_NR_READ 0
+#define RS_NR_WRITE 1
+#define RS_NR_CLOSE 3
+#define RS_NR_READV 19
+#define RS_NR_WRITEV 20
+#define RS_NR_CONNECT 42
+#define RS_NR_ACCEPT 43
+#define RS_NR_SENDTO 44
+#define RS_NR_RECVFROM 45
+#define RS_NR_SENDMSG 46
+#define RS_NR_RECVMSG 47
+#define RS_NR_ACCEPT4 288
+#define RS_NR_SENDMMSG 307
+#define RS_TS_COMPAT 0x0002 /* thread_info.status: a 32-bit syscall is running (other numbers) */
 
-static __always_inline int rs_exit(long ret)
+/* Everything happens at syscall exit, where the real byte count (`ret`) is known and the user
+ * buffer is still intact; the arguments come from the saved user registers, which the read/write
+ * family leaves untouched. One raw (BTF) tracepoint on sys_exit costs every syscall of every
+ * process about as much as the per-syscall tracepoints' mere "is this one traced?" check, and a
+ * traced read/write far less: no enter program, no per-thread argument map, no perf record.
+ * (Any syscall tracepoint, even close()'s alone, would put every syscall back on that path.) */
+static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_write, __u64 ptr, __u64 cnt, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct rs_l7_args *ap = bpf_map_lookup_elem(&rs_l7_args, &id);
-	if (!ap)
-		return 0;
-	struct rs_l7_args a = *ap;
-	bpf_map_delete_elem(&rs_l7_args, &id);
 	if (ret <= 0)
 		return 0;
-	__u64 ck = (id & 0xffffffff00000000ULL) | a.fd;
+	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c) {
-		if (!a.discover)
+		if (bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
 			return 0;
-		c = rs_track(ck, a.fd, a.is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, true);
+		c = rs_track(ck, fd, is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, true);
 		if (!c)
 			return 0;
 	}
+	/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
+	bool in_tls = false;
+	struct rs_tls_call *tls = bpf_map_lookup_elem(&rs_tls_calls, &id);
+	if (tls) {
+		tls->fd = fd;
+		in_tls = true;
+	}
 	/* a read outside any SSL call that may be ciphertext: what a memory-BIO SSL_read on this
 	 * thread will decrypt next (see rs_tls_last_read) */
-	if (!a.is_write && !a.in_tls && (c->tls || c->protocol == RS_L7_UNKNOWN)) {
-		__u64 fd64 = a.fd;
+	if (!is_write && !in_tls && (c->tls || c->protocol == RS_L7_UNKNOWN)) {
+		__u64 fd64 = fd;
 		bpf_map_update_elem(&rs_tls_last_read, &id, &fd64, BPF_ANY);
 	}
-	if (a.in_tls || c->tls) {
+	if (in_tls || c->tls) {
 		/* ciphertext: the plaintext is handled at the SSL_* return probe */
 		c->tls = 1;
-		if (a.is_write)
+		if (is_write)
 			__sync_fetch_and_add(&c->bytes_sent, ret);
 		else
 			__sync_fetch_and_add(&c->bytes_received, ret);
 		return 0;
 	}
-	if (a.kind == RS_K_BUF)
-		return rs_process(ck, a.ptr, 0, ret, a.is_write);
-	if (a.kind == RS_K_IOV)
-		return rs_process(ck, a.ptr, a.cnt, ret, a.is_write);
-	if (a.kind == RS_K_MSG) {
+	if (kind == RS_K_BUF)
+		return rs_process(ck, ptr, 0, ret, is_write);
+	if (kind == RS_K_IOV)
+		return rs_process(ck, ptr, cnt, ret, is_write);
+	if (kind == RS_K_MSG) {
 		struct user_msghdr m;
-		if (bpf_probe_read_user(&m, sizeof(m), (const void *)a.ptr) != 0 || m.msg_iovlen == 0)
+		if (bpf_probe_read_user(&m, sizeof(m), (const void *)ptr) != 0 || m.msg_iovlen == 0)
 			return 0;
-		return rs_process(ck, (__u64)(unsigned long)m.msg_iov, m.msg_iovlen, ret, a.is_write);
+		return rs_process(ck, (__u64)(unsigned long)m.msg_iov, m.msg_iovlen, ret, is_write);
 	}
-	if (a.kind == RS_K_MMSG) {
+	if (kind == RS_K_MMSG) {
 		/* sendmmsg: ret = messages sent; look at the first two (A + AAAA lookups come in pairs) */
 		for (int i = 0; i < 2; i++) {
 			if (i >= ret)
 				break;
 			struct mmsghdr m;
-			if (bpf_probe_read_user(&m, sizeof(m), (const void *)(a.ptr + i * sizeof(struct mmsghdr))) != 0)
+			if (bpf_probe_read_user(&m, sizeof(m), (const void *)(ptr + i * sizeof(struct mmsghdr))) != 0)
 				break;
 			if (m.msg_hdr.msg_iovlen == 0 || m.msg_len == 0)
 				continue;
-			rs_process(ck, (__u64)(unsigned long)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, m.msg_len, a.is_write);
+			rs_process(ck, (__u64)(unsigned long)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, m.msg_len, is_write);
 		}
 	}
 	return 0;
 }
 
-#define RS_ARG(ctx, i) ((ctx)->args[i])
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int rs_enter_write(struct trace_event_raw_sys_enter *ctx)
+/* A new socket from connect() (0 or EINPROGRESS: outbound) or accept() (inbound). */
+static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 {
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int rs_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int rs_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int rs_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int rs_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_MMSG, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int rs_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int rs_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), RS_ARG(ctx, 2), RS_K_IOV, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int rs_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_BUF, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int rs_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return rs_enter(RS_ARG(ctx, 0), RS_ARG(ctx, 1), 0, RS_K_MSG, 0);
-}
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int rs_exit_write(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_writev")
-int rs_exit_writev(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int rs_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int rs_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int rs_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_read")
-int rs_exit_read(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_readv")
-int rs_exit_readv(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int rs_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int rs_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return rs_exit(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int rs_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	long fd = RS_ARG(ctx, 0);
 	if (fd < 0 || fd > 0x7fffffff)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct rs_l7_args a = { .fd = (__u32)fd, .kind = RS_K_CONNECT };
-	if (bpf_map_update_elem(&rs_l7_args, &id, &a, BPF_ANY) != 0)
-		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int rs_exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct rs_l7_args *ap = bpf_map_lookup_elem(&rs_l7_args, &id);
-	if (!ap)
-		return 0;
-	__u32 fd = ap->fd;
-	__u8 kind = ap->kind;
-	bpf_map_delete_elem(&rs_l7_args, &id);
-	long ret = ctx->ret;
-	if (kind != RS_K_CONNECT || (ret != 0 && ret != -RS_EINPROGRESS))
-		return 0;
-	__u64 ck = (id & 0xffffffff00000000ULL) | fd;
+	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	bpf_map_delete_elem(&rs_l7_nonsock, &ck);
-	rs_track(ck, fd, RS_L7_DIR_OUTBOUND, false);
+	rs_track(ck, (__u32)fd, direction, false);
 	return 0;
 }
 
-static __always_inline int rs_accepted(long ret)
+/* close(): forget the fd and say what it moved. At exit the number may already name a socket
+ * another thread just accepted or connected (and tracked): that entry is left to its new owner. */
+static __always_inline int rs_closed(__u64 id, long fd, long ret)
 {
-	if (ret < 0 || ret > 0x7fffffff)
+	if (fd < 0 || fd > 0x7fffffff || ret == -RS_EBADF)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)ret;
-	bpf_map_delete_elem(&rs_l7_nonsock, &ck);
-	rs_track(ck, (__u32)ret, RS_L7_DIR_INBOUND, false);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int rs_exit_accept4(struct trace_event_raw_sys_exit *ctx) { return rs_accepted(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_accept")
-int rs_exit_accept(struct trace_event_raw_sys_exit *ctx) { return rs_accepted(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_close")
-int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
-{
-	long fd = RS_ARG(ctx, 0);
-	if (fd < 0 || fd > 0x7fffffff)
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c) {
 		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
 		return 0;
 	}
+	__u16 family, type;
+	struct sock *now = rs_fd_sock((__u32)fd, &family, &type);
+	if (now && (__u64)(unsigned long)now == c->sk)
+		return 0;
 	/* the close event says how many requests were left unanswered, so user space can tell whose */
 	__u32 unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED) ? 1 : 0;
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
@@ -1416,6 +1287,44 @@ int rs_enter_close(struct trace_event_raw_sys_enter *ctx)
 	bpf_map_delete_elem(&rs_l7_conns, &ck);
 	return 0;
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	if (nr > RS_NR_SENDMMSG)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->thread_info.status & RS_TS_COMPAT)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	long fd = regs->di;
+	__u8 kind, is_write;
+	switch (nr) {
+	case RS_NR_WRITE: case RS_NR_SENDTO: kind = RS_K_BUF; is_write = 1; break;
+	case RS_NR_READ: case RS_NR_RECVFROM: kind = RS_K_BUF; is_write = 0; break;
+	case RS_NR_WRITEV: kind = RS_K_IOV; is_write = 1; break;
+	case RS_NR_READV: kind = RS_K_IOV; is_write = 0; break;
+	case RS_NR_SENDMSG: kind = RS_K_MSG; is_write = 1; break;
+	case RS_NR_RECVMSG: kind = RS_K_MSG; is_write = 0; break;
+	case RS_NR_SENDMMSG: kind = RS_K_MMSG; is_write = 1; break;
+	case RS_NR_CONNECT:
+		if (ret != 0 && ret != -RS_EINPROGRESS)
+			return 0;
+		return rs_new_socket(id, fd, RS_L7_DIR_OUTBOUND);
+	case RS_NR_ACCEPT: case RS_NR_ACCEPT4:
+		return rs_new_socket(id, ret, RS_L7_DIR_INBOUND);
+	case RS_NR_CLOSE:
+		return rs_closed(id, fd, ret);
+	default:
+		return 0;
+	}
+	if (fd < 0 || fd > 0x7fffffff)
+		return 0;
+	return rs_io_exit(id, (__u32)fd, kind, is_write, regs->si, regs->dx, ret);
+}
+
+
 
 /* ---------------- TLS: plaintext at OpenSSL's SSL_read/SSL_write ----------------
  *

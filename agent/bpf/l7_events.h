@@ -87,7 +87,7 @@ enum rs_l7_counter {
 	RS_L7_CNT_RINGBUF_DROPPED = 0,    /* bpf_ringbuf_output failed: event lost */
 	RS_L7_CNT_CONN_MAP_FULL = 1,      /* socket not tracked: connection map update failed */
 	RS_L7_CNT_PENDING_MAP_FULL = 2,   /* request not stored: pending map update failed */
-	RS_L7_CNT_ARGS_MAP_FULL = 3,      /* syscall not traced: per-thread args map full */
+	RS_L7_CNT_ARGS_MAP_FULL = 3,      /* SSL call not traced: per-thread TLS call map full */
 	RS_L7_CNT_REQUEST_OVERLAP = 4,    /* request written while one was pending on the same key (pipelining): never paired */
 	RS_L7_CNT_REQUEST_EVICTED = 5,    /* pending request dropped without a response (close, fd reuse, stale generation) */
 	RS_L7_CNT_REQUEST_TRUNCATED = 6,  /* request longer than RS_L7_MAX_REQUEST */

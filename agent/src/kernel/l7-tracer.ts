@@ -25,19 +25,10 @@ export type { ProgramCapability } from './bpf-tracer.ts';
 
 export const DEFAULT_L7_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/l7.bpf.o', import.meta.url));
 
-const SYSCALLS_IO = ['write', 'writev', 'sendto', 'sendmsg', 'sendmmsg', 'read', 'readv', 'recvfrom', 'recvmsg'];
-
 /** The programs l7.bpf.c defines, reported even when nothing could be loaded. */
 export const L7_PROGRAMS: readonly ProgramSpec[] = [
-  ...SYSCALLS_IO.flatMap((s) => [
-    { program: `rs_enter_${s}`, attachPoint: `tracepoint/syscalls/sys_enter_${s}` },
-    { program: `rs_exit_${s}`, attachPoint: `tracepoint/syscalls/sys_exit_${s}` },
-  ]),
-  { program: 'rs_enter_connect', attachPoint: 'tracepoint/syscalls/sys_enter_connect' },
-  { program: 'rs_exit_connect', attachPoint: 'tracepoint/syscalls/sys_exit_connect' },
-  { program: 'rs_exit_accept4', attachPoint: 'tracepoint/syscalls/sys_exit_accept4' },
-  { program: 'rs_exit_accept', attachPoint: 'tracepoint/syscalls/sys_exit_accept' },
-  { program: 'rs_enter_close', attachPoint: 'tracepoint/syscalls/sys_enter_close' },
+  // read/write/send/recv family, connect, accept and close: all at syscall exit (see l7.bpf.c)
+  { program: 'rs_sys_exit', attachPoint: 'tp_btf/sys_exit' },
   // TLS plaintext (agent/src/kernel/tls-probes.ts attaches them per binary)
   ...TLS_PROGRAMS.map((program) => ({ program, attachPoint: program === 'rs_ssl_exit' ? 'uretprobe' : 'uprobe' })),
 ];
