@@ -19,6 +19,8 @@ export function registerProjectsApi(app: FastifyInstance, db: ConfigDb, access: 
   app.post('/api/projects', { bodyLimit: smallBodyLimit }, (req, reply) => answer(reply, async () => {
     const b = readObject(req, { name: { type: 'string', required: true, pattern: namePattern, patternHelp: nameHelp } });
     const p = await db.projects.create(b.name!);
+    // A second project ends the empty key's default project: cached ingest answers must go.
+    access.invalidate();
     return reply.code(201).send(p);
   }));
 
@@ -28,6 +30,7 @@ export function registerProjectsApi(app: FastifyInstance, db: ConfigDb, access: 
     const b = readObject(req, { name: { type: 'string', required: true, pattern: namePattern, patternHelp: nameHelp } });
     const p = await db.projects.rename(req.params.projectId, b.name!);
     if (!p) throw new NotFoundError(`no project with id "${req.params.projectId}"`);
+    access.invalidate();
     return p;
   }));
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigDb } from '../storage/configdb/config-db.ts';
 import type { User } from '../storage/configdb/users.ts';
-import { ingestProjectResolver } from './ingest-project.ts';
+import { CachedIngestProjects } from './ingest-project.ts';
 import { verifyPassword } from './password.ts';
 import { type AnonymousRole, type RoleName, isAnonymousRole, roleAtLeast } from './roles.ts';
 import { type Access, accessFor } from './route-access.ts';
@@ -51,10 +51,10 @@ export class AccessControl {
   /** sha256(login \0 password) → user id; Grafana sends basic auth with every query and scrypt is slow on purpose. */
   private readonly basicAuthCache = new Map<string, { userId: string; until: number }>();
 
-  private readonly resolveIngestProject: ReturnType<typeof ingestProjectResolver>;
+  private readonly ingestProjects: CachedIngestProjects;
 
   constructor(private readonly db: ConfigDb, private readonly opts: AccessControlOptions) {
-    this.resolveIngestProject = ingestProjectResolver(db);
+    this.ingestProjects = new CachedIngestProjects(db);
   }
 
   /** Adds the hooks; call before any route is registered so that every route is seen. */
@@ -84,10 +84,11 @@ export class AccessControl {
     return role;
   }
 
-  /** Forget cached decisions after users, keys or the anonymous role changed. */
+  /** Forget cached decisions after users, projects, keys or the anonymous role changed. */
   invalidate(): void {
     this.anonymousCache = undefined;
     this.basicAuthCache.clear();
+    this.ingestProjects.forget();
   }
 
   private async check(req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -129,7 +130,7 @@ export class AccessControl {
   }
 
   private async checkIngest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const project = await this.resolveIngestProject(header(req, 'x-api-key'));
+    const project = await this.ingestProjects.resolve(header(req, 'x-api-key'));
     if (project === undefined) {
       await reply.code(404).type('text/plain; charset=utf-8').send('project not found (x-api-key header is missing or invalid)\n');
       return;
