@@ -1,7 +1,8 @@
 // Benchmark: the agent under fixed-rate HTTP load. nginx runs in one stand-in container, h2load
 // (HTTP/1.1, keep-alive, a fixed request rate) in another. Each round runs the same load twice:
-// with no agent (baseline), then with the agent as a separate process, so its CPU and RSS can be
-// read from /proc/<pid>. Prints h2load's own counts, the agent's request counters against them,
+// with no agent (baseline) and with the agent as a separate process, so its CPU and RSS can be
+// read from /proc/<pid>; odd rounds run the baseline first, even rounds the agent first. Prints
+// h2load's own counts, the agent's request counters against them,
 // lost kernel events and unanswered requests, agent CPU (% of one core) and RSS, and the app's
 // p50/p99 latency from h2load's per-request log, with on/off ratios.
 //
@@ -55,7 +56,7 @@ const AGENT_LISTEN = '127.0.0.1:10398';
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-http-'));
 
-interface LoadRun { summary: H2loadSummary; p50Ms: number; p99Ms: number; latencies: number }
+interface LoadRun { summary: H2loadSummary; p50Ms: number; p99Ms: number; latencies: Float64Array }
 
 /** One h2load run from the load container; never blocks this event loop. */
 async function runLoad(load: StandInContainer, url: string, tag: string): Promise<LoadRun> {
@@ -64,7 +65,7 @@ async function runLoad(load: StandInContainer, url: string, tag: string): Promis
   const summary = parseH2loadSummary(out);
   const lat = readH2loadLatencies(readFileSync(logFile, 'utf8'));
   rmSync(logFile);
-  return { summary, p50Ms: percentile(lat, 0.5) / 1000, p99Ms: percentile(lat, 0.99) / 1000, latencies: lat.length };
+  return { summary, p50Ms: percentile(lat, 0.5) / 1000, p99Ms: percentile(lat, 0.99) / 1000, latencies: lat };
 }
 
 /** CPU time of a fixed loop: compares how fast this machine runs now with other runs and hosts. */
@@ -174,7 +175,7 @@ async function startAgent(): Promise<ChildProcess> {
   }
   await new Promise((r) => setTimeout(r, 2000)); // start-up (/proc scan, attach) is not the steady state
   const caps = await (await fetch(`http://${AGENT_LISTEN}/capabilities`)).json() as { programs: Array<{ program: string; attachPoint: string; attached: boolean }> };
-  const missing = caps.programs.filter((p) => p.attachPoint.startsWith('tracepoint/') && !p.attached).map((p) => p.program);
+  const missing = caps.programs.filter((p) => /^(tracepoint|tp_btf)\//.test(p.attachPoint) && !p.attached).map((p) => p.program);
   if (missing.length) {
     await stopAgent(agent);
     throw new Error(`the agent could not attach ${missing.join(', ')}; its figures would not mean anything`);
@@ -195,9 +196,13 @@ interface Round {
   countedOut: number; countedIn: number; lost: number; lostByKind: string; unanswered: string; skipped: string;
 }
 
+/** Even rounds run the agent-on load first, so a drift of the machine over a run (warming up,
+ * another tenant) does not always favour the same side. */
 async function round(n: number, load: StandInContainer, web: StandInContainer): Promise<Round> {
   const url = `http://${web.ip}/`;
-  const off = await runLoad(load, url, `off-${n}`);
+  const onFirst = n % 2 === 0;
+  const runOff = () => runLoad(load, url, `off-${n}`);
+  const off = onFirst ? undefined : await runOff();
   const agent = await startAgent();
   const pid = agent.pid!;
   try {
@@ -232,8 +237,9 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     const threadCpu = threadCpuSummary(threads0, ticksByThread(pid), loadSeconds);
     clearInterval(rssTimer);
     const rss = rssMiB(pid);
+    await stopAgent(agent);
     return {
-      off, on, cpuPct, threadCpu, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
+      off: off ?? await runOff(), on, cpuPct, threadCpu, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
       countedOut: counts(after).out, countedIn: counts(after).in,
       lost: sum(after, 'rootsight_agent_ringbuf_lost_events_total'),
       lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
@@ -295,6 +301,17 @@ try {
   console.log(`  agent RSS MiB (peak):    ${fmt(Math.min(...rounds.map((r) => r.peakRssMiB)), 1)} / ${fmt(median(rounds.map((r) => r.peakRssMiB)), 1)}`);
   console.log(`  p50 on/off:              ${fmt(Math.min(...p50))} / ${fmt(median(p50))}`);
   console.log(`  p99 on/off:              ${fmt(Math.min(...p99))} / ${fmt(median(p99))}   (target <= 1.03)`);
+  if (ROUNDS > 1) {
+    // Every request of every round in one distribution per side: steadier than per-round ratios.
+    const pooled = (side: 'on' | 'off') => {
+      const all = new Float64Array(rounds.reduce((a, r) => a + r[side].latencies.length, 0));
+      let at = 0;
+      for (const r of rounds) { all.set(r[side].latencies, at); at += r[side].latencies.length; }
+      return all.sort();
+    };
+    const on = pooled('on'), off = pooled('off');
+    console.log(`  pooled over all rounds:  p50 on/off ${fmt(percentile(on, 0.5) / percentile(off, 0.5))}, p99 on/off ${fmt(percentile(on, 0.99) / percentile(off, 0.99))} (${on.length} / ${off.length} requests)`);
+  }
   console.log(`  lost events (total):     ${rounds.reduce((a, r) => a + r.lost, 0)}   (target 0)`);
   console.log(`  counted/completed:       ${rounds.map((r) => `${r.countedOut}/${r.countedIn} of ${r.on.summary.succeeded}`).join(', ')}`);
   if (SPANS) {
