@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeWriteRequest, ProtobufWriter, type TimeSeries } from '@rootsight/common';
-import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
+import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
-import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
+import { MetricsStore, encodeSampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
 import { seriesFingerprint } from '../src/storage/clickhouse/series-fingerprint.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
@@ -65,6 +65,41 @@ describe('remote write decoding', () => {
     assert.deepEqual(Buffer.from(id.seriesRow), Buffer.from(expected.view()));
     assert.deepEqual(Buffer.from(id.sampleKey), Buffer.from(expected.view().subarray(0, keyBytes)));
     assert.deepEqual([...a.samples.seriesIndex.subarray(0, 2)], [0, 0]);
+  });
+
+  it('rows written while decoding equal the columns encoded afterwards, series-days included, over 300 fuzzed requests', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const day = 86_400_000;
+    // Two caches that see the same requests: one per path, so identities and written days evolve alike.
+    const fusedCache = new SeriesIdentityCache(), columnCache = new SeriesIdentityCache();
+    for (let n = 0; n < 300; n++) {
+      const ts: TimeSeries[] = [];
+      for (let k = 0, count = Math.floor(rnd() * 12); k < count; k++) {
+        const labels = [{ name: '__name__', value: `m_${Math.floor(rnd() * 6)}` }, { name: 'job', value: `j${Math.floor(rnd() * 3)}` }, { name: 'pod', value: rnd() < 0.2 ? '' : 'ü'.repeat(Math.floor(rnd() * 40)) }];
+        const samples = [];
+        // Several days, out of order and repeated times, NaN and infinities.
+        for (let j = 0, m = Math.floor(rnd() * 30); j < m; j++) samples.push({ timestampMs: T0 - Math.floor(rnd() * 3) * day + Math.floor(rnd() * 5000), value: rnd() < 0.1 ? NaN : rnd() < 0.1 ? -Infinity : rnd() * 1e6 });
+        ts.push({ labels, samples });
+      }
+      const body = encodeWriteRequest({ timeseries: ts, metadata: [] });
+      const w = new RowBinaryWriter(16);
+      const fused = decodeWriteRequestRows(body, now, fusedCache, w);
+      const plain = decodeWriteRequestSamples(body, now, columnCache);
+      const expected = new RowBinaryWriter(16);
+      const expectedDays = encodeSampleBatch(plain.samples, expected);
+      assert.deepEqual(Buffer.from(w.view()), Buffer.from(expected.view()), `request ${n}`);
+      const days = (d: typeof expectedDays) => d.map((x) => `${x.series.fingerprint}@${x.day}`).sort();
+      assert.deepEqual(days(fused.seriesDays), days(expectedDays), `request ${n}`);
+      assert.equal(fused.samples.length, plain.samples.length);
+      // Some series-days become written, as a stored batch would make them.
+      for (const d of fused.seriesDays) {
+        if (rnd() < 0.5) continue;
+        const twin = plain.samples.series.find((x) => x.fingerprint === d.series.fingerprint)!;
+        d.series.writtenDays.push(d.day);
+        twin.writtenDays.push(d.day);
+      }
+    }
   });
 
   it('refuses what Prometheus refuses, naming the series', () => {
