@@ -67,6 +67,20 @@ describe('remote write decoding', () => {
     assert.deepEqual([...a.samples.seriesIndex.subarray(0, 2)], [0, 0]);
   });
 
+  it('reads samples whatever their field order and with unknown fields (the general path)', () => {
+    // The timestamp before the value; an unknown field 3 after either layout.
+    const t = new ProtobufWriter().int64(2, T0).finish();
+    const reversed = Buffer.concat([Buffer.from(t), Buffer.from([0x09]), f64(2.5), Buffer.from([0x18, 0x05])]);
+    const w = new ProtobufWriter();
+    const ts = new ProtobufWriter().message(1, new ProtobufWriter().string(1, '__name__').string(2, 'order'));
+    ts.bytes(2, reversed);
+    ts.bytes(2, Buffer.concat([Buffer.from([0x09]), f64(3.5), Buffer.from(new ProtobufWriter().int64(2, T0 + 1000).finish()), Buffer.from([0x18, 0x01])]));
+    w.message(1, ts);
+    const { samples } = decodeWriteRequestSamples(w.finish(), now);
+    assert.deepEqual([...samples.timestampsMs.subarray(0, 2)], [T0, T0 + 1000]);
+    assert.deepEqual([0, 1].map((i) => Buffer.from(samples.valueBytes.subarray(i * 8, i * 8 + 8)).readDoubleLE()), [2.5, 3.5]);
+  });
+
   it('rows written while decoding equal the columns encoded afterwards, series-days included, over 300 fuzzed requests', () => {
     let seed = 11;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

@@ -287,6 +287,22 @@ function decodeSample(buf: Buffer, p: number, end: number, cols: SampleColumns, 
   const i = cols.length++;
   const vb = cols.valueBytes;
   const v = i * 8;
+  cols.seriesIndex[i] = seriesIndex;
+  // The layout every sender uses: the value (0x09 + 8 bytes), then the timestamp (0x10 + varint
+  // of at most 7 bytes, below 2^49 ms) ending the message. Anything else takes the general loop.
+  if (end - p >= 11 && buf[p] === 0x09 && buf[p + 9] === 0x10) {
+    let q = p + 10, t = 0, scale = 1;
+    for (let k = 0; k < 7 && q < end; k++, scale *= 128) {
+      const b = buf[q++]!;
+      t += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (q !== end) break;
+        for (let j = 0; j < 8; j++) vb[v + j] = buf[p + 1 + j]!;
+        cols.timestampsMs[i] = t;
+        return;
+      }
+    }
+  }
   // Protobuf defaults: absent value 0.0, absent timestamp 0 (rejected later as out of range).
   for (let j = 0; j < 8; j++) vb[v + j] = 0;
   let ts = 0;
@@ -307,7 +323,6 @@ function decodeSample(buf: Buffer, p: number, end: number, cols: SampleColumns, 
       p = skip(buf, p, end, key & 7);
     }
   }
-  cols.seriesIndex[i] = seriesIndex;
   cols.timestampsMs[i] = ts;
 }
 
