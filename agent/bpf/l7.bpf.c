@@ -137,6 +137,14 @@ struct {
 	__type(value, __u8);
 } rs_l7_nonsock SEC(".maps");
 
+/* tgid of every process that had a tracked connection: process exit looks for its pending requests. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} rs_l7_procs SEC(".maps");
+
 /* One pending request per (tgid, fd, stream). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -479,6 +487,11 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
 		return NULL;
+	}
+	__u32 tgid = ck >> 32;
+	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&rs_l7_procs, &tgid, &one, BPF_ANY);
 	}
 	return bpf_map_lookup_elem(&rs_l7_conns, &ck);
 }
@@ -1249,27 +1262,15 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 	return 0;
 }
 
-/* close(): forget the fd and say what it moved. At exit the number may already name a socket
- * another thread just accepted or connected (and tracked): that entry is left to its new owner. */
-static __always_inline int rs_closed(__u64 id, long fd, long ret)
+/* A tracked connection ends (close(), or its process exits): its pending requests are counted
+ * unanswered for `reason`, a CONN_CLOSE event says what it moved and how many were left (so user
+ * space can tell whose), and the fd is forgotten. */
+static __always_inline void rs_conn_gone(__u64 ck, struct rs_l7_conn *c, __u32 reason)
 {
-	if (fd < 0 || fd > 0x7fffffff || ret == -RS_EBADF)
-		return 0;
-	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
-	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
-	if (!c) {
-		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
-		return 0;
-	}
-	__u16 family, type;
-	struct sock *now = rs_fd_sock((__u32)fd, &family, &type);
-	if (now && (__u64)(unsigned long)now == c->sk)
-		return 0;
-	/* the close event says how many requests were left unanswered, so user space can tell whose */
-	__u32 unanswered = rs_evict_pending(ck, RS_L7_UNANSWERED_CONN_CLOSED) ? 1 : 0;
+	__u32 unanswered = rs_evict_pending(ck, reason) ? 1 : 0;
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
-		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i], RS_L7_UNANSWERED_CONN_CLOSED))
+		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i], reason))
 			unanswered++;
 	}
 	struct rs_l7_ev_scratch *ev = rs_ev();
@@ -1285,6 +1286,25 @@ static __always_inline int rs_closed(__u64 id, long fd, long ret)
 		rs_output(ev, sizeof(struct rs_l7_event));
 	}
 	bpf_map_delete_elem(&rs_l7_conns, &ck);
+}
+
+/* close(): at exit the number may already name a socket another thread just accepted or
+ * connected (and tracked): that entry is left to its new owner. */
+static __always_inline int rs_closed(__u64 id, long fd, long ret)
+{
+	if (fd < 0 || fd > 0x7fffffff || ret == -RS_EBADF)
+		return 0;
+	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (!c) {
+		bpf_map_delete_elem(&rs_l7_nonsock, &ck);
+		return 0;
+	}
+	__u16 family, type;
+	struct sock *now = rs_fd_sock((__u32)fd, &family, &type);
+	if (now && (__u64)(unsigned long)now == c->sk)
+		return 0;
+	rs_conn_gone(ck, c, RS_L7_UNANSWERED_CONN_CLOSED);
 	return 0;
 }
 
@@ -1322,6 +1342,43 @@ int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
 	if (fd < 0 || fd > 0x7fffffff)
 		return 0;
 	return rs_io_exit(id, (__u32)fd, kind, is_write, regs->si, regs->dx, ret);
+}
+
+/* ---------------- process exit ---------------- */
+
+struct rs_exit_walk {
+	__u64 tgid;
+};
+
+static long rs_exit_evict(struct bpf_map *map, struct rs_l7_pkey *key, struct rs_l7_req *req, struct rs_exit_walk *w)
+{
+	if ((key->conn >> 32) != w->tgid)
+		return 0;
+	__u64 ck = key->conn;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (c)
+		rs_conn_gone(ck, c, RS_L7_UNANSWERED_PROCESS_EXITED); /* this request and any other of the fd */
+	else
+		rs_evict_stream(ck, key->stream, RS_L7_UNANSWERED_PROCESS_EXITED); /* its connection aged out */
+	return 0;
+}
+
+/* A process that dies (killed, or exit() without closing) closes its sockets in the kernel, with
+ * no close() syscall: its requests still waiting for a response would age out of the LRU map
+ * uncounted. When its last thread exits, the pending map is walked for them, but only for
+ * processes that ever had a tracked connection (rs_l7_procs): the walk visits every bucket. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(rs_process_exit, struct task_struct *task)
+{
+	if (task->signal->live.counter != 0)
+		return 0; /* other threads still run */
+	__u32 tgid = task->tgid;
+	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid))
+		return 0;
+	bpf_map_delete_elem(&rs_l7_procs, &tgid);
+	struct rs_exit_walk w = { .tgid = tgid };
+	bpf_for_each_map_elem(&rs_l7_pending, rs_exit_evict, &w, 0);
+	return 0;
 }
 
 

@@ -23,6 +23,7 @@ import {
   L7_PROTOCOL_CODES,
   type L7Record,
 } from '../src/kernel/l7-event-decoder.ts';
+import { L7_UNANSWERED_REASONS } from '../src/kernel/l7-loss-counters.ts';
 
 const bpfDir = fileURLToPath(new URL('../bpf/', import.meta.url));
 
@@ -62,11 +63,13 @@ describe('l7_events.h layout', () => {
     ioWrite: 'RS_L7_IO_WRITE',
     ioRead: 'RS_L7_IO_READ',
     flagTls: 'RS_L7_F_TLS',
+    reasons: 'RS_L7_UNANSWERED_REASONS',
   };
   for (const f of fields) values[`off_${f}`] = `offsetof(struct rs_l7_event, ${f})`;
   for (const [k, e] of Object.entries(PROTOCOL_ENUM)) values[`proto_${k}`] = e;
   for (const [k, e] of Object.entries(KIND_ENUM)) values[`kind_${k}`] = e;
   for (const [k, e] of Object.entries(COUNTER_ENUM)) values[`cnt_${k}`] = e;
+  L7_UNANSWERED_REASONS.forEach((r) => { values[`reason_${r}`] = `RS_L7_UNANSWERED_${r === 'stale_connection' ? 'STALE' : r === 'connection_closed' ? 'CONN_CLOSED' : r.toUpperCase()}`; });
   const program = `#include <linux/types.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +104,10 @@ ${Object.entries(values).map(([k, v]) => `  printf(",\\"${k}\\":%llu", (unsigned
     for (const [k, v] of Object.entries(L7_COUNTER_INDEX)) assert.equal(c[`cnt_${k}`], v, k);
     assert.equal(c.counterMax, L7_COUNTER_COUNT);
     assert.equal(Object.keys(L7_COUNTER_INDEX).length, L7_COUNTER_COUNT);
+  });
+  test('unanswered reasons: the cell order of rs_l7_unanswered', () => {
+    L7_UNANSWERED_REASONS.forEach((r, i) => assert.equal(c[`reason_${r}`], i, r));
+    assert.equal(c.reasons, L7_UNANSWERED_REASONS.length);
   });
   test('limits, directions, io', () => {
     assert.equal(c.noStream, L7_NO_STREAM);

@@ -1,10 +1,12 @@
 // Client for the unanswered-request test: CONNECTIONS connections one after another; on each,
 // writes the request PER_CONNECTION times (every write its own syscall: the next starts once the
-// previous is in the kernel), then either waits for the server to close or closes itself.
+// previous is in the kernel), then either waits for the server to close or closes itself; with
+// `exit` it leaves every connection open and the process exits without close() (the kernel closes
+// the sockets).
 // Prints what it did as JSON: {"connections":n,"requests":n,"answered":n}.
 // dns: each "connection" is a UDP socket that sends PER_CONNECTION queries (distinct ids) and is
 // closed after a short wait for answers (ending must be close).
-//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close>
+//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit>
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -25,8 +27,8 @@ function dnsQuery(id, name) {
 }
 
 const payload = payloads[protocol];
-if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
-  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close>');
+if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close', 'exit'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
+  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit>');
   process.exit(2);
 }
 let requests = 0, answered = 0;
@@ -53,7 +55,10 @@ for (let c = 0; c < Number(connections); c++) {
     await new Promise((resolve, reject) => socket.write(payload(i), (err) => (err ? reject(err) : resolve())));
     requests++;
   }
+  if (ending === 'exit') continue;
   if (ending === 'close') socket.destroy();
   await closed;
 }
 console.log(JSON.stringify({ connections: Number(connections), requests, answered }));
+// Node's process.exit() closes no sockets itself (checked with strace): they die with the process.
+if (ending === 'exit') process.exit(0);

@@ -16,6 +16,7 @@ const REDIS_ABANDONED = 5;                // connections, one command each, clos
 const MEMCACHED_CONNS = 4, MEMCACHED_PER_CONN = 3; // pipelined gets, closed by the client
 const HTTP_ANSWERED = 6;                  // the control: answered, nothing left pending
 const DNS_SOCKETS = 3, DNS_PER_SOCKET = 4;    // UDP queries never answered, sockets closed by the client
+const HTTP_PROCESS_EXITED = 5;            // connections, one request each, left open by a client process that exits
 
 let net: StandInNetwork;
 let sink: StandInContainer;
@@ -109,4 +110,24 @@ test('requests that never got a response are counted per container, protocol and
   assert.equal(value(answered, 'container_http_requests_total', { container_id: clientId, status: '2xx' }), HTTP_ANSWERED, clientSeries);
   // Nothing was lost on the way.
   assert.equal(value(answered, 'rootsight_agent_l7_ringbuf_lost_events_total', {}), 0);
+});
+
+test('requests pending when their process exits without close() are counted as process_exited, per container', async () => {
+  const reason = { protocol: 'http', direction: 'outbound', reason: 'process_exited' };
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  const inContainer = (s: ScrapedSample[]) => value(s, 'rootsight_container_unanswered_requests_total', { container_id: clientId, protocol: 'http', direction: 'outbound' });
+  const before = await scrape();
+  const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(HTTP_PROCESS_EXITED), '1', 'exit']));
+  assert.deepEqual(out, { connections: HTTP_PROCESS_EXITED, requests: HTTP_PROCESS_EXITED, answered: 0 });
+  let seen = '';
+  const after = await eventually(() => `${HTTP_PROCESS_EXITED} requests counted as process_exited; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const kernel = value(s, 'rootsight_agent_l7_unanswered_requests_total', reason) - value(before, 'rootsight_agent_l7_unanswered_requests_total', reason);
+    const container = inContainer(s) - inContainer(before);
+    seen = JSON.stringify({ kernel, container });
+    return kernel >= HTTP_PROCESS_EXITED && container >= HTTP_PROCESS_EXITED ? s : undefined;
+  });
+  // Exactly those: the kernel's count by reason and the client container's count agree with the client.
+  assert.equal(value(after, 'rootsight_agent_l7_unanswered_requests_total', reason) - value(before, 'rootsight_agent_l7_unanswered_requests_total', reason), HTTP_PROCESS_EXITED);
+  assert.equal(inContainer(after) - inContainer(before), HTTP_PROCESS_EXITED);
 });

@@ -29,6 +29,8 @@ export const DEFAULT_L7_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/l7.
 export const L7_PROGRAMS: readonly ProgramSpec[] = [
   // read/write/send/recv family, connect, accept and close: all at syscall exit (see l7.bpf.c)
   { program: 'rs_sys_exit', attachPoint: 'tp_btf/sys_exit' },
+  // requests left pending by a process that dies
+  { program: 'rs_process_exit', attachPoint: 'tp_btf/sched_process_exit' },
   // TLS plaintext (agent/src/kernel/tls-probes.ts attaches them per binary)
   ...TLS_PROGRAMS.map((program) => ({ program, attachPoint: program === 'rs_ssl_exit' ? 'uretprobe' : 'uprobe' })),
 ];
