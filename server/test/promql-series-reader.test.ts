@@ -1,8 +1,13 @@
 // The PromQL read path's RowBinary decoding: series boundaries, duplicate timestamps, and stale
-// markers told apart from ordinary NaNs by their bits.
+// markers told apart from ordinary NaNs by their bits. And on chDB: reads of resolved series
+// (fingerprints named, selectors told apart here) answer exactly as reads through the series table.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { decodeSampleRows } from '../src/metrics/series-reader.ts';
+import { after, before, describe, it } from 'node:test';
+import { ClickHouseSeriesReader, decodeSampleRows, type SeriesRequest } from '../src/metrics/series-reader.ts';
+import type { SeriesSamples } from '../src/metrics/engine/evaluator.ts';
+import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
+import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { removeDir, tempDataDir } from './helpers.ts';
 
 type Row = [fingerprint: bigint, ms: number, value: number | 'stale'];
 
@@ -73,5 +78,49 @@ describe('decodeSampleRows', () => {
 
   it('an empty result is no series', () => {
     assert.deepEqual(decodeSampleRows(new Uint8Array(0)), []);
+  });
+});
+
+describe('reads of resolved series on chDB', () => {
+  const T0 = Date.UTC(2024, 4, 1, 23, 58, 0); // two minutes before midnight: ranges span two days
+  let dir: string;
+  let db: ClickHouseSession;
+  let store: MetricsStore;
+  before(async () => {
+    dir = tempDataDir();
+    db = await ClickHouseSession.open(dir);
+    store = new MetricsStore(db);
+    const rows = [];
+    for (let i = 0; i < 40; i++) {
+      for (const job of ['a', 'b', 'c']) rows.push({ metricName: 'rr_requests', labels: { job, code: job === 'c' ? '500' : '200' }, timestampMs: T0 + i * 15_000, value: i });
+      rows.push({ metricName: 'rr_cores', labels: { job: 'a' }, timestampMs: T0 + i * 15_000, value: 4 });
+    }
+    rows.push({ metricName: 'rr_requests', labels: { job: 'a', code: '200' }, timestampMs: T0 + 5 * 15_000 + 1, value: Number.NaN });
+    await store.insertSamples(rows);
+  });
+  after(async () => {
+    await db.close();
+    removeDir(dir);
+  });
+
+  const flat = (out: SeriesSamples[][]) => out.map((ss) => ss.map((s) => JSON.stringify([s.labels, Array.from(s.timestamps), Array.from(s.values, String), s.staleAt])).sort());
+
+  it('one series under several selectors with different ranges, a selector matching nothing, one outside its range', async () => {
+    const requests: SeriesRequest[] = [
+      { matchers: [{ name: '__name__', type: '=', value: 'rr_requests' }], fromMs: T0 - 1, toMs: T0 + 10 * 60_000 },
+      { matchers: [{ name: '__name__', type: '=', value: 'rr_requests' }, { name: 'code', type: '=~', value: '5..' }], fromMs: T0 + 60_000, toMs: T0 + 3 * 60_000 },
+      { matchers: [{ name: 'job', type: '=', value: 'a' }], fromMs: T0 + 30_000, toMs: T0 + 90_000 },
+      { matchers: [{ name: '__name__', type: '=', value: 'rr_none' }], fromMs: T0 - 1, toMs: T0 + 10 * 60_000 },
+      { matchers: [{ name: '__name__', type: '=', value: 'rr_cores' }], fromMs: T0 + 3600_000, toMs: T0 + 7200_000 },
+    ];
+    const throughSeriesTable = await new ClickHouseSeriesReader(db).selectSeriesMany(requests);
+    const resolved = await new ClickHouseSeriesReader(db, { seriesGeneration: () => store.seriesGeneration() }).selectSeriesMany(requests);
+    assert.deepEqual(flat(resolved), flat(throughSeriesTable));
+    // The reference itself is what the data says.
+    assert.deepEqual(throughSeriesTable.map((ss) => ss.length), [3, 1, 2, 0, 0]);
+    const jobA = throughSeriesTable[2]!.find((s) => s.labels['__name__'] === 'rr_requests')!;
+    assert.deepEqual(Array.from(jobA.timestamps), [T0 + 45_000, T0 + 60_000, T0 + 75_000, T0 + 75_001, T0 + 90_000]);
+    assert.deepEqual(jobA.staleAt ?? [], [], 'an ordinary NaN is not a stale marker');
+    assert.deepEqual(Array.from(throughSeriesTable[1]![0]!.timestamps), Array.from({ length: 8 }, (_, k) => T0 + 75_000 + k * 15_000));
   });
 });

@@ -18,6 +18,14 @@ const rowBytes = 24;
 /** Selector indexes travel as UInt8, 255 meaning "none". */
 const maxSelectorsPerRead = 200;
 const dayMs = 86_400_000;
+/**
+ * Settings of the samples read, measured on chDB (bench/promql-range.ts, NO_HEAD=1): a few hundred
+ * KB of RowBinary gain nothing from parallel formatting threads, which were started and stopped
+ * for every read; and PREWHERE (the fingerprint and range filter first, the other columns after)
+ * costs more than it saves here, where the primary key has already narrowed each part to the
+ * selected series' granules and most of their rows are wanted. Both leave results unchanged.
+ */
+const sampleReadSettings = 'SETTINGS output_format_parallel_formatting = 0, optimize_move_to_prewhere = 0';
 /** Prometheus' staleness marker, as the two 32-bit halves of its Float64 bits. */
 const staleHi = 0x7ff00000, staleLo = 0x00000002;
 
@@ -99,32 +107,60 @@ export class ClickHouseSeriesReader implements SeriesSource {
     const inSeries = this.db.cluster ? 'GLOBAL IN' : 'IN'; // a subquery over a Distributed table must be sent to the shards whole
     const clauses = requests.map((r, j) => selectorClauses(r.matchers, params, `s${j}_`, r.fromMs, r.toMs));
     await this.checkRegexes(requests.flatMap((r, j) => r.matchers.map((m, i) => [m, `s${j}_v${i}`] as const)), params);
-    let wheres: string[];
     if (this.seriesGeneration) {
       // Name the series: the series table is then read only when its rows have changed.
       const fingerprints = await this.resolveSeries(requests, clauses.map((c) => c.series), params);
-      // The fingerprints are ClickHouse's own UInt64s read back as decimal digits (checked), not
-      // request input, so they are written as a literal set: cheaper for the engine than a bound array.
-      wheres = clauses.map((c, j) => {
-        const fps = fingerprints[j]!;
-        if (!fps.every((f) => /^\d{1,20}$/.test(f))) throw new Error('series table returned a fingerprint that is not a UInt64');
-        return fps.length === 0 ? `${c.samples} AND 0` : `${c.samples} AND fingerprint IN (${fps.join(', ')})`;
-      });
-    } else {
-      wheres = clauses.map((c) => `${c.samples} AND fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${c.series})`);
+      return this.readResolved(requests, clauses.map((c) => c.samples), fingerprints, params);
     }
+    const wheres = clauses.map((c) => `${c.samples} AND fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${c.series})`);
     const many = requests.length > 1;
     const where = many ? wheres.map((w) => `(${w})`).join(' OR ') : wheres[0]!;
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
-    const bytes = await this.db.rowBinary(many
+    const bytes = await this.db.rowBinary(`${many
       ? `SELECT sel, fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSeriesSamplesTable}
         ARRAY JOIN arrayFilter(x -> x != 255, [${wheres.map((w, j) => `if(${w}, ${j}, 255)`).join(', ')}]) AS sel
         WHERE ${where}`
-      : `SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSeriesSamplesTable} WHERE ${where}`, params);
-    const decoded = decodeSampleRows(bytes, many);
+      : `SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value FROM ${metricsSeriesSamplesTable} WHERE ${where}`} ${sampleReadSettings}`, params);
+    return this.withLabels(requests.length, decodeSampleRows(bytes, many));
+  }
+
+  /**
+   * The samples of already resolved series: one scan for every selector, rows without a selector
+   * column. Which selectors a row answers follows from its fingerprint and time, so it is worked out
+   * here instead of by the engine (an ARRAY JOIN evaluating every selector's predicate per row),
+   * and a series two selectors share comes once.
+   */
+  private async readResolved(requests: readonly SeriesRequest[], sampleWheres: readonly string[], fingerprints: readonly string[][], params: QueryParams): Promise<SeriesSamples[][]> {
+    const selectorsOf = new Map<string, number[]>();
+    fingerprints.forEach((fps, j) => {
+      for (const f of fps) {
+        // ClickHouse's own UInt64s read back as decimal digits (checked), not request input, so they
+        // are written as a literal set: cheaper for the engine than a bound array.
+        if (!/^\d{1,20}$/.test(f)) throw new Error('series table returned a fingerprint that is not a UInt64');
+        const js = selectorsOf.get(f);
+        if (js) js.push(j); else selectorsOf.set(f, [j]);
+      }
+    });
+    const wheres = sampleWheres.flatMap((w, j) => (fingerprints[j]!.length === 0 ? [] : [`(${w} AND fingerprint IN (${fingerprints[j]!.join(', ')}))`]));
+    if (wheres.length === 0) return requests.map(() => []);
+    // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
+    const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
+      FROM ${metricsSeriesSamplesTable} WHERE ${wheres.join(' OR ')} ${sampleReadSettings}`, params);
+    const decoded: DecodedSeries[] = [];
+    for (const s of decodeSampleRows(bytes)) {
+      for (const j of selectorsOf.get(s.fingerprint) ?? []) {
+        const part = sliceToRange(s, requests[j]!);
+        if (part) decoded.push({ ...part, selector: j });
+      }
+    }
+    return this.withLabels(requests.length, decoded);
+  }
+
+  /** Attaches each decoded series' label set (fetching those not cached) and groups them by selector. */
+  private async withLabels(selectors: number, decoded: readonly DecodedSeries[]): Promise<SeriesSamples[][]> {
     const missing = [...new Set(decoded.filter((s) => !this.labelsByFingerprint.has(s.fingerprint)).map((s) => s.fingerprint))];
     if (missing.length > 0) await this.fetchLabels(missing);
-    const out: SeriesSamples[][] = requests.map(() => []);
+    const out: SeriesSamples[][] = Array.from({ length: selectors }, () => []);
     for (const s of decoded) {
       const labels = this.labelsByFingerprint.get(s.fingerprint);
       // Only when the cache dropped a just-fetched entry (more new series than it holds): fetch it alone.
@@ -222,6 +258,29 @@ function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams,
     seriesTerms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
   return { samples: sampleTerms.join(' AND '), series: seriesTerms.join(' AND ') };
+}
+
+/** The part of a decoded series (ascending times) in the request's (fromMs, toMs]; undefined when empty. */
+function sliceToRange(s: DecodedSeries, r: SeriesRequest): DecodedSeries | undefined {
+  const lo = firstAbove(s.timestamps, r.fromMs), hi = firstAbove(s.timestamps, r.toMs);
+  if (lo >= hi) return undefined;
+  if (lo === 0 && hi === s.timestamps.length) return s;
+  return {
+    ...s,
+    timestamps: s.timestamps.subarray(lo, hi),
+    values: s.values.subarray(lo, hi),
+    staleAt: s.staleAt.filter((t) => t > r.fromMs && t <= r.toMs),
+  };
+}
+
+/** Index of the first element greater than `t` in ascending `xs` (xs.length when none is). */
+function firstAbove(xs: Float64Array, t: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! > t) hi = mid; else lo = mid + 1;
+  }
+  return lo;
 }
 
 export interface SeriesRequest { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }
