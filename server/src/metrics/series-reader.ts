@@ -1,10 +1,12 @@
 // The PromQL engine's read path: matchers are resolved on the series table (labels once per series
-// and day), and the samples of the matching fingerprints come back in the same query as flat
-// RowBinary rows (fingerprint, time, value) in storage order, so neither side builds or parses
-// JSON and the engine aggregates nothing. Label sets are not read with the samples: a series'
-// labels never change (its fingerprint is their hash), so they are cached by fingerprint and
-// fetched only for series this process has not seen yet. Every request value is a bound
-// parameter, never SQL text.
+// and day), and the samples of the matching fingerprints come back as flat RowBinary rows
+// (fingerprint, time, value) in storage order, so neither side builds or parses JSON and the engine
+// aggregates nothing. As the only writer (chDB), the reader caches which fingerprints the matchers
+// resolve to until new series rows are stored, and a query's selectors then cost one samples read
+// in all; otherwise the series table is read as a subquery of the samples read. Label sets are not
+// read with the samples: a series' labels never change (its fingerprint is their hash), so they
+// are cached by fingerprint and fetched only for series this process has not seen yet. Every
+// request value is a bound parameter, never SQL text.
 import type { ClickHouseDriver } from '../storage/clickhouse/driver.ts';
 import { seriesDaysPredicate } from '../storage/clickhouse/metrics-store.ts';
 import { metricsSeriesSamplesTable, metricsSeriesTable } from '../storage/clickhouse/schema.ts';
