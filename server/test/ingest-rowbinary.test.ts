@@ -3,16 +3,16 @@
 // holds), that values keep their exact bits (Prometheus stale markers included), and that bad
 // requests are refused with the same messages as before.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeWriteRequest, ProtobufWriter, type TimeSeries } from '@rootsight/common';
 import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { MetricsStore, encodeSampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
 import { seriesFingerprint } from '../src/storage/clickhouse/series-fingerprint.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { TelemetryStore, type LogRow, type SpanRow } from '../src/storage/clickhouse/telemetry-store.ts';
-import { removeDir, tempDataDir } from './helpers.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 const now = T0 + 60_000;
@@ -129,16 +129,8 @@ describe('remote write decoding', () => {
 });
 
 describe('RowBinary inserts through chDB', () => {
-  let dir: string;
   let db: ClickHouseSession;
-  before(async () => {
-    dir = tempDataDir();
-    db = await ClickHouseSession.open(dir);
-  });
-  after(async () => {
-    await db.close();
-    removeDir(dir);
-  });
+  tempChdbSession((session) => { db = session; });
 
   it('stores every row of a large batch whose bytes include newlines, NULs and quotes', async () => {
     // Timestamps and values are chosen so the payload holds 0x0a, 0x00, 0x27, 0x5c bytes everywhere.

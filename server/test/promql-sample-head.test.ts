@@ -3,28 +3,19 @@
 // NaNs) are stored through a MetricsStore that feeds a head, then random selectors over random
 // windows are read from both the head and storage (the ClickHouse reader alone) and compared.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { labelsKey } from '../src/metrics/engine/labels.ts';
 import type { SeriesSamples } from '../src/metrics/engine/evaluator.ts';
 import type { LabelMatcher } from '../src/metrics/label-matcher.ts';
 import { SampleHead } from '../src/metrics/sample-head.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { MetricsStore, encodeSeriesIdentity, type SampleBatch, type SeriesIdentity } from '../src/storage/clickhouse/metrics-store.ts';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
-import { removeDir, tempDataDir } from './helpers.ts';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
 const T0 = Date.UTC(2024, 4, 10, 22, 0, 0);
-let dir: string;
 let db: ClickHouseSession;
-
-before(async () => {
-  dir = tempDataDir();
-  db = await ClickHouseSession.open(dir);
-});
-after(async () => {
-  await db.close();
-  removeDir(dir);
-});
+tempChdbSession((session) => { db = session; });
 
 let seed = 7;
 const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

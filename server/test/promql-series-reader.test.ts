@@ -2,12 +2,12 @@
 // markers told apart from ordinary NaNs by their bits. And on chDB: reads of resolved series
 // (fingerprints named, selectors told apart here) answer exactly as reads through the series table.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ClickHouseSeriesReader, decodeSampleRows, type SeriesRequest } from '../src/metrics/series-reader.ts';
 import type { SeriesSamples } from '../src/metrics/engine/evaluator.ts';
 import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
-import { removeDir, tempDataDir } from './helpers.ts';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
 type Row = [fingerprint: bigint, ms: number, value: number | 'stale'];
 
@@ -83,12 +83,10 @@ describe('decodeSampleRows', () => {
 
 describe('reads of resolved series on chDB', () => {
   const T0 = Date.UTC(2024, 4, 1, 23, 58, 0); // two minutes before midnight: ranges span two days
-  let dir: string;
   let db: ClickHouseSession;
   let store: MetricsStore;
+  tempChdbSession((session) => { db = session; });
   before(async () => {
-    dir = tempDataDir();
-    db = await ClickHouseSession.open(dir);
     store = new MetricsStore(db);
     const rows = [];
     for (let i = 0; i < 40; i++) {
@@ -97,10 +95,6 @@ describe('reads of resolved series on chDB', () => {
     }
     rows.push({ metricName: 'rr_requests', labels: { job: 'a', code: '200' }, timestampMs: T0 + 5 * 15_000 + 1, value: Number.NaN });
     await store.insertSamples(rows);
-  });
-  after(async () => {
-    await db.close();
-    removeDir(dir);
   });
 
   const flat = (out: SeriesSamples[][]) => out.map((ss) => ss.map((s) => JSON.stringify([s.labels, Array.from(s.timestamps), Array.from(s.values, String), s.staleAt])).sort());

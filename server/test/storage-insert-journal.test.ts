@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { encodeWriteRequest } from '@rootsight/common';
 import { decodeWriteRequestSamples, SeriesIdentityCache } from '../src/ingest/write-request-rows.ts';
 import { SampleHead } from '../src/metrics/sample-head.ts';
@@ -14,22 +14,15 @@ import { InsertJournal, type JournalStorage } from '../src/storage/clickhouse/in
 import { MetricsStore, encodeSampleBatch, sampleColumns, type SampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import { metricsSeriesSamplesTable } from '../src/storage/clickhouse/schema.ts';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
-import { removeDir, series, tempDataDir } from './helpers.ts';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { series } from './helpers.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
 const T0 = Date.UTC(2024, 6, 1, 12, 0, 0);
 let dir: string;
 let db: ClickHouseSession;
 const journalDir = () => join(dir, 'journal');
-
-before(async () => {
-  dir = tempDataDir();
-  db = await ClickHouseSession.open(join(dir, 'ch'));
-});
-after(async () => {
-  await db.close();
-  removeDir(dir);
-});
+tempChdbSession((session, tmp) => { db = session; dir = tmp; }, 'ch');
 
 const batch = (name: string, samples: [number, number][]): SampleBatch =>
   decodeWriteRequestSamples(encodeWriteRequest({ timeseries: [series(name, { job: 'j' }, samples)], metadata: [] }), T0 + 86_400_000, new SeriesIdentityCache()).samples;

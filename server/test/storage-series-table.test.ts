@@ -3,31 +3,23 @@
 // series' labels are written once per day however many batches carry it, and that rows stored in
 // the one-table layout of older versions are moved over and read as the same series as new rows.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { MetricsStore, type SampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
 import { runMigrations } from '../src/storage/clickhouse/migrations.ts';
 import { legacyMetricsSamplesSpec } from '../src/storage/clickhouse/schema.ts';
 import { createTableStatements } from '../src/storage/clickhouse/ddl.ts';
 import { seriesFingerprint, seriesFingerprintSql } from '../src/storage/clickhouse/series-fingerprint.ts';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { decodeWriteRequestSamples, SeriesIdentityCache } from '../src/ingest/write-request-rows.ts';
 import { encodeWriteRequest } from '@rootsight/common';
-import { removeDir, series, tempDataDir } from './helpers.ts';
+import { series } from './helpers.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
 const day = 86_400_000;
 const T0 = Date.UTC(2024, 2, 1, 23, 0, 0); // an hour before midnight, so batches can span two days
-let dir: string;
 let db: ClickHouseSession;
-
-before(async () => {
-  dir = tempDataDir();
-  db = await ClickHouseSession.open(dir);
-});
-after(async () => {
-  await db.close();
-  removeDir(dir);
-});
+tempChdbSession((session) => { db = session; });
 
 const batch = (cache: SeriesIdentityCache, ...ts: Parameters<typeof series>[]): SampleBatch =>
   decodeWriteRequestSamples(encodeWriteRequest({ timeseries: ts.map((a) => series(...a)), metadata: [] }), T0 + 2 * day, cache).samples;

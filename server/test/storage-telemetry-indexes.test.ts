@@ -1,24 +1,14 @@
 // Span and log inserts on chDB leave skip indexes to the first merge (telemetry-store.ts): a fresh
 // part has none and is still found by trace id; after a merge the part has its indexes.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { join } from 'node:path';
-import { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
+import { it } from 'node:test';
+import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { TelemetryStore, type LogRow, type SpanRow } from '../src/storage/clickhouse/telemetry-store.ts';
-import { removeDir, tempDataDir } from './helpers.ts';
+import { tempChdbSession } from './chdb-session-fixture.ts';
 
-let dir: string;
 let db: ClickHouseSession;
 let store: TelemetryStore;
-before(async () => {
-  dir = tempDataDir();
-  db = await ClickHouseSession.open(join(dir, 'clickhouse'));
-  store = new TelemetryStore(db);
-});
-after(async () => {
-  await db.close();
-  removeDir(dir);
-});
+tempChdbSession((session) => { db = session; store = new TelemetryStore(db); }, 'clickhouse');
 
 const T = 1_736_000_000_000_000_000n;
 const hexId = (n: number, bytes: number) => n.toString(16).padStart(bytes * 2, '0');
