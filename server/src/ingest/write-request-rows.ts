@@ -165,27 +165,39 @@ class RowSink {
     const w = this.w;
     w.reserve((to - from) * (kn + 16));
     const buf = w.buf;
-    const { timestampsMs, valueBytes } = cols;
+    const out = this.viewOf(buf);
+    const values = this.viewOf(cols.valueBytes);
+    const { timestampsMs } = cols;
     let p = w.pos;
     let lastDay = NaN;
     for (let i = from; i < to; i++) {
-      // Byte loops: for a few dozen bytes they beat the native copy and write calls.
-      for (let j = 0; j < kn; j++) buf[p + j] = key[j]!;
+      // Native copy and DataView words: measured faster than byte loops for these ~50-byte rows.
+      buf.set(key, p);
       p += kn;
       const ts = timestampsMs[i]!;
       // Validated ≥ 2000-01-01, so a non-negative Int64 in two 32-bit halves.
-      const lo = ts % 0x1_0000_0000, hi = (ts - lo) / 0x1_0000_0000;
-      buf[p] = lo & 0xff; buf[p + 1] = (lo >>> 8) & 0xff; buf[p + 2] = (lo >>> 16) & 0xff; buf[p + 3] = lo >>> 24;
-      buf[p + 4] = hi & 0xff; buf[p + 5] = (hi >>> 8) & 0xff; buf[p + 6] = (hi >>> 16) & 0xff; buf[p + 7] = hi >>> 24;
+      const lo = ts % 0x1_0000_0000;
+      out.setUint32(p, lo, true);
+      out.setUint32(p + 4, (ts - lo) / 0x1_0000_0000, true);
       p += 8;
+      // The value's bits as received (a stale marker is a NaN payload a JS number would lose).
       const v = i * 8;
-      for (let j = 0; j < 8; j++) buf[p + j] = valueBytes[v + j]!;
+      out.setUint32(p, values.getUint32(v, true), true);
+      out.setUint32(p + 4, values.getUint32(v + 4, true), true);
       p += 8;
       // A series' samples are mostly within one day: look the day up only when it changes.
       const day = Math.floor(ts / dayMs);
       if (day !== lastDay) { lastDay = day; this.needsDay(id, day); }
     }
     w.pos = p;
+  }
+
+  /** One DataView per buffer (they are replaced when they grow). */
+  private views = new WeakMap<Uint8Array, DataView>();
+  private viewOf(b: Uint8Array): DataView {
+    let v = this.views.get(b);
+    if (!v) this.views.set(b, v = new DataView(b.buffer, b.byteOffset, b.byteLength));
+    return v;
   }
 
   private needsDay(id: SeriesIdentity, day: number): void {
