@@ -165,8 +165,9 @@ class RowSink {
     const w = this.w;
     w.reserve((to - from) * (kn + 16));
     const buf = w.buf;
-    const out = this.viewOf(buf);
-    const values = this.viewOf(cols.valueBytes);
+    if (buf !== this.outBuf) { this.outBuf = buf; this.out = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+    if (cols.valueBytes !== this.valueBuf) { this.valueBuf = cols.valueBytes; this.values = new DataView(this.valueBuf.buffer, this.valueBuf.byteOffset, this.valueBuf.byteLength); }
+    const out = this.out!, values = this.values!;
     const { timestampsMs } = cols;
     let p = w.pos;
     let lastDay = NaN;
@@ -192,13 +193,11 @@ class RowSink {
     w.pos = p;
   }
 
-  /** One DataView per buffer (they are replaced when they grow). */
-  private views = new WeakMap<Uint8Array, DataView>();
-  private viewOf(b: Uint8Array): DataView {
-    let v = this.views.get(b);
-    if (!v) this.views.set(b, v = new DataView(b.buffer, b.byteOffset, b.byteLength));
-    return v;
-  }
+  // DataViews of the row buffer and the value column, made again when either grows.
+  private outBuf: Uint8Array | undefined;
+  private out: DataView | undefined;
+  private valueBuf: Uint8Array | undefined;
+  private values: DataView | undefined;
 
   private needsDay(id: SeriesIdentity, day: number): void {
     if (id.writtenDays.includes(day)) return;
@@ -249,15 +248,17 @@ function decodeTimeSeries(
   let p = start;
   while (p < end) {
     const tagStart = p;
-    const key = varint(buf, p, end);
-    p = at;
+    // One-byte varints (every tag and most lengths here) read inline: a call per field was most
+    // of the cost of a series with few samples.
+    let key = buf[p]!;
+    if (key < 0x80) p++; else { key = varint(buf, p, end); p = at; }
     const field = Math.floor(key / 8);
     const wt = key & 7;
     if (field === 0) throw new ProtobufDecodeError(`field number 0 at byte ${tagStart}`);
     if (field === 1 || field === 2) {
       if (wt !== 2) throw new ProtobufDecodeError(`field ${field === 1 ? 'label' : 'sample'}: wire type ${wt}, expected 2 at byte ${p}`);
-      const len = varint(buf, p, end);
-      p = at;
+      let len = p < end ? buf[p]! : 0x80;
+      if (len < 0x80) p++; else { len = varint(buf, p, end); p = at; }
       const s = p;
       const e = p + len;
       if (e > end) throw new ProtobufDecodeError(`truncated message: need ${len} bytes at ${p}, have ${end - p}`);
