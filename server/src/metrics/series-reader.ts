@@ -143,7 +143,14 @@ export class ClickHouseSeriesReader implements SeriesSource {
         if (js) js.push(j); else selectorsOf.set(f, [j]);
       }
     });
-    const wheres = sampleWheres.flatMap((w, j) => (fingerprints[j]!.length === 0 ? [] : [`(${w} AND fingerprint IN (${fingerprints[j]!.join(', ')}))`]));
+    const wheres = sampleWheres.flatMap((w, j) => {
+      if (fingerprints[j]!.length === 0) return [];
+      // A selector that names only its metric wants (nearly) every series of that metric: the
+      // key narrows the read by name already, and without the set the engine reads ~7% faster
+      // (bench NO_HEAD=1, interleaved). Rows are kept by the resolved fingerprints below either way.
+      if (namesOnlyItsMetric(requests[j]!.matchers)) return [`(${w})`];
+      return [`(${w} AND fingerprint IN (${fingerprints[j]!.join(', ')}))`];
+    });
     if (wheres.length === 0) return requests.map(() => []);
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
     const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
@@ -260,6 +267,11 @@ function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams,
     seriesTerms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
   return { samples: sampleTerms.join(' AND '), series: seriesTerms.join(' AND ') };
+}
+
+/** Whether the matchers are just `__name__="…"`. */
+function namesOnlyItsMetric(matchers: readonly LabelMatcher[]): boolean {
+  return matchers.length === 1 && matchers[0]!.name === '__name__' && matchers[0]!.type === '=';
 }
 
 /** The part of a decoded series (ascending times) in the request's (fromMs, toMs]; undefined when empty. */
