@@ -56,7 +56,8 @@ it('batches journaled while an insert runs go into storage together, one INSERT 
 
 it('batches wait to be inserted as one group until the group is big enough, its delay is over or a reader waits', async () => {
   const paths: string[] = [];
-  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file) => { paths.push(file); await db.insertRowBinaryFile(table, columns, file); } };
+  const settings: unknown[] = [];
+  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file, s) => { paths.push(file); settings.push(s); await db.insertRowBinaryFile(table, columns, file, s); } };
   // Neither the size nor the delay is reached here: only the reader starts the insert.
   const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting), insertGroupBytes: 1 << 30, insertDelayMs: 60_000 });
   const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
@@ -65,6 +66,7 @@ it('batches wait to be inserted as one group until the group is big enough, its 
   assert.ok(store.insertBacklogBytes() > 0);
   assert.deepEqual(await read(reader, 'grouped'), [[0, 1, 2, 3, 4, 5]]);
   assert.equal(paths.length, 2, `one insert per table for all six batches: ${paths.join(' ')}`);
+  assert.deepEqual(settings, [{ os_thread_priority: 10 }, { os_thread_priority: 10 }], 'inserts behind the acknowledgement run at a lower OS priority');
   assert.deepEqual(readdirSync(journalDir()), []);
   await store.close();
 

@@ -22,6 +22,14 @@ interface JournalFile { table: string; columns: readonly string[]; path: string 
 export interface JournalEntry { files: JournalFile[]; bytes: number }
 
 const suffix = '.rowbinary';
+
+/**
+ * Inserts behind the acknowledgement run at a lower OS priority (nice 10; ClickHouse's
+ * os_thread_priority): on a busy machine the event loop that decodes and acknowledges requests
+ * should win the CPU, and the inserts catch up when it idles. They cannot fall behind without
+ * bound: past MetricsStore's backlog cap new batches wait for them.
+ */
+export const behindInsertSettings = { os_thread_priority: 10 };
 // <seq>-<part>-<table>-<column+column…>.rowbinary: everything a replay needs is in the name, and
 // no character of it is special in a ClickHouse file() glob.
 const name = /^(\d{12})-(\d+)-([A-Za-z0-9_]+)-([A-Za-z0-9_.+]+)\.rowbinary$/;
@@ -75,7 +83,7 @@ export class InsertJournal {
     const rank = (t: string) => { const i = tableOrder.indexOf(t); return i < 0 ? tableOrder.length : i; };
     for (const g of [...groups.values()].sort((a, b) => rank(a[0]!.table) - rank(b[0]!.table))) {
       const path = g.length === 1 ? g[0]!.path : join(this.dir, `{${g.map((f) => basename(f.path)).join(',')}}`);
-      await this.db.insertRowBinaryFile(g[0]!.table, g[0]!.columns, path);
+      await this.db.insertRowBinaryFile(g[0]!.table, g[0]!.columns, path, behindInsertSettings);
       const done = new Set(g);
       for (const e of entries) e.files = e.files.filter((f) => !done.has(f));
       await Promise.all(g.map((f) => unlink(f.path)));
