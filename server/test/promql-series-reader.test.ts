@@ -99,19 +99,21 @@ describe('reads of resolved series on chDB', () => {
 
   const flat = (out: SeriesSamples[][]) => out.map((ss) => ss.map((s) => JSON.stringify([s.labels, Array.from(s.timestamps), Array.from(s.values, String), s.staleAt])).sort());
 
-  it('one series under several selectors with different ranges, a selector matching nothing, one outside its range', async () => {
+  it('one series under several selectors with different ranges, a selector matching nothing, one outside its range, two naming only their metric over one range', async () => {
     const requests: SeriesRequest[] = [
       { matchers: [{ name: '__name__', type: '=', value: 'rr_requests' }], fromMs: T0 - 1, toMs: T0 + 10 * 60_000 },
       { matchers: [{ name: '__name__', type: '=', value: 'rr_requests' }, { name: 'code', type: '=~', value: '5..' }], fromMs: T0 + 60_000, toMs: T0 + 3 * 60_000 },
       { matchers: [{ name: 'job', type: '=', value: 'a' }], fromMs: T0 + 30_000, toMs: T0 + 90_000 },
       { matchers: [{ name: '__name__', type: '=', value: 'rr_none' }], fromMs: T0 - 1, toMs: T0 + 10 * 60_000 },
       { matchers: [{ name: '__name__', type: '=', value: 'rr_cores' }], fromMs: T0 + 3600_000, toMs: T0 + 7200_000 },
+      // Names only its metric, over the same range as the first: read through one shared term.
+      { matchers: [{ name: '__name__', type: '=', value: 'rr_cores' }], fromMs: T0 - 1, toMs: T0 + 10 * 60_000 },
     ];
     const throughSeriesTable = await new ClickHouseSeriesReader(db).selectSeriesMany(requests);
     const resolved = await new ClickHouseSeriesReader(db, { seriesGeneration: () => store.seriesGeneration() }).selectSeriesMany(requests);
     assert.deepEqual(flat(resolved), flat(throughSeriesTable));
     // The reference itself is what the data says.
-    assert.deepEqual(throughSeriesTable.map((ss) => ss.length), [3, 1, 2, 0, 0]);
+    assert.deepEqual(throughSeriesTable.map((ss) => ss.length), [3, 1, 2, 0, 0, 1]);
     const jobA = throughSeriesTable[2]!.find((s) => s.labels['__name__'] === 'rr_requests')!;
     assert.deepEqual(Array.from(jobA.timestamps), [T0 + 45_000, T0 + 60_000, T0 + 75_000, T0 + 75_001, T0 + 90_000]);
     assert.deepEqual(jobA.staleAt ?? [], [], 'an ordinary NaN is not a stale marker');

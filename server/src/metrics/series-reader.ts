@@ -112,7 +112,7 @@ export class ClickHouseSeriesReader implements SeriesSource {
     if (this.seriesGeneration) {
       // Name the series: the series table is then read only when its rows have changed.
       const fingerprints = await this.resolveSeries(requests, clauses.map((c) => c.series), params);
-      return this.readResolved(requests, clauses.map((c) => c.samples), fingerprints, params);
+      return this.readResolved(requests, clauses, fingerprints, params);
     }
     const wheres = clauses.map((c) => `${c.samples} AND fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${c.series})`);
     const many = requests.length > 1;
@@ -132,7 +132,7 @@ export class ClickHouseSeriesReader implements SeriesSource {
    * here instead of by the engine (an ARRAY JOIN evaluating every selector's predicate per row),
    * and a series two selectors share comes once.
    */
-  private async readResolved(requests: readonly SeriesRequest[], sampleWheres: readonly string[], fingerprints: readonly string[][], params: QueryParams): Promise<SeriesSamples[][]> {
+  private async readResolved(requests: readonly SeriesRequest[], clauses: readonly SelectorClauses[], fingerprints: readonly string[][], params: QueryParams): Promise<SeriesSamples[][]> {
     const selectorsOf = new Map<string, number[]>();
     fingerprints.forEach((fps, j) => {
       for (const f of fps) {
@@ -143,14 +143,27 @@ export class ClickHouseSeriesReader implements SeriesSource {
         if (js) js.push(j); else selectorsOf.set(f, [j]);
       }
     });
-    const wheres = sampleWheres.flatMap((w, j) => {
-      if (fingerprints[j]!.length === 0) return [];
-      // A selector that names only its metric wants (nearly) every series of that metric: the
-      // key narrows the read by name already, and without the set the engine reads ~7% faster
-      // (bench NO_HEAD=1, interleaved). Rows are kept by the resolved fingerprints below either way.
-      if (namesOnlyItsMetric(requests[j]!.matchers)) return [`(${w})`];
-      return [`(${w} AND fingerprint IN (${fingerprints[j]!.join(', ')}))`];
+    // A selector that names only its metric wants (nearly) every series of that metric: the key
+    // narrows the read by name already, and without the set the engine reads ~7% faster (bench
+    // NO_HEAD=1, interleaved). Such selectors over the same range share one term,
+    // `range AND metric_name IN (…)`, cheaper to filter by than one OR branch each (~9% for two).
+    // Rows are kept by the resolved fingerprints below either way, so results are the same.
+    const wheres: string[] = [];
+    const byRange = new Map<string, number[]>();
+    requests.forEach((r, j) => {
+      if (fingerprints[j]!.length === 0) return;
+      const c = clauses[j]!;
+      if (namesOnlyItsMetric(r.matchers) && c.name) {
+        const key = `${r.fromMs}:${r.toMs}`;
+        const js = byRange.get(key);
+        if (js) js.push(j); else byRange.set(key, [j]);
+      } else {
+        wheres.push(`(${c.samples} AND fingerprint IN (${fingerprints[j]!.join(', ')}))`);
+      }
     });
+    for (const js of byRange.values()) {
+      wheres.push(js.length === 1 ? `(${clauses[js[0]!]!.samples})` : `(${clauses[js[0]!]!.range} AND metric_name IN (${js.map((j) => clauses[j]!.name).join(', ')}))`);
+    }
     if (wheres.length === 0) return requests.map(() => []);
     // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
     const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
@@ -247,17 +260,19 @@ export class ClickHouseSeriesReader implements SeriesSource {
  * the time range (fromMs, toMs] (and an exact metric name, which narrows its primary key); on the
  * series table, the days of that range and every matcher.
  */
-function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number): { samples: string; series: string } {
+function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams, prefix: string, fromMs: number, toMs: number): SelectorClauses {
   params[`${prefix}from`] = fromMs;
   params[`${prefix}to`] = toMs;
-  const sampleTerms = [`ts > fromUnixTimestamp64Milli({${prefix}from:Int64})`, `ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`];
+  const range = `ts > fromUnixTimestamp64Milli({${prefix}from:Int64}) AND ts <= fromUnixTimestamp64Milli({${prefix}to:Int64})`;
+  const sampleTerms = [range];
   const seriesTerms = [seriesDaysPredicate(`${prefix}from`, `${prefix}to`)];
+  let name: string | undefined;
   matchers.forEach((m, i) => {
     const v = `{${prefix}v${i}:String}`;
     let column: string;
     if (m.name === '__name__') {
       column = 'metric_name';
-      if (m.type === '=') sampleTerms.push(`metric_name = ${v}`);
+      if (m.type === '=') { sampleTerms.push(`metric_name = ${v}`); name = v; }
     } else {
       params[`${prefix}k${i}`] = m.name;
       column = `labels[{${prefix}k${i}:String}]`; // a missing key reads as '', as a missing label does in PromQL
@@ -266,7 +281,18 @@ function selectorClauses(matchers: readonly LabelMatcher[], params: QueryParams,
     params[`${prefix}v${i}`] = regex ? anchoredRegex(m.value) : m.value;
     seriesTerms.push(m.type === '=' ? `${column} = ${v}` : m.type === '!=' ? `${column} != ${v}` : m.type === '=~' ? `match(${column}, ${v})` : `NOT match(${column}, ${v})`);
   });
-  return { samples: sampleTerms.join(' AND '), series: seriesTerms.join(' AND ') };
+  return { samples: sampleTerms.join(' AND '), series: seriesTerms.join(' AND '), range, name };
+}
+
+interface SelectorClauses {
+  /** On the samples table: the time range, and the metric name when the selector names it exactly. */
+  samples: string;
+  /** On the series table: the days of the range and every matcher. */
+  series: string;
+  /** The time range alone. */
+  range: string;
+  /** The bound placeholder of the exact metric name, when there is one. */
+  name: string | undefined;
 }
 
 /** Whether the matchers are just `__name__="…"`. */
