@@ -79,9 +79,9 @@ function logBodies(): Uint8Array[] {
  * each series always goes to the same shard, each shard sends its bodies one after another (so every
  * series arrives in time order), and the shards send concurrently. A body holds 10,000 samples.
  */
-function remoteWriteShards(shards: number, namePrefix: string): { shards: Uint8Array[][]; samples: number } {
+function remoteWriteShards(shards: number, namePrefix: string, sampleCount = totalSamples): { shards: Uint8Array[][]; samples: number } {
   const seriesCount = 2000;
-  const steps = Math.ceil(totalSamples / seriesCount);
+  const steps = Math.ceil(sampleCount / seriesCount);
   const t0 = Date.now() - steps * 1000 - 60_000;
   const out: Uint8Array[][] = [];
   let samples = 0;
@@ -226,11 +226,13 @@ async function settle(promPid: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   // A --cpu-prof run costs this process about a tenth of a core while idle.
   const quiet = process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? 0.25 : 0.05;
-  for (;;) {
+  // Two quiet half-seconds in a row: chDB schedules merges in rounds, with pauses between them.
+  for (let quietWindows = 0; ;) {
     const a = ourCpuSeconds(), b = processCpuSeconds(promPid);
     await new Promise((r) => setTimeout(r, 500));
     const ours = (ourCpuSeconds() - a) / 0.5, prom = (processCpuSeconds(promPid) - b) / 0.5;
-    if (ours < quiet && prom < quiet) return;
+    quietWindows = ours < quiet && prom < quiet ? quietWindows + 1 : 0;
+    if (quietWindows >= 2) return;
     if (Date.now() > deadline) { console.log(`  (not settled after 60 s: Rootsight ${ours.toFixed(2)}, Prometheus ${prom.toFixed(2)} cores)`); return; }
   }
 }
@@ -284,9 +286,15 @@ async function main(): Promise<void> {
     // usage() waits for the metrics journal's backlog to be inserted first.
     const oursStored = () => server.storage!.usage();
     const promStored = async () => undefined; // acknowledged = in its WAL and head
-    const rwFile = join(work, 'rw-1.bin'), rw4File = join(work, 'rw-4.bin');
+    const rwFile = join(work, 'rw-1.bin'), rw4File = join(work, 'rw-4.bin'), warmFile = join(work, 'rw-warm.bin');
     writeShardsFile(rwFile, rw.shards);
     writeShardsFile(rw4File, rw4.shards);
+    // Both servers first take a short stream of their own (other metric names, not timed): our
+    // decode path is JIT-compiled on its first requests, which Prometheus' Go code never needs.
+    const warm = remoteWriteShards(1, 'warmup_', 200_000);
+    writeShardsFile(warmFile, warm.shards);
+    await sendShardsFromChild(oursUrl, warmFile);
+    await sendShardsFromChild(promUrl, warmFile);
     const ours1 = await phase('rootsight-1', promPid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
     const prom1 = await phase('prometheus-1', promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
     // The 4-shard stream has its own metric names: the same series and times again would be
@@ -311,7 +319,7 @@ async function main(): Promise<void> {
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);
-    const allSamples = rw.samples + rw4.samples;
+    const allSamples = warm.samples + rw.samples + rw4.samples;
     console.log(`per sample      Rootsight ${(by('metrics').bytesOnDisk / allSamples).toFixed(2)} B, Prometheus ${(promBytes / allSamples).toFixed(2)} B (WAL + head; before its 2h block compaction), ratio ${(by('metrics').bytesOnDisk / promBytes).toFixed(2)}×`);
   } finally {
     prom.kill('SIGTERM');
