@@ -446,24 +446,26 @@ static __always_inline void rs_forget_stream(struct rs_l7_conn *c, __u32 stream)
 	}
 }
 
-/* Starts tracking (tgid, fd) if it is an INET stream/datagram socket. Returns the entry.
- * discovered: found by its I/O, not at connect/accept; `direction` is then only a guess. */
-static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 direction, bool discovered)
+/* Starts tracking (tgid, fd) if it is an INET stream/datagram socket; 1 if it now is.
+ * discovered: found by its I/O, not at connect/accept; `direction` is then only a guess.
+ * Not inlined: its 80-byte entry would otherwise sit in the sys_exit frame, at the bottom of the
+ * deepest call chain (the kernel caps the chain at 512 bytes of stack). */
+__attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u64 discovered)
 {
 	__u16 family = 0, type = 0;
-	struct sock *sk = rs_fd_sock(fd, &family, &type);
+	struct sock *sk = rs_fd_sock((__u32)fd, &family, &type);
 	if (!sk || (family != RS_AF_INET && family != RS_AF_INET6) ||
 	    (type != RS_SOCK_STREAM && type != RS_SOCK_DGRAM)) {
 		if (discovered) {
 			__u8 one = 1;
 			bpf_map_update_elem(&rs_l7_nonsock, &ck, &one, BPF_ANY);
 		}
-		return NULL;
+		return 0;
 	}
 	struct rs_l7_conn c = {
 		.sk = (__u64)(unsigned long)sk,
 		.start_ns = bpf_ktime_get_ns(),
-		.direction = direction,
+		.direction = (__u8)direction,
 		.sock_type = (__u8)type,
 		.pending_streams = { RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM },
 	};
@@ -486,14 +488,14 @@ static __always_inline struct rs_l7_conn *rs_track(__u64 ck, __u32 fd, __u8 dire
 	rs_evict_pending(ck, RS_L7_UNANSWERED_FD_REUSED); /* fd reused without a close() we saw */
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
-		return NULL;
+		return 0;
 	}
 	__u32 tgid = ck >> 32;
 	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&rs_l7_procs, &tgid, &one, BPF_ANY);
 	}
-	return bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	return 1;
 }
 
 /* ---------------- protocol detection (user space re-checks everything) ---------------- */
@@ -723,7 +725,7 @@ static __always_inline __u8 rs_detect(const __u8 *p, __u64 len, __u64 size, __u8
 
 /* The heavy lifting lives in global (noinline, non-static) functions with scalar arguments: the
  * verifier checks each of them once instead of once per call site and per path, which keeps the
- * eighteen syscall programs far below the complexity limit. Per-CPU scratch is looked up again
+ * sys_exit program far below the complexity limit. Per-CPU scratch is looked up again
  * inside each function (tracepoint programs do not migrate between CPUs while running). */
 #define RS_GLOBAL __attribute__((noinline))
 #define RS_TLS_RECORD 0xff /* rs_detect_req: not a protocol, the bytes are a TLS record */
@@ -1199,7 +1201,9 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 	if (!c) {
 		if (bpf_map_lookup_elem(&rs_l7_nonsock, &ck))
 			return 0;
-		c = rs_track(ck, fd, is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, true);
+		if (!rs_track(ck, fd, is_write ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND, 1))
+			return 0;
+		c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 		if (!c)
 			return 0;
 	}
@@ -1229,23 +1233,29 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 		return rs_process(ck, ptr, 0, ret, is_write);
 	if (kind == RS_K_IOV)
 		return rs_process(ck, ptr, cnt, ret, is_write);
+	/* msghdr fields read one by one: whole structs would cost the sys_exit frame 120 bytes */
 	if (kind == RS_K_MSG) {
-		struct user_msghdr m;
-		if (bpf_probe_read_user(&m, sizeof(m), (const void *)ptr) != 0 || m.msg_iovlen == 0)
+		__u64 iov = 0, iovlen = 0;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(ptr + offsetof(struct user_msghdr, msg_iov))) != 0 ||
+		    bpf_probe_read_user(&iovlen, sizeof(iovlen), (const void *)(ptr + offsetof(struct user_msghdr, msg_iovlen))) != 0 ||
+		    iovlen == 0)
 			return 0;
-		return rs_process(ck, (__u64)(unsigned long)m.msg_iov, m.msg_iovlen, ret, is_write);
+		return rs_process(ck, iov, iovlen, ret, is_write);
 	}
 	if (kind == RS_K_MMSG) {
 		/* sendmmsg: ret = messages sent; look at the first two (A + AAAA lookups come in pairs) */
 		for (int i = 0; i < 2; i++) {
 			if (i >= ret)
 				break;
-			struct mmsghdr m;
-			if (bpf_probe_read_user(&m, sizeof(m), (const void *)(ptr + i * sizeof(struct mmsghdr))) != 0)
+			__u64 m = ptr + i * sizeof(struct mmsghdr), iov = 0, iovlen = 0;
+			__u32 len = 0;
+			if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(m + offsetof(struct mmsghdr, msg_hdr.msg_iov))) != 0 ||
+			    bpf_probe_read_user(&iovlen, sizeof(iovlen), (const void *)(m + offsetof(struct mmsghdr, msg_hdr.msg_iovlen))) != 0 ||
+			    bpf_probe_read_user(&len, sizeof(len), (const void *)(m + offsetof(struct mmsghdr, msg_len))) != 0)
 				break;
-			if (m.msg_hdr.msg_iovlen == 0 || m.msg_len == 0)
+			if (iovlen == 0 || len == 0)
 				continue;
-			rs_process(ck, (__u64)(unsigned long)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, m.msg_len, is_write);
+			rs_process(ck, iov, iovlen, len, is_write);
 		}
 	}
 	return 0;
@@ -1258,7 +1268,7 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 		return 0;
 	__u64 ck = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	bpf_map_delete_elem(&rs_l7_nonsock, &ck);
-	rs_track(ck, (__u32)fd, direction, false);
+	rs_track(ck, (__u32)fd, direction, 0);
 	return 0;
 }
 
@@ -1308,37 +1318,40 @@ static __always_inline int rs_closed(__u64 id, long fd, long ret)
 	return 0;
 }
 
+/* A 32-bit (compat) syscall: other numbers, other registers. Read with bpf_get_current_task()
+ * rather than the BTF variant so that the program loads on kernels before 5.11. */
+static __always_inline bool rs_compat_syscall(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return (BPF_CORE_READ(task, thread_info.status) & RS_TS_COMPAT) != 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
-	if (nr > RS_NR_SENDMMSG)
-		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	if (task->thread_info.status & RS_TS_COMPAT)
+	__u8 kind = 0, is_write = 0;
+	switch (nr) {
+	case RS_NR_WRITE: case RS_NR_SENDTO: kind = RS_K_BUF; is_write = 1; break;
+	case RS_NR_READ: case RS_NR_RECVFROM: kind = RS_K_BUF; break;
+	case RS_NR_WRITEV: kind = RS_K_IOV; is_write = 1; break;
+	case RS_NR_READV: kind = RS_K_IOV; break;
+	case RS_NR_SENDMSG: kind = RS_K_MSG; is_write = 1; break;
+	case RS_NR_RECVMSG: kind = RS_K_MSG; break;
+	case RS_NR_SENDMMSG: kind = RS_K_MMSG; is_write = 1; break;
+	case RS_NR_CONNECT: case RS_NR_ACCEPT: case RS_NR_ACCEPT4: case RS_NR_CLOSE: break;
+	default: return 0; /* every other syscall of every process: keep this path short */
+	}
+	if (rs_compat_syscall())
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	long fd = regs->di;
-	__u8 kind, is_write;
-	switch (nr) {
-	case RS_NR_WRITE: case RS_NR_SENDTO: kind = RS_K_BUF; is_write = 1; break;
-	case RS_NR_READ: case RS_NR_RECVFROM: kind = RS_K_BUF; is_write = 0; break;
-	case RS_NR_WRITEV: kind = RS_K_IOV; is_write = 1; break;
-	case RS_NR_READV: kind = RS_K_IOV; is_write = 0; break;
-	case RS_NR_SENDMSG: kind = RS_K_MSG; is_write = 1; break;
-	case RS_NR_RECVMSG: kind = RS_K_MSG; is_write = 0; break;
-	case RS_NR_SENDMMSG: kind = RS_K_MMSG; is_write = 1; break;
-	case RS_NR_CONNECT:
-		if (ret != 0 && ret != -RS_EINPROGRESS)
-			return 0;
-		return rs_new_socket(id, fd, RS_L7_DIR_OUTBOUND);
-	case RS_NR_ACCEPT: case RS_NR_ACCEPT4:
+	if (nr == RS_NR_CONNECT)
+		return ret == 0 || ret == -RS_EINPROGRESS ? rs_new_socket(id, fd, RS_L7_DIR_OUTBOUND) : 0;
+	if (nr == RS_NR_ACCEPT || nr == RS_NR_ACCEPT4)
 		return rs_new_socket(id, ret, RS_L7_DIR_INBOUND);
-	case RS_NR_CLOSE:
+	if (nr == RS_NR_CLOSE)
 		return rs_closed(id, fd, ret);
-	default:
-		return 0;
-	}
 	if (fd < 0 || fd > 0x7fffffff)
 		return 0;
 	return rs_io_exit(id, (__u32)fd, kind, is_write, regs->si, regs->dx, ret);
