@@ -5,9 +5,10 @@
 // The machine is shared: repeat the run and compare ratios, not absolute rates across runs.
 // Before each remote-write phase both servers are left to settle (no CPU used for a while): our
 // journaled inserts and chDB merges from the previous phase must not run while Prometheus is timed,
-// nor Prometheus' leftover work while we are. Remote-write bodies are sent by a child process to
-// both (sent from this process, the sending would share the Rootsight server's event loop). CPU
-// per million samples is reported for both servers.
+// nor Prometheus' leftover work while we are. All bodies (OTLP spans and logs: 8 concurrent
+// senders; remote write: to both servers) are sent by a child process: sent from this process, the
+// sending would share the Rootsight server's event loop, and the figure would measure the sender
+// too. CPU per million samples is reported for both servers.
 //   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
 // BENCH_PHASE_MARKS=1 prints each phase's start and end on the monotonic clock a --cpu-prof profile
 // uses (µs), so a profile can be cut to one phase.
@@ -147,6 +148,26 @@ async function sendShardsFromChild(url: string, file: string): Promise<number> {
   return (JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number }).seconds;
 }
 
+/**
+ * Sends OTLP bodies from a child process, `parallel` requests at a time; seconds taken (the child's
+ * start and its reading of the file are not counted).
+ */
+async function sendBodiesFromChild(url: string, file: string, parallel: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--send-bodies', file, url, String(parallel)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`sender for ${url} exited with ${code}`);
+  return (JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number }).seconds;
+}
+
+/** The child's side of sendBodiesFromChild (the bodies are shard 0 of a shards file). */
+async function bodiesSenderMain(file: string, url: string, parallel: number): Promise<void> {
+  const bodies = readShardsFile(file)[0] ?? [];
+  const seconds = await send(url, bodies, { 'content-type': 'application/x-protobuf' }, parallel);
+  console.log(JSON.stringify({ seconds }));
+}
+
 /** The child's side of sendShardsFromChild. */
 async function senderMain(file: string, url: string): Promise<void> {
   const shards = readShardsFile(file);
@@ -270,9 +291,13 @@ async function main(): Promise<void> {
     const rw = remoteWriteShards(1, '');
     const rw4 = remoteWriteShards(4, 'sharded_');
 
-    const pb = { 'content-type': 'application/x-protobuf' };
-    const spanSec = await send(`${server.url}/v1/traces`, spans, pb, concurrency);
-    const logSec = await send(`${server.url}/v1/logs`, logs, pb, concurrency);
+    const spanFile = join(work, 'spans.bin'), logFile = join(work, 'logs.bin');
+    writeShardsFile(spanFile, [spans]);
+    writeShardsFile(logFile, [logs]);
+    if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] spans start ${process.hrtime.bigint() / 1000n}`);
+    const spanSec = await sendBodiesFromChild(`${server.url}/v1/traces`, spanFile, concurrency);
+    if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] spans end ${process.hrtime.bigint() / 1000n}`);
+    const logSec = await sendBodiesFromChild(`${server.url}/v1/logs`, logFile, concurrency);
 
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
@@ -309,7 +334,7 @@ async function main(): Promise<void> {
     const by = (s: string) => usage.find((u) => u.signal === s)!;
     const promBytes = dirBytes(join(work, 'prom'));
 
-    console.log('\n== ingest throughput (HTTP; OTLP: 8 concurrent senders in this process; remote write: the same bodies to both servers from a child process, 1 sender, then 4 shards)');
+    console.log('\n== ingest throughput (HTTP; OTLP: 8 concurrent senders in a child process; remote write: the same bodies to both servers from a child process, 1 sender, then 4 shards)');
     console.log(`spans      ${fmt(totalSpans / spanSec)} spans/s   (target ≥ 100,000: ${(totalSpans / spanSec / 100_000).toFixed(2)}×)`);
     console.log(`log lines  ${fmt(totalLogs / logSec)} lines/s`);
     console.log(`remote write, 1 sender:  Rootsight ${fmt(rw.samples / oursSec)} samples/s, Prometheus 2.42 ${fmt(rw.samples / promSec)} samples/s, ratio ${(promSec / oursSec).toFixed(2)}× (Rootsight / Prometheus)`);
@@ -329,5 +354,7 @@ async function main(): Promise<void> {
 }
 
 const senderArg = process.argv.indexOf('--send-shards');
+const bodiesArg = process.argv.indexOf('--send-bodies');
 if (senderArg > 0) await senderMain(process.argv[senderArg + 1]!, process.argv[senderArg + 2]!);
+else if (bodiesArg > 0) await bodiesSenderMain(process.argv[bodiesArg + 1]!, process.argv[bodiesArg + 2]!, Number(process.argv[bodiesArg + 3]));
 else await main();
