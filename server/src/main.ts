@@ -15,12 +15,13 @@ import { formatUrl, parseListenAddress } from '@rootsight/common';
 import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, type RemoteWriteLimits } from './ingest/remote-write.ts';
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
+import { StoredSampleCache } from './metrics/sample-cache.ts';
 import { SampleHead } from './metrics/sample-head.ts';
 import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
 import { PrometheusUpstream, type UpstreamOptions } from './upstream/prometheus-upstream.ts';
 import { parseUpstreamUrl } from './upstream/upstream-url.ts';
 import { InsertJournal } from './storage/clickhouse/insert-journal.ts';
-import { MetricsStore } from './storage/clickhouse/metrics-store.ts';
+import { MetricsStore, type StoredSamplesObserver } from './storage/clickhouse/metrics-store.ts';
 import { openStorage } from './storage/clickhouse/open.ts';
 import { ClickHouseSession } from './storage/clickhouse/session.ts';
 import { StorageManager, defaultRetentionPolicy, type RetentionPolicy } from './storage/clickhouse/retention.ts';
@@ -67,6 +68,11 @@ export interface StartServerOptions {
   upstream?: Omit<UpstreamOptions, 'endpoint' | 'log'>;
   /** Recent samples kept in memory for PromQL (chDB only); 0 = none, every read goes to storage. Default 4M. */
   metricsHeadSamples?: number;
+  /**
+   * Samples read from storage kept decoded in memory, per series and 2 h window, so repeated
+   * PromQL reads of older data skip chDB (chDB only); 0 = none. Default 4M (~70 MB at most).
+   */
+  metricsCacheSamples?: number;
 }
 
 export interface RunningServer {
@@ -80,6 +86,8 @@ export interface RunningServer {
   telemetry?: TelemetryIngest;
   /** The external Prometheus / VictoriaMetrics when --prometheus-url is set. */
   upstream?: PrometheusUpstream;
+  /** Decoded storage reads kept for PromQL (chDB, unless metricsCacheSamples is 0). */
+  metricsCache?: StoredSampleCache;
   close(): Promise<void>;
 }
 
@@ -110,11 +118,26 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0
     ? new SampleHead(await new MetricsStore(db).newestSampleMs(), { maxSamples: opts.metricsHeadSamples })
     : undefined;
-  const store = new MetricsStore(db, { observer: head, journal, log });
+  // Decoded storage reads, exact for the same reason (the only writer): every batch stored, or
+  // failed, drops the cached windows its times fall in, before any reader can see it stored.
+  const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples }) : undefined;
+  const observer: StoredSamplesObserver | undefined = cache
+    ? {
+      add(batch) { cache.storedBatch(batch); head?.add(batch); },
+      writeFailed(batch) { cache.storedBatch(batch); head?.writeFailed(batch); },
+    }
+    : head;
+  const store = new MetricsStore(db, { observer, journal, log });
   storage.awaitWritesFrom(() => store.settled());
-  if (head) storage.onPartitionDropped((signal, dayStartMs) => { if (signal === 'metrics') head.forgetThrough(dayStartMs + 86_400_000 - 1); });
-  // PromQL reads samples through the reader (head, binary rows, cached label sets); the rest through the store.
-  const seriesReader = new ClickHouseSeriesReader(db, { head, settled: () => store.settled(), seriesGeneration: db.kind === 'chdb' ? () => store.seriesGeneration() : undefined });
+  storage.onPartitionDropped((signal, dayStartMs) => {
+    if (signal !== 'metrics') return;
+    head?.forgetThrough(dayStartMs + 86_400_000 - 1);
+    cache?.clear();
+  });
+  // PromQL reads samples through the reader (head, cache, binary rows, cached label sets); the rest through the store.
+  const seriesReader = new ClickHouseSeriesReader(db, {
+    head, cache, settled: () => store.settled(), seriesGeneration: db.kind === 'chdb' ? () => store.seriesGeneration() : undefined,
+  });
   const metricsSource = {
     selectSeries: seriesReader.selectSeries.bind(seriesReader),
     selectSeriesMany: seriesReader.selectSeriesMany.bind(seriesReader),
@@ -177,6 +200,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     storage,
     telemetry,
     upstream,
+    metricsCache: cache,
     close: () => (closing ??= (async () => {
       await storage.stop();
       await telemetry!.close();

@@ -66,8 +66,11 @@ async function mapLimit<T, R>(items: T[], limit: number, f: (x: T) => Promise<R>
 
 const skip = prometheusAvailable() ? false : 'needs /usr/bin/prometheus and /usr/bin/promtool (Debian package prometheus)';
 
-/** The corpus against Prometheus, with Rootsight started with `serverOptions`. */
-export function promqlDifferentialSuite(title: string, serverOptions: StartServerOptions): void {
+/**
+ * The corpus against Prometheus, with Rootsight started with `serverOptions`. With `cachedPass`,
+ * the corpus runs a second time, when its reads are served from the decoded-sample cache.
+ */
+export function promqlDifferentialSuite(title: string, serverOptions: StartServerOptions, opts: { cachedPass?: boolean } = {}): void {
   describe(title, { skip }, () => {
     let prom: RunningPrometheus;
     let srv: TestServer;
@@ -101,6 +104,21 @@ export function promqlDifferentialSuite(title: string, serverOptions: StartServe
       corpus.known.forEach((q, i) => console.log(`known difference: ${q}\n    ${known[i] ?? 'now equal'}`));
       assert.deepEqual(failures, [], `differences:\n${failures.join('\n')}`);
     });
+
+    if (opts.cachedPass) {
+      it('a second pass of the corpus, served from the sample cache, gives the same answers', async () => {
+        const cache = srv.metricsCache;
+        assert.ok(cache, 'the server has a sample cache');
+        const before = cache.stats();
+        const results = await mapLimit(corpus.equal, 6, (q) => compareQuery(prom.url, srv.url, q));
+        const after = cache.stats();
+        const failures = corpus.equal.flatMap((q, i) => (results[i] ? [`  ${q}\n    ${results[i]}`] : []));
+        assert.deepEqual(failures, [], `differences:\n${failures.join('\n')}`);
+        // Nothing was written meanwhile: every window the first pass read is still held.
+        assert.ok(after.hits > before.hits, `cache hits ${before.hits} -> ${after.hits}`);
+        assert.equal(after.misses, before.misses, 'the second pass read nothing from storage');
+      });
+    }
 
     it('unsupported queries are refused with an error naming the construct', async () => {
       for (const q of corpus.unsupported) {

@@ -13,6 +13,7 @@ import { metricsSeriesSamplesTable, metricsSeriesTable } from '../storage/clickh
 import type { QueryParams } from '../storage/clickhouse/session.ts';
 import type { SeriesSamples, SeriesSource } from './engine/evaluator.ts';
 import { anchoredRegex, type LabelMatcher } from './label-matcher.ts';
+import type { CachedWindow, StoredSampleCache } from './sample-cache.ts';
 import type { SampleHead } from './sample-head.ts';
 
 /** Bytes per RowBinary row: UInt64 fingerprint, Float64 milliseconds, Float64 value (after a UInt8 selector index when several are read at once). */
@@ -44,6 +45,12 @@ export interface SeriesReaderOptions {
    * and sample reads name the fingerprints instead of querying the series table again.
    */
   seriesGeneration?: () => number;
+  /**
+   * Decoded samples of earlier storage reads, per series and window (see sample-cache.ts). Used
+   * only with seriesGeneration (this process the only writer), and only exact when the store's
+   * observer invalidates it for every batch stored.
+   */
+  cache?: StoredSampleCache;
 }
 
 export interface SeriesReaderStats { cachedSeries: number; evictedSeries: number; labelFetches: number }
@@ -58,6 +65,7 @@ export class ClickHouseSeriesReader implements SeriesSource {
   private readonly head: SampleHead | undefined;
   private readonly settled: (() => Promise<void>) | undefined;
   private readonly seriesGeneration: (() => number) | undefined;
+  private readonly cache: StoredSampleCache | undefined;
   /** Fingerprints (decimal) a selector's matchers resolved to over a span of days, with the generation they are valid for. */
   private readonly resolved = new Map<string, { generation: number; fingerprints: string[] }>();
 
@@ -66,6 +74,7 @@ export class ClickHouseSeriesReader implements SeriesSource {
     this.head = opts.head;
     this.settled = opts.settled;
     this.seriesGeneration = opts.seriesGeneration;
+    this.cache = opts.cache;
   }
 
   stats(): SeriesReaderStats {
@@ -112,6 +121,8 @@ export class ClickHouseSeriesReader implements SeriesSource {
     if (this.seriesGeneration) {
       // Name the series: the series table is then read only when its rows have changed.
       const fingerprints = await this.resolveSeries(requests, clauses.map((c) => c.series), params);
+      checkFingerprints(fingerprints);
+      if (this.cache) return this.readThroughCache(this.cache, requests, clauses, fingerprints, params);
       return this.readResolved(requests, clauses, fingerprints, params);
     }
     const wheres = clauses.map((c) => `${c.samples} AND fingerprint ${inSeries} (SELECT fingerprint FROM ${metricsSeriesTable} WHERE ${c.series})`);
@@ -136,9 +147,6 @@ export class ClickHouseSeriesReader implements SeriesSource {
     const selectorsOf = new Map<string, number[]>();
     fingerprints.forEach((fps, j) => {
       for (const f of fps) {
-        // ClickHouse's own UInt64s read back as decimal digits (checked), not request input, so they
-        // are written as a literal set: cheaper for the engine than a bound array.
-        if (!/^\d{1,20}$/.test(f)) throw new Error('series table returned a fingerprint that is not a UInt64');
         const js = selectorsOf.get(f);
         if (js) js.push(j); else selectorsOf.set(f, [j]);
       }
@@ -175,6 +183,86 @@ export class ClickHouseSeriesReader implements SeriesSource {
         if (part) decoded.push({ ...part, selector: j });
       }
     }
+    return this.withLabels(requests.length, decoded);
+  }
+
+  /**
+   * The samples of resolved series through the cache: each series' windows over each request's
+   * range come from the cache where held; the rest are read in one scan, over whole windows (from
+   * the request's first missing window through its last, for the series missing any), and kept.
+   */
+  private async readThroughCache(cache: StoredSampleCache, requests: readonly SeriesRequest[], clauses: readonly SelectorClauses[], fingerprints: readonly string[][], params: QueryParams): Promise<SeriesSamples[][]> {
+    /** What this read uses, per fingerprint and window: cached, or read below. */
+    const got = new Map<string, Map<number, CachedWindow>>();
+    const spans = requests.map((r) => [cache.firstWindowAfter(r.fromMs), cache.windowOf(r.toMs)] as const);
+    const misses: { j: number; fps: string[]; first: number; last: number }[] = [];
+    requests.forEach((r, j) => {
+      const [a, b] = spans[j]!;
+      if (fingerprints[j]!.length === 0 || r.toMs <= r.fromMs) return;
+      let first = Infinity, last = -Infinity;
+      const fps: string[] = [];
+      for (const f of fingerprints[j]!) {
+        let windows = got.get(f);
+        if (!windows) { windows = new Map(); got.set(f, windows); }
+        let missing = false;
+        for (let w = a; w <= b; w++) {
+          if (windows.has(w)) continue;
+          const c = cache.get(f, w);
+          if (c) { windows.set(w, c); continue; }
+          missing = true;
+          if (w < first) first = w;
+          if (w > last) last = w;
+        }
+        if (missing) fps.push(f);
+      }
+      if (fps.length > 0) misses.push({ j, fps, first, last });
+    });
+    if (misses.length > 0) {
+      const wheres = misses.map(({ j, fps, first, last }) => {
+        params[`s${j}_wf`] = cache.windowStart(first);
+        params[`s${j}_wt`] = cache.windowStart(last + 1);
+        const range = `ts > fromUnixTimestamp64Milli({s${j}_wf:Int64}) AND ts <= fromUnixTimestamp64Milli({s${j}_wt:Int64})`;
+        const name = clauses[j]!.name;
+        // As in readResolved: a selector naming only its metric reads it whole, without the set.
+        if (name && namesOnlyItsMetric(requests[j]!.matchers) && fps.length === fingerprints[j]!.length) return `(${range} AND metric_name = ${name})`;
+        return `(${range}${name ? ` AND metric_name = ${name}` : ''} AND fingerprint IN (${fps.join(', ')}))`;
+      });
+      const ticket = cache.beginRead(Math.min(...misses.map((m) => m.first)), Math.max(...misses.map((m) => m.last)));
+      try {
+        const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
+          FROM ${metricsSeriesSamplesTable} WHERE ${wheres.join(' OR ')} ${sampleReadSettings}`, params);
+        const read = new Map<string, DecodedSeries>();
+        for (const s of decodeSampleRows(bytes)) read.set(s.fingerprint, s);
+        for (const { fps, first, last } of misses) {
+          for (const f of fps) {
+            const windows = got.get(f)!;
+            const s = read.get(f);
+            // The read may hold rows of this series outside [first, last] (another request's): skipped.
+            let i = s ? firstAbove(s.timestamps, cache.windowStart(first)) : 0;
+            for (let w = first; w <= last; w++) {
+              const end = s ? firstAbove(s.timestamps, cache.windowStart(w + 1)) : 0;
+              if (!windows.has(w)) {
+                const data = s ? windowOf(s, i, end) : emptyWindow;
+                windows.set(w, data);
+                cache.put(ticket, f, w, data);
+              }
+              i = end;
+            }
+          }
+        }
+      } finally {
+        cache.endRead(ticket);
+      }
+    }
+    const decoded: DecodedSeries[] = [];
+    requests.forEach((r, j) => {
+      const [a, b] = spans[j]!;
+      if (r.toMs <= r.fromMs) return;
+      for (const f of fingerprints[j]!) {
+        const part = joinWindows(got.get(f)!, a, b, r);
+        if (part) decoded.push({ selector: j, fingerprint: f, ...part });
+      }
+    });
     return this.withLabels(requests.length, decoded);
   }
 
@@ -321,6 +409,54 @@ function firstAbove(xs: Float64Array, t: number): number {
     if (xs[mid]! > t) hi = mid; else lo = mid + 1;
   }
   return lo;
+}
+
+/**
+ * Rejects anything but the decimal digits of a UInt64: fingerprints are ClickHouse's own values
+ * read back, not request input, and are written into reads as a literal set (cheaper for the
+ * engine than a bound array).
+ */
+function checkFingerprints(fingerprints: readonly string[][]): void {
+  for (const fps of fingerprints) for (const f of fps) if (!/^\d{1,20}$/.test(f)) throw new Error('series table returned a fingerprint that is not a UInt64');
+}
+
+const emptyWindow: CachedWindow = { timestamps: new Float64Array(0), values: new Float64Array(0), staleAt: [] };
+
+/** Rows [from, to) of a decoded series as a window of its own (copied: the read's buffer is not kept alive by the cache). */
+function windowOf(s: DecodedSeries, from: number, to: number): CachedWindow {
+  if (from >= to) return emptyWindow;
+  const timestamps = s.timestamps.slice(from, to);
+  const lo = timestamps[0]!, hi = timestamps[timestamps.length - 1]!;
+  return { timestamps, values: s.values.slice(from, to), staleAt: s.staleAt.filter((t) => t >= lo && t <= hi) };
+}
+
+/** A series' samples in the request's (fromMs, toMs] from its windows a..b (all present); undefined when none. */
+function joinWindows(windows: ReadonlyMap<number, CachedWindow>, a: number, b: number, r: SeriesRequest): Omit<DecodedSeries, 'selector' | 'fingerprint'> | undefined {
+  const parts: [CachedWindow, number, number][] = [];
+  let n = 0;
+  for (let w = a; w <= b; w++) {
+    const c = windows.get(w)!;
+    const lo = w === a ? firstAbove(c.timestamps, r.fromMs) : 0;
+    const hi = w === b ? firstAbove(c.timestamps, r.toMs) : c.timestamps.length;
+    if (hi > lo) { parts.push([c, lo, hi]); n += hi - lo; }
+  }
+  if (n === 0) return undefined;
+  const inRange = (t: number) => t > r.fromMs && t <= r.toMs;
+  if (parts.length === 1) {
+    // Views of the cached arrays: entries are never changed in place, only dropped.
+    const [c, lo, hi] = parts[0]!;
+    return { timestamps: c.timestamps.subarray(lo, hi), values: c.values.subarray(lo, hi), staleAt: c.staleAt.filter(inRange) };
+  }
+  const timestamps = new Float64Array(n), values = new Float64Array(n);
+  const staleAt: number[] = [];
+  let at = 0;
+  for (const [c, lo, hi] of parts) {
+    timestamps.set(c.timestamps.subarray(lo, hi), at);
+    values.set(c.values.subarray(lo, hi), at);
+    at += hi - lo;
+    for (const t of c.staleAt) if (inRange(t)) staleAt.push(t);
+  }
+  return { timestamps, values, staleAt };
 }
 
 export interface SeriesRequest { matchers: readonly LabelMatcher[]; fromMs: number; toMs: number }
