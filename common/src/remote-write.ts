@@ -2,6 +2,7 @@
 // Field numbers follow prometheus/prompb types.proto and remote.proto.
 import snappy from 'snappyjs';
 import { ProtobufDecodeError, ProtobufReader, ProtobufWriter, WireType } from './protobuf.ts';
+import { snappyDecompress, type SnappyOutput } from './snappy.ts';
 
 export interface Label { name: string; value: string }
 export interface Sample { value: number; timestampMs: number }
@@ -135,10 +136,13 @@ export function snappyCompress(data: Uint8Array): Uint8Array {
   return snappy.compress(data);
 }
 
-/** Decompresses a snappy block, refusing outputs larger than maxBytes before allocating them. */
-export function snappyUncompress(data: Uint8Array, maxBytes: number): Uint8Array {
+/**
+ * Decompresses a snappy block, refusing outputs larger than maxBytes before allocating them. With
+ * `output` the result is a view of its reused buffer, valid until the next call with it.
+ */
+export function snappyUncompress(data: Uint8Array, maxBytes: number, output?: SnappyOutput): Uint8Array {
   try {
-    return snappy.uncompress(data, maxBytes);
+    return snappyDecompress(data, maxBytes, output);
   } catch (e) {
     throw new RemoteWriteDecodeError(`invalid snappy block: ${(e as Error).message}`);
   }

@@ -56,3 +56,25 @@ test('label limits are enforced', () => {
   const many: WriteRequest = { timeseries: [{ labels: Array.from({ length: 300 }, (_, i) => ({ name: `l${i}`, value: 'v' })), samples: [] }], metadata: [] };
   assert.throws(() => decodeWriteRequest(encodeWriteRequest(many)), /more than 256 labels/);
 });
+
+test('snappy decompression matches snappyjs on random and repetitive blocks, into a reused buffer too', async () => {
+  const snappyjs = (await import('snappyjs')).default;
+  const { SnappyOutput } = await import('../src/snappy.ts');
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const out = new SnappyOutput();
+  for (let n = 0; n < 400; n++) {
+    const len = Math.floor(rnd() * (n < 200 ? 300 : 200_000));
+    const data = new Uint8Array(len);
+    const alphabet = 1 + Math.floor(rnd() * (n % 3 === 0 ? 256 : 4));
+    for (let i = 0; i < len; i++) data[i] = rnd() < 0.3 && i > 70 ? data[i - 1 - Math.floor(rnd() * 70)]! : Math.floor(rnd() * alphabet);
+    const wire = snappyjs.compress(data);
+    assert.deepEqual(snappyUncompress(wire, 1 << 20), data);
+    assert.deepEqual(snappyUncompress(wire, 1 << 20, out), data);
+  }
+  // Copies before the start, outputs longer or shorter than declared, truncated elements.
+  for (const bad of [[5, 0x01 << 2 | 1, 0x01], [2, 0x00, 0x61], [1, 0x04, 0x61, 0x62], [4, 0x0c, 0x61, 0x62], [8, 0x00, 0x61, 0x0d, 0x01, 0x00], [3, 0xf0]]) {
+    assert.throws(() => snappyUncompress(Uint8Array.from(bad), 1000), RemoteWriteDecodeError, JSON.stringify(bad));
+    assert.throws(() => snappyUncompress(Uint8Array.from(bad), 1000, out), RemoteWriteDecodeError, JSON.stringify(bad));
+  }
+});

@@ -3,7 +3,7 @@
 // so a sender that gets 204 may drop its copy; 4xx means "do not retry", 5xx means "retry".
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RemoteWriteDecodeError, snappyUncompress, type MetricMetadata } from '@rootsight/common';
+import { RemoteWriteDecodeError, SnappyOutput, snappyUncompress, type MetricMetadata } from '@rootsight/common';
 import { requestAuth } from '../auth/access-control.ts';
 import type { MetricsStore, SampleBatch, SeriesDay } from '../storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
@@ -56,10 +56,13 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     rowsOf: (e) => e.samples,
     write: async (items) => {
       if (items.length === 1) await opts.store.insertEncodedSamples(items[0]!.payload, items[0]!.seriesDays, [items[0]!.batch]);
-      else await opts.store.insertEncodedSamples(Buffer.concat(items.map((i) => i.payload)), items.flatMap((i) => i.seriesDays), items.map((i) => i.batch));
+      else await opts.store.insertEncodedSamples(items.map((i) => i.payload), items.flatMap((i) => i.seriesDays), items.map((i) => i.batch));
     },
   });
   const storageFailures = new Set<string>();
+  // Decompressed requests are only read while decoding, synchronously: one buffer serves them all.
+  const decompressed = new SnappyOutput();
+  const rowBuffers = new RowBufferPool();
 
   app.post('/v1/metrics', {
     bodyLimit: opts.limits.maxCompressedBytes,
@@ -85,15 +88,17 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     if (samples.full()) return overloaded(reply, new BackpressureError(1, 'metrics ingest is behind storage; retry later'));
     let encoded: EncodedSamples;
     let metadata: MetricMetadata[];
+    let rows: RowBinaryWriter | undefined;
     try {
-      const bytes = snappyUncompress(body, opts.limits.maxDecompressedBytes);
+      const bytes = snappyUncompress(body, opts.limits.maxDecompressedBytes, decompressed);
       // Rows are written as the samples are decoded, here rather than in the insert, so this
       // request's CPU work overlaps the running insert. A sample is ~20 bytes on the wire, ~50 as a row.
-      const w = new RowBinaryWriter(Math.max(1024, Math.ceil(bytes.length * 2.5)));
-      const decoded = decodeWriteRequestRows(bytes, now(), seriesCache, w);
-      encoded = { payload: w.view(), samples: decoded.samples.length, seriesDays: decoded.seriesDays, batch: decoded.samples };
+      rows = rowBuffers.writer(Math.max(1024, Math.ceil(bytes.length * 2.5)));
+      const decoded = decodeWriteRequestRows(bytes, now(), seriesCache, rows);
+      encoded = { payload: rows.view(), samples: decoded.samples.length, seriesDays: decoded.seriesDays, batch: decoded.samples };
       metadata = decoded.metadata.filter((m) => m.family !== '');
     } catch (e) {
+      if (rows) rowBuffers.give(rows.buf);
       if (e instanceof RemoteWriteDecodeError || e instanceof InvalidSamplesError) return fail(reply, 400, e.message);
       throw e;
     }
@@ -111,9 +116,43 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
       }
       reply.header('Retry-After', '5');
       return fail(reply, 503, `storing samples failed; retry later (${msg})`);
+    } finally {
+      // Journaled (or inserted, or refused): nothing reads the rows any more.
+      rowBuffers.give(rows.buf);
     }
     return reply.code(204).send();
   });
+}
+
+/**
+ * Row buffers reused from one request to the next once their rows are journaled: a fresh buffer
+ * per request (hundreds of KB, page-faulted in as it is written) was a visible share of the CPU
+ * per sample, with the garbage it left. Bounded, so a burst of big requests is not kept.
+ */
+class RowBufferPool {
+  private readonly free: Buffer[] = [];
+  private freeBytes = 0;
+  constructor(private readonly maxBuffers = 16, private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  /** A writer starting on a pooled buffer of at least `bytes` (or a new one). */
+  writer(bytes: number): RowBinaryWriter {
+    const w = new RowBinaryWriter(0);
+    let i = this.free.length - 1;
+    while (i >= 0 && this.free[i]!.length < bytes) i--;
+    if (i >= 0) {
+      w.buf = this.free.splice(i, 1)[0]!;
+      this.freeBytes -= w.buf.length;
+    } else {
+      w.buf = Buffer.allocUnsafe(bytes);
+    }
+    return w;
+  }
+
+  give(buf: Buffer): void {
+    if (this.free.length >= this.maxBuffers || this.freeBytes + buf.length > this.maxBytes || buf.length === 0) return;
+    this.free.push(buf);
+    this.freeBytes += buf.length;
+  }
 }
 
 /**

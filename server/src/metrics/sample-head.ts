@@ -14,7 +14,7 @@
 // Within a series samples are kept sorted by time; a sample for a time already held replaces it,
 // as the storage read keeps the copy written last. Stale markers (a NaN payload) are flagged from
 // their bits as they arrive and reported in staleAt, as the storage read does.
-import type { SampleBatch } from '../storage/clickhouse/metrics-store.ts';
+import type { SampleBatch, SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
 import type { SeriesSamples } from './engine/evaluator.ts';
 import type { Labels } from './engine/labels.ts';
 import { evaluableHere, matcherFilter } from './engine/selector-plan.ts';
@@ -29,45 +29,83 @@ export interface SampleHeadOptions {
 
 export interface SampleHeadStats { series: number; samples: number; completeAfterMs: number; reclaims: number; hits: number; misses: number }
 
-/** One series' samples, ascending by time, in growable columns. */
+/**
+ * One series' samples, ascending by time: times and values interleaved in one array (one
+ * allocation per growth instead of one per column: allocating typed arrays was most of the cost
+ * of taking a new series' samples), stale flags only once the series has had a stale marker.
+ */
 class HeadSeries {
   length = 0;
-  ts = new Float64Array(8);
-  vs = new Float64Array(8);
-  stale = new Uint8Array(8);
+  /** Time of sample i at 2i, its value at 2i + 1. */
+  tv: Float64Array;
+  stale: Uint8Array | undefined;
+  /** Cleared when the head drops the series, so an identity's cached reference to it goes stale. */
+  live = true;
 
-  constructor(readonly metricName: string, readonly labels: Labels) {}
+  constructor(readonly owner: object, readonly metricName: string, readonly labels: Labels, capacity: number) {
+    this.tv = new Float64Array(2 * capacity);
+  }
+
+  /** Makes room for n more samples. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (2 * need > this.tv.length) this.resize(Math.max(need, this.grownCapacity()));
+  }
+
+  /** Capacity after a growth: fourfold while small (fewer allocations for a new series), then double. */
+  private grownCapacity(): number {
+    const cap = this.tv.length / 2;
+    return cap < 256 ? cap * 4 : cap * 2;
+  }
 
   /** Adds or replaces the sample at time t; returns 1 when it was new. */
   put(t: number, v: number, isStale: boolean): number {
     const n = this.length;
-    if (n === 0 || t > this.ts[n - 1]!) {
-      if (n === this.ts.length) this.grow();
-      this.ts[n] = t; this.vs[n] = v; this.stale[n] = isStale ? 1 : 0;
+    const tv = this.tv;
+    if (n === 0 || t > tv[2 * n - 2]!) {
+      if (2 * n === tv.length) { this.resize(this.grownCapacity()); return this.put(t, v, isStale); }
+      tv[2 * n] = t; tv[2 * n + 1] = v;
+      if (isStale || this.stale !== undefined) this.setStale(n, isStale);
       this.length = n + 1;
       return 1;
     }
     const i = this.upperBound(t) - 1;
-    if (i >= 0 && this.ts[i] === t) { this.vs[i] = v; this.stale[i] = isStale ? 1 : 0; return 0; }
+    if (i >= 0 && tv[2 * i] === t) {
+      tv[2 * i + 1] = v;
+      if (isStale || this.stale !== undefined) this.setStale(i, isStale);
+      return 0;
+    }
     return this.insertAt(i + 1, t, v, isStale);
+  }
+
+  time(i: number): number {
+    return this.tv[2 * i]!;
+  }
+
+  private setStale(i: number, isStale: boolean): void {
+    this.stale ??= new Uint8Array(this.tv.length / 2);
+    this.stale[i] = isStale ? 1 : 0;
   }
 
   /** Inserts at index i, after earlier times and before later ones (a late, out-of-order sample). */
   private insertAt(i: number, t: number, v: number, isStale: boolean): number {
     const n = this.length;
-    if (n === this.ts.length) this.grow();
-    this.ts.copyWithin(i + 1, i, n); this.vs.copyWithin(i + 1, i, n); this.stale.copyWithin(i + 1, i, n);
-    this.ts[i] = t; this.vs[i] = v; this.stale[i] = isStale ? 1 : 0;
+    if (2 * n === this.tv.length) this.resize(this.grownCapacity());
+    this.tv.copyWithin(2 * i + 2, 2 * i, 2 * n);
+    this.stale?.copyWithin(i + 1, i, n);
+    this.tv[2 * i] = t; this.tv[2 * i + 1] = v;
+    if (isStale || this.stale !== undefined) this.setStale(i, isStale);
     this.length = n + 1;
     return 1;
   }
 
   /** First index whose time is after t. */
   upperBound(t: number): number {
+    const tv = this.tv;
     let lo = 0, hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ts[mid]! <= t) lo = mid + 1; else hi = mid;
+      if (tv[2 * mid]! <= t) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
@@ -76,20 +114,34 @@ class HeadSeries {
   dropThrough(t: number): number {
     const k = this.upperBound(t);
     if (k === 0) return 0;
-    this.ts.copyWithin(0, k, this.length); this.vs.copyWithin(0, k, this.length); this.stale.copyWithin(0, k, this.length);
+    this.tv.copyWithin(0, 2 * k, 2 * this.length);
+    this.stale?.copyWithin(0, k, this.length);
     this.length -= k;
-    if (this.ts.length > 64 && this.length < this.ts.length / 4) this.resize(Math.max(8, this.length * 2));
+    if (this.tv.length > 128 && this.length < this.tv.length / 8) this.resize(Math.max(8, this.length * 2));
     return k;
   }
 
-  private grow(): void {
-    this.resize(this.ts.length * 2);
+  /** Times, values and stale times of samples [lo, hi), copied (later inserts may shift these). */
+  copy(lo: number, hi: number): { timestamps: Float64Array; values: Float64Array; staleAt: number[] } {
+    const n = hi - lo;
+    const timestamps = new Float64Array(n), values = new Float64Array(n);
+    const tv = this.tv;
+    for (let i = 0, j = 2 * lo; i < n; i++, j += 2) { timestamps[i] = tv[j]!; values[i] = tv[j + 1]!; }
+    const staleAt: number[] = [];
+    const st = this.stale;
+    if (st !== undefined) for (let i = lo; i < hi; i++) if (st[i] === 1) staleAt.push(tv[2 * i]!);
+    return { timestamps, values, staleAt };
   }
 
   private resize(cap: number): void {
-    const ts = new Float64Array(cap), vs = new Float64Array(cap), st = new Uint8Array(cap);
-    ts.set(this.ts.subarray(0, this.length)); vs.set(this.vs.subarray(0, this.length)); st.set(this.stale.subarray(0, this.length));
-    this.ts = ts; this.vs = vs; this.stale = st;
+    const tv = new Float64Array(2 * cap);
+    tv.set(this.tv.subarray(0, 2 * this.length));
+    this.tv = tv;
+    if (this.stale !== undefined) {
+      const st = new Uint8Array(cap);
+      st.set(this.stale.subarray(0, this.length));
+      this.stale = st;
+    }
   }
 }
 
@@ -128,17 +180,11 @@ export class SampleHead {
       const si = seriesIndex[i]!;
       if (si !== lastIndex) {
         lastIndex = si;
-        const id = series[si]!;
-        s = this.series.get(id.fingerprint);
-        if (!s) {
-          const labels: Labels = { __name__: id.metricName };
-          for (const [k, v] of id.labels) labels[k] = v;
-          s = new HeadSeries(id.metricName, labels);
-          this.series.set(id.fingerprint, s);
-          let named = this.byName.get(id.metricName);
-          if (!named) this.byName.set(id.metricName, named = new Set());
-          named.add(s);
-        }
+        s = this.seriesOf(series[si]!);
+        // Room for the whole run of this series' samples at once.
+        let run = 1;
+        while (i + run < batch.length && seriesIndex[i + run] === si) run++;
+        s.reserve(run);
       }
       const o = i * 8;
       // Prometheus' stale marker: Float64 bits 0x7ff0000000000002.
@@ -148,6 +194,27 @@ export class SampleHead {
     }
     if (this.series.size > this.maxSeries) this.startOver();
     else if (this.samples > this.maxSamples) this.reclaim();
+  }
+
+  /**
+   * The head's entry for a series, made when new. The identity keeps a reference to it (ingest
+   * reuses identities across requests), which saves a lookup by fingerprint per series and batch.
+   */
+  private seriesOf(id: SeriesIdentity): HeadSeries {
+    const cached = id.headEntry as HeadSeries | undefined;
+    if (cached !== undefined && cached.live && cached.owner === this) return cached;
+    let s = this.series.get(id.fingerprint);
+    if (!s) {
+      const labels: Labels = { __name__: id.metricName };
+      for (const [k, v] of id.labels) labels[k] = v;
+      s = new HeadSeries(this, id.metricName, labels, 8);
+      this.series.set(id.fingerprint, s);
+      let named = this.byName.get(id.metricName);
+      if (!named) this.byName.set(id.metricName, named = new Set());
+      named.add(s);
+    }
+    id.headEntry = s;
+    return s;
   }
 
   /**
@@ -185,10 +252,8 @@ export class SampleHead {
       if (!keep(s.labels)) continue;
       const lo = s.upperBound(fromMs), hi = s.upperBound(toMs);
       if (hi <= lo) continue;
-      const staleAt: number[] = [];
-      for (let i = lo; i < hi; i++) if (s.stale[i] === 1) staleAt.push(s.ts[i]!);
       // Copies: the evaluator keeps these while later inserts may shift the head's columns.
-      out.push({ labels: s.labels, timestamps: s.ts.slice(lo, hi), values: s.vs.slice(lo, hi), staleAt });
+      out.push({ labels: s.labels, ...s.copy(lo, hi) });
     }
     return out;
   }
@@ -200,7 +265,7 @@ export class SampleHead {
     const probe: number[] = [];
     let k = 0;
     for (const s of this.series.values()) {
-      for (let i = (stride - (k % stride)) % stride; i < s.length; i += stride) probe.push(s.ts[i]!);
+      for (let i = (stride - (k % stride)) % stride; i < s.length; i += stride) probe.push(s.time(i));
       k += s.length;
     }
     probe.sort((a, b) => a - b);
@@ -211,6 +276,7 @@ export class SampleHead {
   /** Too many series to index: keep nothing, and answer only for times after the newest seen. */
   private startOver(): void {
     this.reclaims++;
+    for (const s of this.series.values()) s.live = false;
     this.series.clear();
     this.byName.clear();
     this.samples = 0;
@@ -218,6 +284,7 @@ export class SampleHead {
   }
 
   private remove(fp: bigint, s: HeadSeries): void {
+    s.live = false;
     this.series.delete(fp);
     const named = this.byName.get(s.metricName);
     named?.delete(s);

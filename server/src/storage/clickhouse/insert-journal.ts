@@ -7,14 +7,15 @@
 // once). A batch is written as *.tmp files and renamed, so a half-written batch, never
 // acknowledged, is never replayed.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ClickHouseSession } from './session.ts';
 
 /** What the journal needs of chDB (a test can stand in for it). */
 export type JournalStorage = Pick<ClickHouseSession, 'insertRowBinaryFile'>;
 
-export interface JournalPart { table: string; columns: readonly string[]; payload: Uint8Array }
+/** A table's rows for one batch; several payloads are written one after another (writev, no concatenation). */
+export interface JournalPart { table: string; columns: readonly string[]; payload: Uint8Array | readonly Uint8Array[] }
 
 interface JournalFile { table: string; columns: readonly string[]; path: string }
 
@@ -60,9 +61,9 @@ export class InsertJournal {
   async append(parts: readonly JournalPart[]): Promise<JournalEntry> {
     const seq = String(++this.seq).padStart(12, '0');
     const files = parts.map((p, i) => ({ table: p.table, columns: p.columns, path: join(this.dir, `${seq}-${i}-${p.table}-${p.columns.join('+')}${suffix}`) }));
-    await Promise.all(parts.map((p, i) => writeFile(`${files[i]!.path}.tmp`, p.payload)));
+    await Promise.all(parts.map((p, i) => writePayload(`${files[i]!.path}.tmp`, p.payload)));
     for (const f of files) await rename(`${f.path}.tmp`, f.path);
-    return { files, bytes: parts.reduce((a, p) => a + p.payload.length, 0) };
+    return { files, bytes: parts.reduce((a, p) => a + payloadBytes(p.payload), 0) };
   }
 
   /**
@@ -88,5 +89,24 @@ export class InsertJournal {
       for (const e of entries) e.files = e.files.filter((f) => !done.has(f));
       await Promise.all(g.map((f) => unlink(f.path)));
     }
+  }
+}
+
+export function payloadBytes(payload: Uint8Array | readonly Uint8Array[]): number {
+  if (payload instanceof Uint8Array) return payload.length;
+  let n = 0;
+  for (const p of payload) n += p.length;
+  return n;
+}
+
+async function writePayload(path: string, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  if (payload instanceof Uint8Array) return writeFile(path, payload);
+  const fh = await open(path, 'w');
+  try {
+    const total = payloadBytes(payload);
+    const { bytesWritten } = await fh.writev(payload as Uint8Array[]);
+    if (bytesWritten !== total) throw new Error(`short write to ${path}: ${bytesWritten} of ${total} bytes (disk full?)`);
+  } finally {
+    await fh.close();
   }
 }

@@ -5,7 +5,7 @@ import { anchoredRegex, type LabelMatcher } from '../../metrics/label-matcher.ts
 import { metricsMetadataTable, metricsSeriesSamplesTable, metricsSeriesTable } from './schema.ts';
 import { seriesFingerprint } from './series-fingerprint.ts';
 import type { ClickHouseDriver } from './driver.ts';
-import type { InsertJournal, JournalEntry, JournalPart } from './insert-journal.ts';
+import { payloadBytes, type InsertJournal, type JournalEntry, type JournalPart } from './insert-journal.ts';
 import { RowBinaryWriter } from './row-binary.ts';
 import type { QueryParams } from './session.ts';
 
@@ -19,6 +19,8 @@ export interface SampleRow { metricName: string; labels: Record<string, string>;
 export class SeriesIdentity {
   /** Days (since the epoch) whose metrics_series row is known to be stored; bounded, newest last. */
   writtenDays: number[] = [];
+  /** The PromQL head's entry for this series (metrics/sample-head.ts keeps it here to skip a lookup per batch). */
+  headEntry: unknown = undefined;
 
   constructor(
     readonly metricName: string,
@@ -241,20 +243,21 @@ export class MetricsStore {
   }
 
   /**
-   * Stores an encoded samples payload (see encodeSampleBatch) after the series rows it needs;
+   * Stores an encoded samples payload (see encodeSampleBatch; several are stored as their
+   * concatenation, without making it) after the series rows it needs;
    * resolves once it is durable. Series rows go first so that a reader never sees samples without
    * their labels; a series is marked written only once its row is durable (journaled batches are
    * inserted in order, so a later batch's samples never overtake it). `batches` are the same
    * samples as columns, for the observer.
    */
-  async insertEncodedSamples(payload: Uint8Array, seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
+  async insertEncodedSamples(payload: Uint8Array | readonly Uint8Array[], seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
     const needed = seriesDays.filter((s) => !s.series.writtenDays.includes(s.day));
     const parts: JournalPart[] = [];
     if (needed.length > 0) parts.push({ table: metricsSeriesTable, columns: seriesColumns, payload: encodeSeriesRows(needed) });
-    if (payload.length > 0) parts.push({ table: metricsSeriesSamplesTable, columns: sampleColumns, payload });
+    if (payloadBytes(payload) > 0) parts.push({ table: metricsSeriesSamplesTable, columns: sampleColumns, payload });
     if (!this.journal) {
       try {
-        for (const p of parts) await this.db.insertRowBinary(p.table, p.columns, p.payload);
+        for (const p of parts) await this.db.insertRowBinary(p.table, p.columns, p.payload instanceof Uint8Array ? p.payload : Buffer.concat(p.payload));
       } catch (e) {
         if (this.observer) for (const b of batches) this.observer.writeFailed(b);
         throw e;
