@@ -6,7 +6,7 @@
 // The data is pushed by this run, so the server's in-memory head answers; NO_HEAD=1 sends every read
 // to chDB instead (as after a restart, for data written before it). Storage reads go through the
 // decoded-sample cache (warm after the first run of a shape: 'ours 1st' is that first, cold run);
-// NO_CACHE=1 sends each one to chDB.
+// NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries.
 import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
 import { generate, spanMs, toOpenMetrics, type GenSeries } from '../test/differential/dataset.ts';
 import { prometheusAvailable, startPrometheus } from '../test/differential/prometheus-process.ts';
@@ -33,7 +33,11 @@ function withReplicas(data: GenSeries[]): GenSeries[] {
   return out;
 }
 
+/** COLD=1: the sample cache is emptied before each of our queries, so every read is a first (cold) one. */
+let beforeOurs: () => void = () => undefined;
+
 async function time(url: string, q: string, step: number): Promise<number> {
+  if (url.endsWith('/prometheus')) beforeOurs();
   const params = new URLSearchParams({ query: q, start: String(base / 1000), end: String((base + spanMs) / 1000), step: String(step) });
   const t0 = performance.now();
   const r = await fetch(`${url}/api/v1/query_range`, { method: 'POST', body: params, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
@@ -52,12 +56,13 @@ async function main(): Promise<void> {
   const data = withReplicas(generate(base));
   const samples = data.reduce((a, s) => a + s.samples.length, 0);
   const [prom, srv] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer({ metricsHeadSamples: process.env.NO_HEAD ? 0 : undefined, metricsCacheSamples: process.env.NO_CACHE ? 0 : undefined })]);
+  if (process.env.COLD) beforeOurs = () => srv.metricsCache?.clear();
   try {
     for (let i = 0; i < data.length; i += 50) {
       const res = await push(srv.url, data.slice(i, i + 50).map((s) => series(s.name, s.labels, s.samples)));
       if (res.status !== 204) throw new Error(`push: ${res.status} ${await res.text()}`);
     }
-    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : 'the in-memory head where it covers them'}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : ', else the sample cache'}`);
+    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : 'the in-memory head where it covers them'}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : process.env.COLD ? ', else the sample cache, emptied before each query (COLD)' : ', else the sample cache'}`);
     const ratios: { best: number; median: number }[] = [];
     for (const step of [15, 60]) {
       console.log(`\nstep ${step}s (${spanMs / 1000 / step + 1} points)`);

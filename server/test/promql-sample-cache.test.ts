@@ -81,6 +81,20 @@ describe('StoredSampleCache', () => {
     assert.equal(c.get('a', 50), undefined, 'an old unused one is gone');
   });
 
+  it('a window read twice (concurrent reads) is held once, the later copy', () => {
+    const c = new StoredSampleCache({ windowMs: W, maxSamples: 100 });
+    const t = c.beginRead(0, 10);
+    c.put(t, '1', 0, windowData([1]));
+    c.put(t, '1', 0, windowData([1, 2]));
+    assert.deepEqual([...c.get('1', 0)!.timestamps], [1, 2]);
+    assert.equal(c.stats().entries, 1);
+    assert.equal(c.stats().samples, 2 + 16);
+    for (let w = 1; w <= 10; w++) c.put(t, '1', w, windowData([w * W + 1])); // evicts window 0 and more
+    c.endRead(t);
+    assert.equal(c.get('1', 0), undefined);
+    assert.ok(c.stats().samples <= 100);
+  });
+
   it('an invalidation spanning very many windows clears everything', () => {
     const c = new StoredSampleCache({ windowMs: W });
     const t = c.beginRead(0, 0);

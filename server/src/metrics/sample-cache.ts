@@ -118,10 +118,10 @@ export class StoredSampleCache {
   /** Keeps what a read under `ticket` returned for one series and window, unless data may have landed there since. */
   put(ticket: CacheReadTicket, fingerprint: string, window: number, data: CachedWindow): void {
     if (ticket.void || this.maxSamples <= 0 || window < ticket.first || window > ticket.last) return;
+    const old = this.windows.get(window)?.get(fingerprint);
+    if (old) this.remove(old, this.windows.get(window)!); // (a concurrent read of the same window)
     let byFp = this.windows.get(window);
     if (!byFp) { byFp = new Map(); this.windows.set(window, byFp); }
-    const old = byFp.get(fingerprint);
-    if (old) this.remove(old, byFp);
     const e: Entry = { fingerprint, window, data, cost: data.timestamps.length + entryCost };
     byFp.set(fingerprint, e);
     this.recency.add(e);
