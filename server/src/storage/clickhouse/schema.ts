@@ -67,8 +67,10 @@ export const metricsSeriesSamplesSpec: TableSpec = {
   columns: [
     'metric_name LowCardinality(String)',
     'fingerprint UInt64',
-    "ts DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1))",
-    'value Float64 CODEC(Gorilla, ZSTD(1))',
+    // LZ4 after Delta/Gorilla (migration 7): ZSTD(1) cost the engine ~0.1 s more CPU per million
+    // samples inserted for ~0.1 B/sample less on disk, where a sample takes about half a byte.
+    "ts DateTime64(3, 'UTC') CODEC(Delta, LZ4)",
+    'value Float64 CODEC(Gorilla, LZ4)',
   ],
   engine: 'MergeTree',
   partitionBy: 'toDate(ts)',
