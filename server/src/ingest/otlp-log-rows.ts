@@ -80,8 +80,8 @@ class LogRowCopier extends OtlpRowCopier {
         default: this.skipUnknown(key, e, logRecordFields);
       }
     }
-    this.checkTimestampAt(time, () => `${where()}.time_unix_nano`);
-    this.checkTimestampAt(observed, () => `${where()}.observed_time_unix_nano`);
+    this.checkTimestampAt(time, 'time_unix_nano');
+    this.checkTimestampAt(observed, 'observed_time_unix_nano');
     if (severityNumber > 24) throw new OtlpInvalidError(`${where()}.severity_number: ${severityNumber} is outside 0..24`);
 
     // OTLP: the observed time stands in for an unknown event time, and the other way round; the
@@ -90,8 +90,8 @@ class LogRowCopier extends OtlpRowCopier {
     if (observed >= 0 && this.isZero64(observed)) observed = -1;
     this.writeTime(time >= 0 ? time : observed);
     this.writeTime(observed >= 0 ? observed : time);
-    this.copyId(traceId, traceIdEnd, 16, true, () => `${where()}.trace_id`);
-    this.copyId(spanId, spanIdEnd, 8, true, () => `${where()}.span_id`);
+    this.copyId(traceId, traceIdEnd, 16, true, 'trace_id');
+    this.copyId(spanId, spanIdEnd, 8, true, 'span_id');
     const out = this.out;
     out.u32(flags);
     this.copyString(severityText, severityTextEnd);

@@ -16,6 +16,12 @@ const maxTimestampHigh = Number(maxTimestampNs >> 32n);
 
 const wireTypeNames = ['varint', 'fixed64', 'length-delimited', 'start group', 'end group', 'fixed32', '6', '7'];
 
+/**
+ * Names what an error is about: a field name of the item being written (the message adds the item's
+ * position), or a function building the whole subject for anything deeper.
+ */
+export type Where = string | (() => string);
+
 /** Key-value ranges of one attribute list, collected while scanning its owner (fields come in any order). */
 export class KeyValueRanges {
   starts: number[] = [];
@@ -266,23 +272,28 @@ export abstract class OtlpRowCopier {
    * FixedString(n) from an id field: exactly n bytes, not all zero. An optional id that is absent
    * or all zero (OTLP's "invalid id") is written as n zero bytes, as the object path does.
    */
-  copyId(s: number, e: number, n: number, optional: boolean, what: () => string): void {
+  copyId(s: number, e: number, n: number, optional: boolean, what: Where): void {
     const out = this.out;
     out.reserve(n);
     const len = s < 0 ? 0 : e - s;
     if (len === 0 && optional) { this.zeros(n); return; }
-    if (len !== n) throw new OtlpInvalidError(`${what()} must be ${n} bytes, got ${len}`);
+    if (len !== n) throw new OtlpInvalidError(`${this.whereOf(what)} must be ${n} bytes, got ${len}`);
     const src = this.src;
     let zero = true;
     for (let i = s; i < e; i++) if (src[i] !== 0) { zero = false; break; }
-    if (zero && !optional) throw new OtlpInvalidError(`${what()} is all zeros, which OTLP defines as invalid`);
+    if (zero && !optional) throw new OtlpInvalidError(`${this.whereOf(what)} is all zeros, which OTLP defines as invalid`);
     this.copyBytes(s, e);
   }
 
   /** Rejects a fixed64 timestamp at `at` past maxTimestampNs, as checkTimestamp does; at < 0 is absent. */
-  checkTimestampAt(at: number, what: () => string): void {
+  checkTimestampAt(at: number, what: Where): void {
     // Below the limit's high word every low word is fine; at or above it, compare exactly.
-    if (at >= 0 && this.hi32(at) >= maxTimestampHigh) checkTimestamp(this.view.getBigUint64(at, true), what);
+    if (at >= 0 && this.hi32(at) >= maxTimestampHigh) checkTimestamp(this.view.getBigUint64(at, true), () => this.whereOf(what));
+  }
+
+  /** An error message's subject: a field of the current item (no closure per item), or any text. */
+  whereOf(what: Where): string {
+    return typeof what === 'string' ? `${this.itemWhere()}.${what}` : what();
   }
 
   /** DateTime64(9) from a fixed64 field: the same little-endian bytes; 0 when absent. */
@@ -411,7 +422,8 @@ export abstract class OtlpRowCopier {
         this.p = at;
         const v = this.varint(atEnd);
         // Exact below 2^53; negative int64s are 10-byte varints and take the bigint path.
-        this.out.string(v < 2 ** 53 ? String(v) : new WireReader(this.src, at, atEnd).varintBig(true).toString());
+        if (v < 2 ** 53) this.out.decimal(v);
+        else this.out.string(new WireReader(this.src, at, atEnd).varintBig(true).toString());
         return;
       }
       case 0x21: this.out.string(valueToString({ t: 'double', v: this.view.getFloat64(at, true) })); return;

@@ -99,16 +99,16 @@ class SpanRowCopier extends OtlpRowCopier {
         throw new OtlpInvalidError(`${where()} has more than ${this.limits.maxEventsPerSpan} events or links`);
       }
     }
-    this.checkTimestampAt(start, () => `${where()}.start_time_unix_nano`);
-    this.checkTimestampAt(endTime, () => `${where()}.end_time_unix_nano`);
+    this.checkTimestampAt(start, 'start_time_unix_nano');
+    this.checkTimestampAt(endTime, 'end_time_unix_nano');
     if (kind >= spanKindNames.length) throw new OtlpInvalidError(`${where()}.kind: unknown span kind ${kind}`);
     if (statusCode >= statusCodeNames.length) throw new OtlpInvalidError(`${where()}.status.code: unknown status code ${statusCode}`);
 
     const out = this.out;
     this.copyTimestamp(start);
-    this.copyId(traceId, traceIdEnd, 16, false, () => `${where()}.trace_id`);
-    this.copyId(spanId, spanIdEnd, 8, false, () => `${where()}.span_id`);
-    this.copyId(parent, parentEnd, 8, true, () => `${where()}.parent_span_id`);
+    this.copyId(traceId, traceIdEnd, 16, false, 'trace_id');
+    this.copyId(spanId, spanIdEnd, 8, false, 'span_id');
+    this.copyId(parent, parentEnd, 8, true, 'parent_span_id');
     this.copyString(traceState, traceStateEnd);
     out.u32(flags);
     this.copyString(name, nameEnd);
@@ -142,6 +142,8 @@ class SpanRowCopier extends OtlpRowCopier {
 
   private writeEvents(n: number): void {
     const out = this.out;
+    // Most spans have none: three empty arrays, without the per-column lists below.
+    if (n === 0) { out.u8(0); out.u8(0); out.u8(0); return; }
     const times: number[] = [];
     const names: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -176,6 +178,7 @@ class SpanRowCopier extends OtlpRowCopier {
 
   private writeLinks(n: number): void {
     const out = this.out;
+    if (n === 0) { out.u8(0); out.u8(0); out.u8(0); out.u8(0); return; }
     const fields: number[] = []; // per link: traceId s/e, spanId s/e, traceState s/e
     for (let i = 0; i < n; i++) {
       const s = this.linkStarts[i]!, e = this.linkEnds[i]!;

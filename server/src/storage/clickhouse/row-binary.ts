@@ -122,6 +122,22 @@ export class RowBinaryWriter {
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
+  /** A String column holding a non-negative integer below 2^53 in decimal, as String(v) would. */
+  decimal(v: number): void {
+    this.reserve(17);
+    const buf = this.buf;
+    let digits = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+    buf[this.pos] = digits;
+    let p = this.pos + digits;
+    for (let x = v, i = 0; i < digits; i++) {
+      const q = Math.floor(x / 10);
+      buf[p--] = 48 + (x - q * 10);
+      x = q;
+    }
+    this.pos += 1 + digits;
+  }
+
   bytes(b: Uint8Array): void {
     this.reserve(b.length);
     this.buf.set(b, this.pos);
