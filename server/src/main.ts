@@ -73,6 +73,8 @@ export interface StartServerOptions {
    * PromQL reads of older data skip chDB (chDB only); 0 = none. Default 4M (~70 MB at most).
    */
   metricsCacheSamples?: number;
+  /** How long after a write a window counts as live (read as asked, not cached); default 5 s. Tests set 0. */
+  metricsCacheLiveMs?: number;
 }
 
 export interface RunningServer {
@@ -120,7 +122,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     : undefined;
   // Decoded storage reads, exact for the same reason (the only writer): every batch stored, or
   // failed, drops the cached windows its times fall in, before any reader can see it stored.
-  const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples }) : undefined;
+  const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples, liveMs: opts.metricsCacheLiveMs }) : undefined;
   const observer: StoredSamplesObserver | undefined = cache
     ? {
       add(batch) { cache.storedBatch(batch); head?.add(batch); },

@@ -110,12 +110,15 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
   tempChdbSession((session) => { db = session; });
   let cache: StoredSampleCache;
   let store: MetricsStore;
+  let clock = 0;
+  /** Past the time windows stay live after a write. */
+  const later = () => { clock += 60_000; };
   // Three hours back, aligned to a window: old data, as the head would not hold after a restart.
   const base = Math.floor((Date.now() - 3 * W) / W) * W;
   const matchers = [{ name: '__name__', type: '=' as const, value: 'late_metric' }];
 
   before(() => {
-    cache = new StoredSampleCache({ windowMs: W });
+    cache = new StoredSampleCache({ windowMs: W, now: () => clock });
     store = new MetricsStore(db, { observer: { add: (b) => cache.storedBatch(b), writeFailed: (b) => cache.storedBatch(b) } });
   });
 
@@ -124,6 +127,7 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
 
   it('serves a repeated read from the cache and a later out-of-order sample from storage', async () => {
     await store.insertSamples([0, 1, 2, 3].map((i) => ({ metricName: 'late_metric', labels: { a: 'x' }, timestampMs: base + 60_000 * (i + 1), value: i })));
+    later();
     const r = reader(db);
     assert.deepEqual(times(await r.selectSeries(matchers, base, base + W)), [1, 2, 3, 4].map((i) => base + 60_000 * i));
     const misses = cache.stats().misses;
@@ -138,6 +142,7 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
   it('a batch stored while a read is in flight keeps that read out of the cache', async () => {
     const t0 = base + 2 * W; // a window of its own
     await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'y' }, timestampMs: t0 + 60_000, value: 1 }]);
+    later();
     // The read's storage query has returned (without the batch below) but the read is not done.
     let reached!: () => void, release!: () => void;
     const atGate = new Promise<void>((r) => { reached = r; });
@@ -153,8 +158,27 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
     await atGate;
     await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'y' }, timestampMs: t0 + 30_000, value: 7 }]);
     release();
+    later();
     assert.deepEqual(times(await inFlight), [t0 + 60_000], 'the read started before the batch was stored');
     assert.deepEqual(times(await reader(db).selectSeries(matchers, t0, t0 + W)), [t0 + 30_000, t0 + 60_000], 'the next read sees it');
     assert.ok(cache.stats().voidedReads >= 1);
+  });
+
+  it('a window written to just now is read as asked and not kept; the older ones of the same read are', async () => {
+    const t0 = base + 4 * W; // windows 4w+1..4w+3 of their own: (t0, t0 + 3W]
+    const at = [t0 + 1000, t0 + W + 1000, t0 + 2 * W + 1000];
+    await store.insertSamples(at.map((t, i) => ({ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t, value: i })));
+    later();
+    await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t0 + 2 * W + 2000, value: 9 }]); // the newest window is live
+    const r = reader(db);
+    const z = [...matchers, { name: 'a', type: '=' as const, value: 'z' }];
+    const want = [...at, t0 + 2 * W + 2000];
+    const before = cache.stats().entries;
+    assert.deepEqual(times(await r.selectSeries(z, t0 + 500, t0 + 3 * W)), want);
+    assert.equal(cache.stats().entries, before + 2, 'the two older windows are kept, the live one is not');
+    assert.deepEqual(times(await r.selectSeries(z, t0 + 500, t0 + 2 * W + 1500)), want.slice(0, 3), 'clipped inside the live window');
+    later();
+    assert.deepEqual(times(await r.selectSeries(z, t0, t0 + 3 * W)), want);
+    assert.equal(cache.stats().entries, before + 3, 'no longer live: kept');
   });
 });

@@ -19,6 +19,10 @@ export interface StoredSampleCacheOptions {
   maxSamples?: number;
   /** Window length in ms. Default 2 h. */
   windowMs?: number;
+  /** A window data was stored into less than this long ago (ms) is live: read as asked, not kept. Default 5 s (inserts run about every second while ingest runs). */
+  liveMs?: number;
+  /** Wall clock (tests). */
+  now?: () => number;
 }
 
 /** One series' samples in one window, ascending by time; empty when the series has none there. */
@@ -59,6 +63,10 @@ export class StoredSampleCache {
   /** Every entry, least recently used first (a Set keeps insertion order; a hit re-inserts). */
   private readonly recency = new Set<Entry>();
   private readonly inFlight = new Set<CacheReadTicket>();
+  /** When each recently invalidated window was last invalidated (wall ms); see isLive. */
+  private readonly touched = new Map<number, number>();
+  private readonly liveMs: number;
+  private readonly now: () => number;
   private samples = 0;
   private hits = 0;
   private misses = 0;
@@ -69,6 +77,8 @@ export class StoredSampleCache {
   constructor(opts: StoredSampleCacheOptions = {}) {
     this.maxSamples = opts.maxSamples ?? 4_000_000;
     this.windowMs = opts.windowMs ?? 2 * 3600_000;
+    this.liveMs = opts.liveMs ?? 5_000;
+    this.now = opts.now ?? Date.now;
     if (!(this.windowMs > 0) || !Number.isInteger(this.windowMs)) throw new Error(`sample cache window: ${this.windowMs} ms is not a positive whole number of ms`);
   }
 
@@ -101,6 +111,15 @@ export class StoredSampleCache {
     this.recency.delete(e);
     this.recency.add(e);
     return e.data;
+  }
+
+  /**
+   * Whether data was stored into window k within liveMs (the newest windows, while ingest runs):
+   * it would be dropped again at the next insert, so reading it whole to keep it is wasted work.
+   */
+  isLive(k: number): boolean {
+    const t = this.touched.get(k);
+    return t !== undefined && this.now() - t < this.liveMs;
   }
 
   /** Taken before a storage read of windows [first, last] is sent; end it with endRead. */
@@ -151,6 +170,12 @@ export class StoredSampleCache {
     if (!(last - first < maxWindowsPerInvalidation)) { this.clear(); return; }
     this.invalidations++;
     for (const t of this.inFlight) if (t.first <= last && t.last >= first) t.void = true;
+    const now = this.now();
+    if (this.touched.size > 4 * maxWindowsPerInvalidation) {
+      for (const [k, at] of this.touched) if (now - at >= this.liveMs) this.touched.delete(k);
+      if (this.touched.size > 4 * maxWindowsPerInvalidation) this.touched.clear(); // a hint only: bounded before exact
+    }
+    for (let k = first; k <= last; k++) this.touched.set(k, now);
     if (this.windows.size === 0) return;
     for (let k = first; k <= last; k++) {
       const byFp = this.windows.get(k);
