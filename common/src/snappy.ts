@@ -48,7 +48,7 @@ export function snappyDecompress(src: Uint8Array, maxBytes: number, output?: Sna
   return output ? out.subarray(0, length) : out;
 }
 
-/** Decodes elements from src[pos..] into out[0..limit); returns the output length, -1 when malformed. */
+/** Decodes elements from src[pos..] into out[0..limit); returns the output length, throws SnappyFormatError when malformed. */
 function decodeBody(src: Uint8Array, pos: number, out: Uint8Array, limit: number): number {
   const n = src.length;
   let op = 0;
