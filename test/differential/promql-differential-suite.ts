@@ -106,17 +106,23 @@ export function promqlDifferentialSuite(title: string, serverOptions: StartServe
     });
 
     if (opts.cachedPass) {
-      it('a second pass of the corpus, served from the sample cache, gives the same answers', async () => {
+      it('later passes of the corpus, served from the sample cache, give the same answers', async () => {
         const cache = srv.metricsCache;
         assert.ok(cache, 'the server has a sample cache');
+        const pass = async () => {
+          const results = await mapLimit(corpus.equal, 6, (q) => compareQuery(prom.url, srv.url, q));
+          const failures = corpus.equal.flatMap((q, i) => (results[i] ? [`  ${q}\n    ${results[i]}`] : []));
+          assert.deepEqual(failures, [], `differences:\n${failures.join('\n')}`);
+        };
+        // Windows still "live" (written to moments before) when the first pass read them were read
+        // without being cached; on a slow machine that can be some of them. This pass caches them.
+        await pass();
         const before = cache.stats();
-        const results = await mapLimit(corpus.equal, 6, (q) => compareQuery(prom.url, srv.url, q));
+        await pass();
         const after = cache.stats();
-        const failures = corpus.equal.flatMap((q, i) => (results[i] ? [`  ${q}\n    ${results[i]}`] : []));
-        assert.deepEqual(failures, [], `differences:\n${failures.join('\n')}`);
-        // Nothing was written meanwhile: every window the first pass read is still held.
+        // Nothing was written meanwhile: every window read before is still held.
         assert.ok(after.hits > before.hits, `cache hits ${before.hits} -> ${after.hits}`);
-        assert.equal(after.misses, before.misses, 'the second pass read nothing from storage');
+        assert.equal(after.misses, before.misses, 'the last pass read nothing from storage');
       });
     }
 
