@@ -175,7 +175,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     // HTTP ingest keys are checked by the access hook; gRPC has no such hook, so it resolves its own.
     telemetry = registerTelemetryIngest(app, db, { resolveProject: ingestProjectResolver(configDb), grpcListen: opts.otlpGrpcListen, ...opts.telemetry, httpKeysCheckedUpstream: true }, log);
     const ingestStats = telemetry.stats;
-    registerStorageApi(app, storage, db.kind, () => ingestStats());
+    registerStorageApi(app, storage, db.kind, () => ingestStats(), () => ({ head: head?.stats() ?? null, cache: cache?.stats() ?? null }));
     await registerUi(app, resolve(opts.uiDir ?? defaultUiDir));
     await app.listen({ host, port });
     await telemetry.listenGrpc();

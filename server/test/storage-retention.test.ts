@@ -77,4 +77,9 @@ it('drops partitions past retention and over budget, oldest first, and reports u
   assert.equal(logs.daysLeft, 0, 'over budget: no days left');
   assert.equal(usage.signals.find((s) => s.signal === 'metrics')!.retentionDays, 30);
   assert.equal(usage.signals.find((s) => s.signal === 'profiles')!.retentionDays, 3);
+  // PromQL's memory: both pieces are on by default with chDB, at their default bounds.
+  const memory = (usage as unknown as { metricsMemory: { head: { samples: number; series: number } | null; cache: { samples: number; maxSamples: number; entries: number } | null } }).metricsMemory;
+  assert.ok(memory.head && Number.isInteger(memory.head.samples) && Number.isInteger(memory.head.series), JSON.stringify(memory));
+  assert.equal(memory.cache?.maxSamples, 4_000_000);
+  assert.ok(Number.isInteger(memory.cache.samples) && memory.cache.samples <= memory.cache.maxSamples);
 });
