@@ -173,11 +173,8 @@ export class ClickHouseSeriesReader implements SeriesSource {
       wheres.push(js.length === 1 ? `(${clauses[js[0]!]!.samples})` : `(${clauses[js[0]!]!.range} AND metric_name IN (${js.map((j) => clauses[j]!.name).join(', ')}))`);
     }
     if (wheres.length === 0) return requests.map(() => []);
-    // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
-    const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
-      FROM ${metricsSeriesSamplesTable} WHERE ${wheres.join(' OR ')} ${sampleReadSettings}`, params);
     const decoded: DecodedSeries[] = [];
-    for (const s of decodeSampleRows(bytes)) {
+    for (const s of await this.readSampleRows(wheres, params)) {
       for (const j of selectorsOf.get(s.fingerprint) ?? []) {
         const part = sliceToRange(s, requests[j]!);
         if (part) decoded.push({ ...part, selector: j });
@@ -245,10 +242,8 @@ export class ClickHouseSeriesReader implements SeriesSource {
     if (wheres.length > 0) {
       const ticket = misses.length > 0 ? cache.beginRead(Math.min(...misses.map((m) => m.first)), Math.max(...misses.map((m) => m.last))) : undefined;
       try {
-        const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
-          FROM ${metricsSeriesSamplesTable} WHERE ${wheres.join(' OR ')} ${sampleReadSettings}`, params);
         const read = new Map<string, DecodedSeries>();
-        for (const s of decodeSampleRows(bytes)) read.set(s.fingerprint, s);
+        for (const s of await this.readSampleRows(wheres, params)) read.set(s.fingerprint, s);
         for (const { j, fps, first, last } of misses) {
           const l = live[j];
           for (const f of fps) {
@@ -301,6 +296,14 @@ export class ClickHouseSeriesReader implements SeriesSource {
       }
     });
     return this.withLabels(requests.length, decoded);
+  }
+
+  /** The sample rows matching any of `wheres`, one scan, decoded per series (fingerprint, time order). */
+  private async readSampleRows(wheres: readonly string[], params: QueryParams): Promise<DecodedSeries[]> {
+    // No ORDER BY: decodeSampleRows groups and orders rows for less than ClickHouse's sort costs.
+    const bytes = await this.db.rowBinary(`SELECT fingerprint, toFloat64(toUnixTimestamp64Milli(ts)), value
+      FROM ${metricsSeriesSamplesTable} WHERE ${wheres.join(' OR ')} ${sampleReadSettings}`, params);
+    return decodeSampleRows(bytes);
   }
 
   /** Attaches each decoded series' label set (fetching those not cached) and groups them by selector. */
