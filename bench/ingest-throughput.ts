@@ -140,12 +140,7 @@ function readShardsFile(path: string): Uint8Array[][] {
  * of the Rootsight server it times, and not on Prometheus'.
  */
 async function sendShardsFromChild(url: string, file: string): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--send-shards', file, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`sender for ${url} exited with ${code}`);
-  return (JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number }).seconds;
+  return runSenderChild(url, ['--send-shards', file, url]);
 }
 
 /**
@@ -153,7 +148,12 @@ async function sendShardsFromChild(url: string, file: string): Promise<number> {
  * start and its reading of the file are not counted).
  */
 async function sendBodiesFromChild(url: string, file: string, parallel: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--send-bodies', file, url, String(parallel)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return runSenderChild(url, ['--send-bodies', file, url, String(parallel)]);
+}
+
+/** Runs this script as a sender child with `args`; the seconds its last output line reports. */
+async function runSenderChild(url: string, args: string[]): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
