@@ -39,7 +39,7 @@ describe('parser', () => {
     assert.throws(() => parsePromql('rate(x)'), /expected type range vector in call to function "rate", got instant vector/);
     assert.throws(() => parsePromql('1 > 2'), /comparisons between scalars must use BOOL modifier/);
     assert.throws(() => parsePromql('x and 1'), /set operator "and" not allowed in binary scalar expression/);
-    assert.throws(() => parsePromql('holt_winters(x[5m], 0.5, 0.5)'), /not supported/);
+    assert.throws(() => parsePromql('double_exponential_smoothing(x[5m], 0.5, 0.5)'), /not supported/);
   });
 
   it('binds offset, @ and ranges to the nearest operand, as Prometheus does', () => {

@@ -137,7 +137,7 @@ export class Evaluator {
     const rangeFn = rangeFunctions[f];
     if (rangeFn) {
       const mIdx = f === 'quantile_over_time' ? 1 : 0;
-      const scalarArg = f === 'quantile_over_time' ? this.scalar(e.args[0]!, t) : f === 'predict_linear' ? this.scalar(e.args[1]!, t) : NaN;
+      const scalarArgs = e.args.length === 1 ? noScalars : e.args.flatMap((a, i) => (i === mIdx ? [] : [this.scalar(a, t)]));
       const arg = unparen(e.args[mIdx]!);
       const keepName = keepsMetricName.has(f);
       const out: InstantSample[] = [];
@@ -155,14 +155,14 @@ export class Evaluator {
           const s = series[i]!;
           w.timestamps = s.timestamps; w.values = s.values; w.lo = lo; w.hi = hi;
           if (counter) { const d = s.drops ??= dropCounts(s.values); w.mayHaveResets = d[hi - 1]! !== d[lo]!; }
-          const v = rangeFn(w, scalarArg);
+          const v = rangeFn(w, scalarArgs);
           if (v !== undefined) out.push({ labels: keepName ? s.labels : s.nameless, value: v });
         }
         return { type: 'vector', samples: keepName || d?.namelessUnique ? out : checkUnique(out) };
       }
       const { series, startMs, endMs } = this.window(arg, t);
       for (const s of series) {
-        const v = rangeFn({ timestamps: s.timestamps, values: s.values, lo: s.lo, hi: s.hi, mayHaveResets: true, startMs, endMs, evalMs: t }, scalarArg);
+        const v = rangeFn({ timestamps: s.timestamps, values: s.values, lo: s.lo, hi: s.hi, mayHaveResets: true, startMs, endMs, evalMs: t }, scalarArgs);
         if (v !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value: v });
       }
       return { type: 'vector', samples: checkUnique(out) };
@@ -380,6 +380,9 @@ export class Evaluator {
  * Prometheus hands series to functions and aggregations in label order; keeping the same order
  * makes floating-point sums identical, not just close.
  */
+/** The scalar arguments of a range function that has none (shared, never written). */
+const noScalars: readonly number[] = [];
+
 function byLabels(a: LoadedSeries, b: LoadedSeries): number {
   const ka = Object.keys(a.labels).sort(), kb = Object.keys(b.labels).sort();
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {

@@ -3,6 +3,7 @@
 // query step by step never copies samples: consecutive steps just move lo and hi.
 import { extrapolatedIncrease } from './extrapolated-rate.ts';
 import { kahanAdd, quantileOf } from './numeric.ts';
+import { PromqlEvalError } from './values.ts';
 
 export interface Window {
   timestamps: ArrayLike<number>;
@@ -19,8 +20,8 @@ export interface Window {
   evalMs: number;
 }
 
-/** `scalar` is the function's scalar argument where it has one (φ, the prediction horizon). */
-export type RangeFunction = (w: Window, scalar: number) => number | undefined;
+/** `scalars` are the function's scalar arguments in order (φ, the prediction horizon, sf and tf). */
+export type RangeFunction = (w: Window, scalars: readonly number[]) => number | undefined;
 
 export const rangeFunctions: Record<string, RangeFunction> = {
   rate: (w) => extrapolatedIncrease(w.timestamps, w.values, w.startMs, w.endMs, true, true, w.lo, w.hi, w.mayHaveResets),
@@ -29,11 +30,12 @@ export const rangeFunctions: Record<string, RangeFunction> = {
   irate: (w) => instantDelta(w, true),
   idelta: (w) => instantDelta(w, false),
   deriv: (w) => (w.hi - w.lo < 2 ? undefined : linearRegression(w, w.timestamps[w.lo]!)[0]),
-  predict_linear: (w, horizon) => {
+  predict_linear: (w, [horizon]) => {
     if (w.hi - w.lo < 2) return undefined;
     const [slope, intercept] = linearRegression(w, w.evalMs);
-    return slope * horizon + intercept;
+    return slope * horizon! + intercept;
   },
+  holt_winters: (w, [sf, tf]) => doubleExponentialSmoothing(w, sf!, tf!),
   changes: (w) => {
     let n = 0;
     for (let i = w.lo + 1; i < w.hi; i++) {
@@ -86,7 +88,7 @@ export const rangeFunctions: Record<string, RangeFunction> = {
   count_over_time: (w) => w.hi - w.lo,
   last_over_time: (w) => w.values[w.hi - 1],
   present_over_time: () => 1,
-  quantile_over_time: (w, q) => quantileOf(q, windowValues(w)),
+  quantile_over_time: (w, [q]) => quantileOf(q!, windowValues(w)),
   stddev_over_time: (w) => Math.sqrt(variance(w)),
   stdvar_over_time: (w) => variance(w),
 };
@@ -109,6 +111,36 @@ function instantDelta(w: Window, isRate: boolean): number | undefined {
   // irate treats a drop as a counter reset: the counter restarted from zero.
   const d = isRate && last < prev ? last : last - prev;
   return isRate ? d / (dt / 1000) : d;
+}
+
+/**
+ * holt_winters as Prometheus 2 defines it: the level starts at the first value and the trend at
+ * the first difference; each later sample moves the level by the smoothing factor and the trend by
+ * the trend factor. The result is the last smoothed level. The factors are checked before the
+ * sample count, so a bad factor is an error even for a window of one sample (as in Prometheus); a
+ * NaN factor passes the check there too and makes the result NaN.
+ */
+function doubleExponentialSmoothing(w: Window, sf: number, tf: number): number | undefined {
+  if (sf <= 0 || sf >= 1) throw new PromqlEvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed6(sf)}`);
+  if (tf <= 0 || tf >= 1) throw new PromqlEvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${goFixed6(tf)}`);
+  if (w.hi - w.lo < 2) return undefined;
+  let previousLevel = 0, level = w.values[w.lo]!;
+  let trend = w.values[w.lo + 1]! - w.values[w.lo]!;
+  for (let i = w.lo + 1; i < w.hi; i++) {
+    // The first step keeps the initial trend: there is no earlier level to take a difference from.
+    if (i > w.lo + 1) trend = tf * (level - previousLevel) + (1 - tf) * trend;
+    const next = sf * w.values[i]! + (1 - sf) * (level + trend);
+    previousLevel = level;
+    level = next;
+  }
+  return level;
+}
+
+/** Go's %f: six decimals; infinities as +Inf / -Inf. */
+function goFixed6(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  return x.toFixed(6);
 }
 
 function variance(w: Window): number {

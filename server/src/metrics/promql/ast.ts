@@ -107,6 +107,7 @@ export const functionSignatures: Record<string, FunctionSignature> = {
   rate: over, irate: over, increase: over, delta: over, idelta: over, deriv: over,
   changes: over, resets: over, increase_pure: over,
   predict_linear: { args: [m, s], returns: v },
+  holt_winters: { args: [m, s, s], returns: v },
   avg_over_time: over, min_over_time: over, max_over_time: over, sum_over_time: over,
   count_over_time: over, last_over_time: over, stddev_over_time: over, stdvar_over_time: over,
   present_over_time: over, absent_over_time: over,

@@ -27,10 +27,12 @@ function position(src: string, pos: number): string {
 }
 
 /**
- * Our extension functions are not in the official grammar. Each is renamed to a built-in function
- * name of the same length before parsing (positions stay right) and renamed back in the tree.
+ * Functions the official grammar does not know: our extensions, and holt_winters, which Prometheus
+ * 2.x has but the grammar we use (from Prometheus 3, where it was renamed) no longer lists. Each is
+ * renamed to a known function name of the same length before parsing (positions stay right) and
+ * renamed back in the tree, where its own signature is checked.
  */
-const extensionFunctions: Record<string, string> = { increase_pure: 'label_replace' };
+const extensionFunctions: Record<string, string> = { increase_pure: 'label_replace', holt_winters: 'day_of_month' };
 
 export function parsePromql(src: string): Expr {
   const { text, renamed } = renameExtensions(src);
@@ -45,7 +47,6 @@ export function parsePromql(src: string): Expr {
     const called = /([A-Za-z_][\w]*)\s*$/.exec(src.slice(0, at))?.[1];
     if (called !== undefined && tok === '(') {
       const pos = at - src.slice(0, at).length + src.slice(0, at).lastIndexOf(called);
-      if (unsupportedPrometheusFunctions.has(called)) throw new PromqlSyntaxError(`function ${JSON.stringify(called)} is not supported by this server`, pos, src);
       throw new PromqlSyntaxError(`unknown function with name ${JSON.stringify(called)}`, pos, src);
     }
     throw new PromqlSyntaxError(`unexpected ${JSON.stringify(tok)}`, at, src);
@@ -54,9 +55,6 @@ export function parsePromql(src: string): Expr {
   if (!top) throw new PromqlSyntaxError('no expression found in input', 0, src);
   return new TreeReader(text, src, renamed).expr(top);
 }
-
-/** Prometheus functions (of some version) we deliberately do not evaluate; named in errors. */
-const unsupportedPrometheusFunctions = new Set(['holt_winters']);
 
 function renameExtensions(src: string): { text: string; renamed: Map<number, string> } {
   const renamed = new Map<number, string>();
