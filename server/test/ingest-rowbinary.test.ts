@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeWriteRequest, ProtobufWriter, type TimeSeries } from '@rootsight/common';
+import { SampleColumnsPool } from '../src/ingest/sample-columns.ts';
 import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { MetricsStore, encodeSampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
@@ -13,6 +14,7 @@ import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { TelemetryStore, type LogRow, type SpanRow } from '../src/storage/clickhouse/telemetry-store.ts';
 import { tempChdbSession } from './chdb-session-fixture.ts';
+import { series } from './helpers.ts';
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 const now = T0 + 60_000;
@@ -37,6 +39,27 @@ function rawRequest(series: { labels: [string, string][]; samples: [number, Buff
 const f64 = (v: number) => { const b = Buffer.alloc(8); b.writeDoubleLE(v); return b; };
 
 describe('remote write decoding', () => {
+  it('reuses pooled sample columns only once released, and takes them back from a refused request', () => {
+    const pool = new SampleColumnsPool();
+    const cache = new SeriesIdentityCache();
+    const req = (name: string, v: number) => encodeWriteRequest({ timeseries: [series(name, { job: 'j' }, [[T0, v], [T0 + 1000, v + 1]])], metadata: [] });
+    const rows = () => new RowBinaryWriter(1024);
+    const a = decodeWriteRequestRows(req('a', 10), now, cache, rows(), undefined, pool).samples;
+    const b = decodeWriteRequestRows(req('b', 20), now, cache, rows(), undefined, pool).samples;
+    assert.notEqual(a.timestampsMs, b.timestampsMs, 'a is not released yet: b gets its own columns');
+    a.release!();
+    a.release!(); // a second release must not put the same columns in the pool twice
+    assert.equal(pool.size, 1);
+    const c = decodeWriteRequestRows(req('c', 30), now, cache, rows(), undefined, pool).samples;
+    assert.equal(c.timestampsMs, a.timestampsMs, "c decodes into a's released columns");
+    assert.equal(pool.size, 0);
+    assert.deepEqual([c.length, ...c.timestampsMs.subarray(0, 2)], [2, T0, T0 + 1000]);
+    assert.deepEqual([...new Float64Array(c.valueBytes.slice(0, 16).buffer)], [30, 31]);
+    assert.deepEqual([...new Float64Array(b.valueBytes.slice(0, 16).buffer)], [20, 21], 'b is untouched');
+    assert.throws(() => decodeWriteRequestRows(encodeWriteRequest({ timeseries: [series('late', {}, [[now + 7_200_000, 1]])], metadata: [] }), now, cache, rows(), undefined, pool), InvalidSamplesError);
+    assert.equal(pool.size, 1, 'a refused request gives its columns back');
+  });
+
   it('keeps value bits exactly, including the stale marker', () => {
     const body = rawRequest([{ labels: [['__name__', 'up'], ['job', 'x']], samples: [[T0, f64(1)], [T0 + 1000, staleBytes], [T0 + 2000, f64(-0)]] }]);
     const { samples } = decodeWriteRequestSamples(body, now);

@@ -127,3 +127,23 @@ it('a failing insert is retried until it succeeds; meanwhile the head declines i
   assert.ok(head.select(m, t + 1000, t + 5000));
   await store.close();
 });
+
+it('a batch is released for reuse only once stored and copied by the observer, never while its insert is retried', async () => {
+  let failures = 1;
+  const flaky: JournalStorage = {
+    insertRowBinaryFile: async (table, columns, file) => {
+      if (failures > 0) { failures--; throw new Error('disk hiccup'); }
+      await db.insertRowBinaryFile(table, columns, file);
+    },
+  };
+  const events: string[] = [];
+  const observer = { add: () => events.push('add'), writeFailed: () => events.push('failed') };
+  const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), flaky), observer, log: () => undefined });
+  const b = batch('released', [[T0, 1]]);
+  b.release = () => events.push('release');
+  await store.insertSampleBatch(b);
+  assert.deepEqual(events, [], 'acknowledged (journaled): still waiting for its insert');
+  await store.settled();
+  assert.deepEqual(events, ['failed', 'add', 'release']);
+  await store.close();
+});

@@ -8,6 +8,8 @@ import { requestAuth } from '../auth/access-control.ts';
 import type { MetricsStore, SampleBatch, SeriesDay } from '../storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
 import { BackpressureError, GroupCommitBatcher } from './batcher.ts';
+import { ReusePool } from './reuse-pool.ts';
+import { SampleColumnsPool } from './sample-columns.ts';
 import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows } from './write-request-rows.ts';
 
 export const protobufContentType = 'application/x-protobuf';
@@ -62,7 +64,9 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
   const storageFailures = new Set<string>();
   // Decompressed requests are only read while decoding, synchronously: one buffer serves them all.
   const decompressed = new SnappyOutput();
-  const rowBuffers = new RowBufferPool();
+  // Row buffers come back once journaled, sample columns once the PromQL head has copied them.
+  const rowBuffers = new ReusePool<Buffer>((b) => b.length);
+  const columns = new SampleColumnsPool();
 
   app.post('/v1/metrics', {
     bodyLimit: opts.limits.maxCompressedBytes,
@@ -93,8 +97,10 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
       const bytes = snappyUncompress(body, opts.limits.maxDecompressedBytes, decompressed);
       // Rows are written as the samples are decoded, here rather than in the insert, so this
       // request's CPU work overlaps the running insert. A sample is ~20 bytes on the wire, ~50 as a row.
-      rows = rowBuffers.writer(Math.max(1024, Math.ceil(bytes.length * 2.5)));
-      const decoded = decodeWriteRequestRows(bytes, now(), seriesCache, rows);
+      const rowBytes = Math.max(1024, Math.ceil(bytes.length * 2.5));
+      rows = new RowBinaryWriter(0);
+      rows.buf = rowBuffers.take(rowBytes) ?? Buffer.allocUnsafe(rowBytes);
+      const decoded = decodeWriteRequestRows(bytes, now(), seriesCache, rows, undefined, columns);
       encoded = { payload: rows.view(), samples: decoded.samples.length, seriesDays: decoded.seriesDays, batch: decoded.samples };
       metadata = decoded.metadata.filter((m) => m.family !== '');
     } catch (e) {
@@ -122,37 +128,6 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     }
     return reply.code(204).send();
   });
-}
-
-/**
- * Row buffers reused from one request to the next once their rows are journaled: a fresh buffer
- * per request (hundreds of KB, page-faulted in as it is written) was a visible share of the CPU
- * per sample, with the garbage it left. Bounded, so a burst of big requests is not kept.
- */
-class RowBufferPool {
-  private readonly free: Buffer[] = [];
-  private freeBytes = 0;
-  constructor(private readonly maxBuffers = 16, private readonly maxBytes = 64 * 1024 * 1024) {}
-
-  /** A writer starting on a pooled buffer of at least `bytes` (or a new one). */
-  writer(bytes: number): RowBinaryWriter {
-    const w = new RowBinaryWriter(0);
-    let i = this.free.length - 1;
-    while (i >= 0 && this.free[i]!.length < bytes) i--;
-    if (i >= 0) {
-      w.buf = this.free.splice(i, 1)[0]!;
-      this.freeBytes -= w.buf.length;
-    } else {
-      w.buf = Buffer.allocUnsafe(bytes);
-    }
-    return w;
-  }
-
-  give(buf: Buffer): void {
-    if (this.free.length >= this.maxBuffers || this.freeBytes + buf.length > this.maxBytes || buf.length === 0) return;
-    this.free.push(buf);
-    this.freeBytes += buf.length;
-  }
 }
 
 /**

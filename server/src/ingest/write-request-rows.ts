@@ -8,6 +8,7 @@
 import { ProtobufReader, RemoteWriteDecodeError, ProtobufDecodeError, type MetricMetadata, type MetricTypeName } from '@rootsight/common';
 import { encodeSeriesIdentity, type SampleBatch, type SeriesDay, type SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
 import type { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
+import { SampleColumns, type SampleColumnsPool } from './sample-columns.ts';
 
 export class InvalidSamplesError extends Error {
   constructor(message: string) {
@@ -97,52 +98,37 @@ function sameBytes(a: Uint8Array, buf: Uint8Array, ranges: readonly number[]): b
   return p === a.length;
 }
 
-/** Growable per-sample columns. */
-class SampleColumns {
-  length = 0;
-  seriesIndex: Uint32Array;
-  timestampsMs: Float64Array;
-  valueBytes: Uint8Array;
-
-  constructor(capacity: number) {
-    this.seriesIndex = new Uint32Array(capacity);
-    this.timestampsMs = new Float64Array(capacity);
-    this.valueBytes = new Uint8Array(capacity * 8);
-  }
-
-  /** Makes room for n more samples. */
-  ensure(n: number): void {
-    while (this.length + n > this.seriesIndex.length) this.grow();
-  }
-
-  grow(): void {
-    const cap = this.seriesIndex.length * 2;
-    const si = new Uint32Array(cap); si.set(this.seriesIndex); this.seriesIndex = si;
-    const ts = new Float64Array(cap); ts.set(this.timestampsMs); this.timestampsMs = ts;
-    const vb = new Uint8Array(cap * 8); vb.set(this.valueBytes); this.valueBytes = vb;
-  }
-}
 
 /** Decodes and validates a decompressed WriteRequest. Throws RemoteWriteDecodeError or InvalidSamplesError (both: 400). */
 export function decodeWriteRequestSamples(bytes: Uint8Array, nowMs: number, cache = new SeriesIdentityCache(), limits = defaultWriteRequestLimits): DecodedWriteRequest {
-  return decodeChecked(bytes, nowMs, cache, limits, undefined);
+  return decodeChecked(bytes, nowMs, cache, limits, undefined, undefined);
 }
 
 /**
  * The same, and each sample's metrics_series_samples row (as encodeSampleBatch writes it) appended
  * to `rows` while the sample is at hand: one pass over the samples instead of a decode pass and an
- * encode pass.
+ * encode pass. With `columns`, the samples' columns come from that pool and the batch's release()
+ * hands them back.
  */
-export function decodeWriteRequestRows(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, rows: RowBinaryWriter, limits = defaultWriteRequestLimits): DecodedWriteRequestRows {
+export function decodeWriteRequestRows(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, rows: RowBinaryWriter, limits = defaultWriteRequestLimits, columns?: SampleColumnsPool): DecodedWriteRequestRows {
   const out = new RowSink(rows);
-  const decoded = decodeChecked(bytes, nowMs, cache, limits, out);
+  const decoded = decodeChecked(bytes, nowMs, cache, limits, out, columns);
   return { ...decoded, seriesDays: out.unwritten };
 }
 
-function decodeChecked(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined): DecodedWriteRequest {
+function decodeChecked(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined, columns: SampleColumnsPool | undefined): DecodedWriteRequest {
+  // Smallest sample on the wire is ~13 bytes; start at a size that rarely needs to grow.
+  const capacity = Math.max(16, Math.ceil(bytes.length / 16));
+  const cols = columns ? columns.take(capacity) : new SampleColumns(capacity);
   try {
-    return decodeUnchecked(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), nowMs, cache, limits, rows);
+    const decoded = decodeUnchecked(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), nowMs, cache, limits, rows, cols);
+    if (columns) {
+      let released = false;
+      decoded.samples.release = () => { if (!released) { released = true; columns.give(cols); } };
+    }
+    return decoded;
   } catch (e) {
+    columns?.give(cols);
     if (e instanceof ProtobufDecodeError || e instanceof RemoteWriteDecodeError) throw new RemoteWriteDecodeError(`invalid WriteRequest protobuf: ${e.message}`);
     throw e;
   }
@@ -210,10 +196,8 @@ class RowSink {
   }
 }
 
-function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined): DecodedWriteRequest {
+function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined, cols: SampleColumns): DecodedWriteRequest {
   const r = new ProtobufReader(buf);
-  // Smallest sample on the wire is ~13 bytes; start at a size that rarely needs to grow.
-  const cols = new SampleColumns(Math.max(16, Math.ceil(buf.length / 16)));
   const series: SeriesIdentity[] = [];
   const metadata: MetricMetadata[] = [];
   const maxTs = nowMs + maxFutureMs;

@@ -48,6 +48,12 @@ export interface SampleBatch {
   timestampsMs: Float64Array;
   /** 8 bytes per sample: the Float64 value exactly as received (little-endian). */
   valueBytes: Uint8Array;
+  /**
+   * Called once the store is done with the batch (stored, and the observer has copied it), so its
+   * arrays can be reused; nothing may read them afterwards. A batch that fails is not released:
+   * it is left to the garbage collector.
+   */
+  release?: () => void;
 }
 
 /** A series whose metrics_series row for `day` may not be stored yet. */
@@ -267,7 +273,7 @@ export class MetricsStore {
       }
       markWritten(needed);
       if (needed.length > 0) this.seriesWrites++;
-      if (this.observer) for (const b of batches) this.observer.add(b);
+      for (const b of batches) { this.observer?.add(b); b.release?.(); }
       return;
     }
     if (parts.length === 0) return;
@@ -338,7 +344,7 @@ export class MetricsStore {
       for (const t of turn) {
         if (t.newSeries) this.seriesWrites++;
         this.backlogBytes -= t.entry.bytes;
-        if (this.observer) for (const b of t.batches) this.observer.add(b);
+        for (const b of t.batches) { this.observer?.add(b); b.release?.(); }
       }
       this.insertedSeq = turn.at(-1)!.seq;
       this.waiters = this.waiters.filter((w) => (w.seq <= this.insertedSeq ? (w.resolve(), false) : true));
