@@ -3,14 +3,13 @@
 // kernel programs still gives node and container metrics; no collector still
 // serves /metrics.
 import { readlinkSync } from 'node:fs';
-import { encodeWriteRequest, remoteWriteHeaders, snappyCompress } from '@rootsight/common';
+import { encodeWriteRequest, remoteWriteHeaders, renderPrometheusText, snappyCompress } from '@rootsight/common';
 import { AgentSelfCollector } from './agent-self-collector.ts';
 import { ContainerCollector } from './containers/container-collector.ts';
 import { ExitedProcessOwners } from './procs/exited-process-owners.ts';
 import { ProcessTable } from './procs/process-table.ts';
 import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
 import { gather, withLabels, type MetricCollector, type MetricFamily } from './export/metric-family.ts';
-import { renderPrometheusText } from './export/prometheus-text.ts';
 import { toWriteRequest } from './export/remote-write-request.ts';
 import { PushQueue } from './export/push-queue.ts';
 import { readNodeIdentity, type NodeIdentity } from './host/node-identity.ts';

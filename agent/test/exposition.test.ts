@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { decodeWriteRequest } from '@rootsight/common';
 import { gather, withLabels, type MetricFamily } from '../src/export/metric-family.ts';
-import { formatLabels, renderPrometheusText } from '../src/export/prometheus-text.ts';
+import { formatLabels, renderPrometheusText } from '@rootsight/common';
 import { toWriteRequest } from '../src/export/remote-write-request.ts';
 import { encodeWriteRequest } from '@rootsight/common';
 

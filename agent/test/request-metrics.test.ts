@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { renderPrometheusText } from '../src/export/prometheus-text.ts';
+import { renderPrometheusText } from '@rootsight/common';
 import { RequestMetrics } from '../src/requests/request-metrics.ts';
 
 test('HTTP requests: counters by status, histogram with default buckets, inbound without destinations', () => {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { registerConfigApi } from './api/config-api.ts';
+import { registerSelfMetrics } from './api/self-metrics.ts';
 import { registerServiceMapApi } from './api/service-map.ts';
 import { registerStorageApi } from './api/storage-usage.ts';
 import { registerUi } from './api/ui.ts';
@@ -175,7 +176,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     // HTTP ingest keys are checked by the access hook; gRPC has no such hook, so it resolves its own.
     telemetry = registerTelemetryIngest(app, db, { resolveProject: ingestProjectResolver(configDb), grpcListen: opts.otlpGrpcListen, ...opts.telemetry, httpKeysCheckedUpstream: true }, log);
     const ingestStats = telemetry.stats;
-    registerStorageApi(app, storage, db.kind, () => ingestStats(), () => ({ head: head?.stats() ?? null, cache: cache?.stats() ?? null }));
+    const metricsMemory = () => ({ head: head?.stats() ?? null, cache: cache?.stats() ?? null });
+    registerStorageApi(app, storage, db.kind, () => ingestStats(), metricsMemory);
+    registerSelfMetrics(app, { metricsMemory, metricsInsertBacklogBytes: () => store.insertBacklogBytes(), ingestQueues: () => ingestStats() });
     await registerUi(app, resolve(opts.uiDir ?? defaultUiDir));
     await app.listen({ host, port });
     await telemetry.listenGrpc();

@@ -84,7 +84,7 @@ describe('every route against the route table', () => {
   test('every registered route has an entry', () => {
     const unlisted = routes.filter((r) => r.access === 'unlisted').map((r) => `${r.method} ${r.url}`);
     assert.deepEqual(unlisted, [], 'add these to server/src/auth/route-access.ts');
-    for (const must of ['POST /api/login', 'GET /api/service-map', 'POST /v1/metrics', 'GET /health', 'DELETE /api/users/:userId']) {
+    for (const must of ['POST /api/login', 'GET /api/service-map', 'POST /v1/metrics', 'GET /health', 'GET /metrics', 'DELETE /api/users/:userId']) {
       assert.ok(routes.some((r) => `${r.method} ${r.url}` === must), `${must} is registered`);
     }
   });

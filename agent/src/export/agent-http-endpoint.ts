@@ -2,8 +2,7 @@
 // for what the kernel side could do on this host, /health.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatUrl, parseListenAddress } from '@rootsight/common';
-import { PROMETHEUS_TEXT_CONTENT_TYPE } from './prometheus-text.ts';
+import { PROMETHEUS_TEXT_CONTENT_TYPE, formatUrl, parseListenAddress } from '@rootsight/common';
 
 export interface AgentHttpHandlers {
   metricsText(): string;

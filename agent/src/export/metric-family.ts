@@ -1,23 +1,11 @@
 // The agent's in-memory shape of a scrape: families of samples computed from
 // live state at collection time, then rendered as Prometheus text or remote write.
+// The family types are common's, where the text rendering lives.
+import type { MetricFamily, MetricFamilyType, MetricSample } from '@rootsight/common';
 
-export type MetricType = 'counter' | 'gauge' | 'histogram';
-
+export type { MetricFamily, MetricSample };
+export type MetricType = MetricFamilyType;
 export type Labels = Record<string, string>;
-
-export interface MetricSample {
-  labels: Labels;
-  value: number;
-  /** Histogram series: appended to the family name (`_bucket` with an `le` label, `_sum`, `_count`). */
-  suffix?: '_bucket' | '_sum' | '_count';
-}
-
-export interface MetricFamily {
-  name: string;
-  help: string;
-  type: MetricType;
-  samples: MetricSample[];
-}
 
 /** Anything that can contribute families to a scrape. */
 export interface MetricCollector {

@@ -13,7 +13,7 @@ export async function registerUi(app: FastifyInstance, uiDir: string): Promise<v
     await app.register(fastifyStatic, { root: uiDir, prefix: '/' });
   } else {
     app.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(
-      `Rootsight server is running, but the UI is not built (no index.html in ${uiDir}).\nRun "npm run setup" in the repository root, then reload.\nAPIs: /api/service-map, /prometheus/api/v1/query, /v1/metrics, /health\n`,
+      `Rootsight server is running, but the UI is not built (no index.html in ${uiDir}).\nRun "npm run setup" in the repository root, then reload.\nAPIs: /api/service-map, /prometheus/api/v1/query, /v1/metrics, /metrics, /health\n`,
     ));
   }
 

@@ -14,6 +14,9 @@ export type Access = 'public' | 'ingest' | 'session' | 'query' | RoleName;
 
 export const routeAccess: Readonly<Record<string, Access>> = {
   'GET /health': 'public',
+  // The server's own metrics: readable like the Prometheus API, so a scrape job can authenticate
+  // with basic auth or an API key when anonymous access is off.
+  'GET /metrics': 'query',
   // The UI: index.html, assets, and client-side routes (served by @fastify/static).
   'GET /': 'public',
   'GET /*': 'public',

@@ -1,5 +1,22 @@
-// Prometheus text exposition format 0.0.4, as promtool check metrics reads it.
-import type { MetricFamily } from './metric-family.ts';
+// Prometheus text exposition format 0.0.4, as promtool check metrics reads it. The agent's
+// /metrics and the server's own /metrics both render through here.
+
+export type MetricFamilyType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSample {
+  labels: Record<string, string>;
+  value: number;
+  /** Histogram series: appended to the family name (`_bucket` with an `le` label, `_sum`, `_count`). */
+  suffix?: '_bucket' | '_sum' | '_count';
+}
+
+/** One metric name's HELP, TYPE and samples, computed from live state at collection time. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: MetricFamilyType;
+  samples: MetricSample[];
+}
 
 export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
