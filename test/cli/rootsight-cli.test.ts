@@ -64,3 +64,40 @@ test('rootsight up serves the UI and the service map, and stops cleanly on SIGTE
     assert.equal(code, 0, out);
   }
 });
+
+test('--metrics-head-samples: listed in help, checked, and 0 turns the PromQL head off', async () => {
+  const help = run('server', '--help');
+  assert.match(help.stdout, /--metrics-head-samples [^\n]*\(default 4000000\) \[env METRICS_HEAD_SAMPLES\]/);
+  const dir = mkdtempSync(join(tmpdir(), 'rootsight-head-flag-'));
+  try {
+    const bad = run('server', '--metrics-head-samples', 'lots', '--data-dir', dir);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--metrics-head-samples: invalid value "lots", expected a whole number of samples \(0 = off\)/);
+
+    const child = spawn(process.execPath, [bin, 'server', '--listen', '127.0.0.1:0', '--otlp-grpc-listen', '', '--data-dir', dir,
+      '--metrics-head-samples', '0', '--metrics-cache-samples', '1234'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no address printed:\n${out}`)), 60_000);
+        child.stderr.on('data', () => {
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) { clearTimeout(timer); resolve(m[1]!); }
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+      });
+      const text = await (await fetch(`${url}/metrics`)).text();
+      // The server's own metrics show what the flags set: no head at all, the cache at its bound.
+      assert.doesNotMatch(text, /rootsight_server_promql_head_/);
+      assert.match(text, /^rootsight_server_promql_sample_cache_max_samples 1234$/m);
+    } finally {
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.equal(code, 0, out);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
