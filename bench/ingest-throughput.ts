@@ -258,7 +258,7 @@ async function settle(promPid: number): Promise<void> {
   }
 }
 
-interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number }
+interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; loopBusy: number }
 
 /**
  * Times one remote-write phase after both servers settled; CPU is the server's (and for us this
@@ -269,13 +269,16 @@ interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number }
 async function phase(label: string, promPid: number, cpu: () => number, run: () => Promise<number>, stored: () => Promise<unknown>): Promise<Phase> {
   await settle(promPid);
   const c0 = cpu();
+  const elu0 = performance.eventLoopUtilization();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} start ${process.hrtime.bigint() / 1000n}`);
   const seconds = await run();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} end ${process.hrtime.bigint() / 1000n}`);
   const cpuSeconds = cpu() - c0;
+  // Our server's event loop (this process): near 1 means the one JS thread is what limits us.
+  const loopBusy = performance.eventLoopUtilization(elu0).utilization;
   const ended = performance.now();
   await stored();
-  return { seconds, cpuSeconds, storedSeconds: seconds + (performance.now() - ended) / 1000 };
+  return { seconds, cpuSeconds, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy };
 }
 
 async function main(): Promise<void> {
@@ -341,6 +344,7 @@ async function main(): Promise<void> {
     console.log(`remote write, 4 shards:  Rootsight ${fmt(rw4.samples / ours4Sec)} samples/s, Prometheus 2.42 ${fmt(rw4.samples / prom4Sec)} samples/s, ratio ${(prom4Sec / ours4Sec).toFixed(2)}× (Rootsight / Prometheus)`);
     console.log(`  until also inserted into chDB (the journal's backlog, plus one usage query): 1 sender ${fmt(rw.samples / ours1.storedSeconds)} samples/s, 4 shards ${fmt(rw4.samples / ours4.storedSeconds)} samples/s`);
     console.log(`CPU seconds per million samples while timed (1 sender / 4 shards): Rootsight ${cpuPerM(ours1, rw.samples)} / ${cpuPerM(ours4, rw4.samples)}, Prometheus ${cpuPerM(prom1, rw.samples)} / ${cpuPerM(prom4, rw4.samples)}`);
+    console.log(`Rootsight's event loop busy while timed (1 sender / 4 shards): ${(ours1.loopBusy * 100).toFixed(0)}% / ${(ours4.loopBusy * 100).toFixed(0)}%`);
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);
