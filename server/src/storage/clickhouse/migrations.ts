@@ -70,13 +70,14 @@ export function schemaStatementsFor(target: DdlTarget): string[] {
   return [...createTableStatements(migrationsSpec, target), ...migrations.flatMap((m) => m.statements(target))];
 }
 
-/** Applies every migration not yet recorded; returns the versions it applied. */
-export async function runMigrations(db: ClickHouseDriver, log: (msg: string) => void = () => undefined): Promise<number[]> {
+/** Applies every migration not yet recorded, up to `lastVersion`; returns the versions it applied. */
+export async function runMigrations(db: ClickHouseDriver, log: (msg: string) => void = () => undefined, lastVersion = Infinity): Promise<number[]> {
   const target: DdlTarget = { cluster: db.cluster };
   for (const stmt of createTableStatements(migrationsSpec, target)) await db.exec(stmt);
   const done = new Set((await db.rows(`SELECT DISTINCT version FROM ${migrationsTable}`)).map((r) => Number(r[0])));
   const applied: number[] = [];
   for (const m of migrations) {
+    if (m.version > lastVersion) break;
     if (done.has(m.version)) continue;
     for (const stmt of m.statements(target)) await db.exec(stmt);
     await m.moveData?.(db, target);

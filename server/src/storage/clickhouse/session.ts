@@ -71,7 +71,11 @@ export class ClickHouseSession implements ClickHouseDriver {
     mkdirSync(this.spoolDir, { recursive: true });
   }
 
-  static async open(path: string): Promise<ClickHouseSession> {
+  /**
+   * Opens the data directory and migrates its schema. `schemaVersion` stops the migrations at that
+   * version, so a test can make a database as an older release left it; the server never sets it.
+   */
+  static async open(path: string, opts: { schemaVersion?: number } = {}): Promise<ClickHouseSession> {
     if (openPath !== undefined) {
       throw new Error(`chDB is already open on ${openPath} in this process; only one data directory per process is possible, close the other server first`);
     }
@@ -80,7 +84,7 @@ export class ClickHouseSession implements ClickHouseDriver {
     try {
       const s = new ClickHouseSession(new Session(path), path);
       try {
-        await runMigrations(s);
+        await runMigrations(s, undefined, opts.schemaVersion);
       } catch (e) {
         await s.close();
         throw e;
