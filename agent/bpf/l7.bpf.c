@@ -75,7 +75,10 @@ struct rs_l7_conn {
 	__u8 peer_addr[16];
 	__u16 peer_port;
 	__u16 peer_family;
-	__u32 _pad2;
+	/* a request without a stream id was stored under the connection's plain key and not yet
+	 * paired: if the entry is missing when the connection next looks, the LRU map dropped it */
+	__u8 awaiting;
+	__u8 _pad2[3];
 	/* stream ids (DNS query ids, Cassandra streams) of requests pending on this connection, so
 	 * close() can find them in rs_l7_pending; RS_L7_NO_STREAM = free. More at once go untracked. */
 	__u32 pending_streams[RS_STREAM_SLOTS];
@@ -416,6 +419,14 @@ static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
 	return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
 }
 
+/* A request the connection stored (c->awaiting, or a stream slot) is no longer in the pending map:
+ * the LRU map dropped it to make room, so it is counted here, where that is found out. */
+static __always_inline void rs_count_evicted(struct rs_l7_conn *c)
+{
+	rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	rs_count_unanswered(RS_L7_UNANSWERED_EVICTED, c->direction, c->protocol);
+}
+
 /* Linux's default net.ipv4.ip_local_port_range: ports the kernel picks for a client's socket. */
 #define RS_EPHEMERAL_FIRST 32768
 #define RS_EPHEMERAL_LAST 60999
@@ -436,14 +447,16 @@ static __always_inline void rs_remember_stream(struct rs_l7_conn *c, __u32 strea
 	}
 }
 
-static __always_inline void rs_forget_stream(struct rs_l7_conn *c, __u32 stream)
+/* Frees the slot noting `stream`; true if there was one. */
+static __always_inline bool rs_forget_stream(struct rs_l7_conn *c, __u32 stream)
 {
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
 		if (c->pending_streams[i] == stream) {
 			c->pending_streams[i] = RS_L7_NO_STREAM;
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 /* Starts tracking (tgid, fd) if it is an INET stream/datagram socket; 1 if it now is.
@@ -1022,8 +1035,14 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 	c->protocol = proto;
 	long err = bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
 	if (err == 0) {
-		if (pk.stream != RS_L7_NO_STREAM)
+		if (pk.stream != RS_L7_NO_STREAM) {
 			rs_remember_stream(c, pk.stream);
+		} else {
+			/* the slot was free although a request was still awaited: the LRU map dropped it */
+			if (c->awaiting)
+				rs_count_evicted(c);
+			c->awaiting = 1;
+		}
 		return 0;
 	}
 	if (err != -RS_EEXIST) {
@@ -1036,7 +1055,8 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 		/* left over from an earlier connection on this fd */
 		rs_count(RS_L7_CNT_REQUEST_EVICTED);
 		rs_count_unanswered(RS_L7_UNANSWERED_STALE, old->direction, old->protocol);
-		bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_ANY);
+		if (bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_ANY) == 0 && pk.stream == RS_L7_NO_STREAM)
+			c->awaiting = 1;
 		return 0;
 	}
 	rs_count(RS_L7_CNT_REQUEST_OVERLAP);
@@ -1057,6 +1077,11 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 	if (!by_stream) {
 		/* cheap path: nothing pending, nothing to do (e.g. the rest of a response) */
 		req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+		if (!req && c->awaiting) {
+			/* the response to a request the LRU map dropped */
+			c->awaiting = 0;
+			rs_count_evicted(c);
+		}
 		if (!req && !maybe_message)
 			return 0;
 	}
@@ -1093,6 +1118,8 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 			pk.stream = rs_be16(resp + 2);
 		}
 		req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+		if (!req && rs_forget_stream(c, pk.stream))
+			rs_count_evicted(c); /* a query id the connection stored, gone from the map */
 	}
 	if (!req)
 		return 0;
@@ -1129,6 +1156,8 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 		return 0;
 	if (pk.stream != RS_L7_NO_STREAM)
 		rs_forget_stream(c, pk.stream);
+	else
+		c->awaiting = 0;
 	if (bytes > RS_L7_MAX_RESPONSE)
 		rs_count(RS_L7_CNT_RESPONSE_TRUNCATED);
 	RS_BARRIER(rlen);
@@ -1277,11 +1306,20 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
  * space can tell whose), and the fd is forgotten. */
 static __always_inline void rs_conn_gone(__u64 ck, struct rs_l7_conn *c, __u32 reason)
 {
-	__u32 unanswered = rs_evict_pending(ck, reason) ? 1 : 0;
+	__u32 unanswered = 0;
+	if (rs_evict_pending(ck, reason)) {
+		unanswered++;
+	} else if (c->awaiting) {
+		rs_count_evicted(c);
+		unanswered++;
+	}
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
-		if (c->pending_streams[i] != RS_L7_NO_STREAM && rs_evict_stream(ck, c->pending_streams[i], reason))
-			unanswered++;
+		if (c->pending_streams[i] == RS_L7_NO_STREAM)
+			continue;
+		if (!rs_evict_stream(ck, c->pending_streams[i], reason))
+			rs_count_evicted(c);
+		unanswered++;
 	}
 	struct rs_l7_ev_scratch *ev = rs_ev();
 	if (ev) {

@@ -112,7 +112,8 @@ enum rs_l7_unanswered_reason {
 	RS_L7_UNANSWERED_PIPELINED = 3,   /* sent while another request was pending: its response is not paired */
 	RS_L7_UNANSWERED_NOT_STORED = 4,  /* the pending map had no room */
 	RS_L7_UNANSWERED_PROCESS_EXITED = 5, /* the process died (or exited without close()) while the request was pending */
-	RS_L7_UNANSWERED_REASONS = 6,
+	RS_L7_UNANSWERED_EVICTED = 6,     /* the full pending map dropped it for a newer one (LRU); found missing later */
+	RS_L7_UNANSWERED_REASONS = 7,
 };
 #define RS_L7_DIRECTIONS 3
 #define RS_L7_PROTOCOL_SLOTS 16

@@ -2,11 +2,12 @@
 // writes the request PER_CONNECTION times (every write its own syscall: the next starts once the
 // previous is in the kernel), then either waits for the server to close or closes itself; with
 // `exit` it leaves every connection open and the process exits without close() (the kernel closes
-// the sockets).
+// the sockets); with `hold` it keeps every connection open until all have sent, then closes them
+// all (so many requests are pending at once).
 // Prints what it did as JSON: {"connections":n,"requests":n,"answered":n}.
 // dns: each "connection" is a UDP socket that sends PER_CONNECTION queries (distinct ids) and is
 // closed after a short wait for answers (ending must be close).
-//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit>
+//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold>
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -27,11 +28,12 @@ function dnsQuery(id, name) {
 }
 
 const payload = payloads[protocol];
-if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close', 'exit'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
-  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit>');
+if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close', 'exit', 'hold'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
+  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold>');
   process.exit(2);
 }
 let requests = 0, answered = 0;
+const held = [];
 if (protocol === 'dns') {
   for (let c = 0; c < Number(connections); c++) {
     const socket = createSocket('udp4');
@@ -56,9 +58,12 @@ for (let c = 0; c < Number(connections); c++) {
     requests++;
   }
   if (ending === 'exit') continue;
+  if (ending === 'hold') { held.push({ socket, closed }); continue; }
   if (ending === 'close') socket.destroy();
   await closed;
 }
+for (const { socket } of held) socket.destroy();
+await Promise.all(held.map((h) => h.closed));
 console.log(JSON.stringify({ connections: Number(connections), requests, answered }));
 // Node's process.exit() closes no sockets itself (checked with strace): they die with the process.
 if (ending === 'exit') process.exit(0);

@@ -17,6 +17,7 @@ const MEMCACHED_CONNS = 4, MEMCACHED_PER_CONN = 3; // pipelined gets, closed by 
 const HTTP_ANSWERED = 6;                  // the control: answered, nothing left pending
 const DNS_SOCKETS = 3, DNS_PER_SOCKET = 4;    // UDP queries never answered, sockets closed by the client
 const HTTP_PROCESS_EXITED = 5;            // connections, one request each, left open by a client process that exits
+const HTTP_HELD = 6000;                   // connections held open at once: 12,000 requests pending on both ends, more than the kernel's 8,192-entry map
 
 let net: StandInNetwork;
 let sink: StandInContainer;
@@ -130,4 +131,38 @@ test('requests pending when their process exits without close() are counted as p
   // Exactly those: the kernel's count by reason and the client container's count agree with the client.
   assert.equal(value(after, 'rootsight_agent_l7_unanswered_requests_total', reason) - value(before, 'rootsight_agent_l7_unanswered_requests_total', reason), HTTP_PROCESS_EXITED);
   assert.equal(inContainer(after) - inContainer(before), HTTP_PROCESS_EXITED);
+});
+
+test('requests the full pending map dropped for newer ones are counted as evicted, so every request is still counted once', async () => {
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  const sinkId = `/docker/${sink.runtimeId.slice(0, 12)}`;
+  const kernel = (s: ScrapedSample[], direction: string, reason: string) => value(s, 'rootsight_agent_l7_unanswered_requests_total', { protocol: 'http', direction, reason });
+  const container = (s: ScrapedSample[], id: string, direction: string) => value(s, 'rootsight_container_unanswered_requests_total', { container_id: id, protocol: 'http', direction });
+  const before = await scrape();
+  const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(HTTP_HELD), '1', 'hold']));
+  assert.deepEqual(out, { connections: HTTP_HELD, requests: HTTP_HELD, answered: 0 });
+  const delta = (s: ScrapedSample[]) => {
+    const d: Record<string, number> = {};
+    for (const direction of ['outbound', 'inbound']) {
+      for (const reason of ['connection_closed', 'evicted']) d[`${direction} ${reason}`] = kernel(s, direction, reason) - kernel(before, direction, reason);
+    }
+    d['client outbound'] = container(s, clientId, 'outbound') - container(before, clientId, 'outbound');
+    d['sink inbound'] = container(s, sinkId, 'inbound') - container(before, sinkId, 'inbound');
+    return d;
+  };
+  let seen = '';
+  const after = await eventually(() => `${HTTP_HELD} unanswered requests on each end; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const d = delta(s);
+    seen = JSON.stringify(d);
+    return d['client outbound']! >= HTTP_HELD && d['sink inbound']! >= HTTP_HELD ? s : undefined;
+  });
+  const d = delta(after);
+  console.log(`held ${HTTP_HELD} connections: ${seen}`);
+  // Each end's requests, counted once: closed while still in the map, or found dropped from it at close.
+  assert.equal(d['outbound connection_closed']! + d['outbound evicted']!, HTTP_HELD, seen);
+  assert.equal(d['inbound connection_closed']! + d['inbound evicted']!, HTTP_HELD, seen);
+  assert.ok(d['outbound evicted']! + d['inbound evicted']! >= 2 * HTTP_HELD - 8192, `the map holds 8,192, so at least ${2 * HTTP_HELD - 8192} were dropped: ${seen}`);
+  assert.equal(d['client outbound'], HTTP_HELD, seen);
+  assert.equal(d['sink inbound'], HTTP_HELD, seen);
 });

@@ -8,7 +8,7 @@ export const L7_UNANSWERED_MAP = 'rs_l7_unanswered';
 export const L7_RINGBUF_LOST_MAP = 'rs_l7_ringbuf_lost';
 
 /** enum rs_l7_unanswered_reason, in code order: index = code. */
-export const L7_UNANSWERED_REASONS = ['connection_closed', 'fd_reused', 'stale_connection', 'pipelined', 'not_stored', 'process_exited'] as const;
+export const L7_UNANSWERED_REASONS = ['connection_closed', 'fd_reused', 'stale_connection', 'pipelined', 'not_stored', 'process_exited', 'evicted'] as const;
 export type L7UnansweredReason = (typeof L7_UNANSWERED_REASONS)[number];
 export const L7_DIRECTION_SLOTS = 3;
 export const L7_PROTOCOL_SLOTS = 16;
