@@ -169,7 +169,7 @@ describe('response shapes', () => {
 });
 
 describe('errors', () => {
-  const bad = ['sum(', 'rate(http_requests_total)', 'http_requests_total{job=~"("}', 'foo bar', '{job=~".*"}', 'limitk(2, x)', 'x[5m] * 2', 'sum(x) offset 5m', '1 > 1', 'http_requests_total{job="a}'];
+  const bad = ['sum(', 'rate(http_requests_total)', 'http_requests_total{job=~"("}', 'foo bar', '{job=~".*"}', 'limitk("2", x)', 'x[5m] * 2', 'sum(x) offset 5m', '1 > 1', 'http_requests_total{job="a}'];
   for (const q of bad) {
     it(`bad_data for ${q}`, async () => {
       const { code, body } = await query(srv.url, q, T);

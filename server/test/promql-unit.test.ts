@@ -39,7 +39,10 @@ describe('parser', () => {
     assert.throws(() => parsePromql('rate(x)'), /expected type range vector in call to function "rate", got instant vector/);
     assert.throws(() => parsePromql('1 > 2'), /comparisons between scalars must use BOOL modifier/);
     assert.throws(() => parsePromql('x and 1'), /set operator "and" not allowed in binary scalar expression/);
-    assert.throws(() => parsePromql('double_exponential_smoothing(x[5m], 0.5, 0.5)'), /not supported/);
+    assert.throws(() => parsePromql('histogram_count(x)'), /function "histogram_count" is not supported by this server/);
+    // Variadic functions name their minimum, as Prometheus does; label_join needs no source label.
+    assert.throws(() => parsePromql('label_join(x, "a")'), /expected at least 3 argument\(s\) in call to "label_join", got 2/);
+    assert.ok(parsePromql('label_join(x, "a", "-")').kind === 'call');
   });
 
   it('binds offset, @ and ranges to the nearest operand, as Prometheus does', () => {

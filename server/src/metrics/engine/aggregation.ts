@@ -1,16 +1,22 @@
-// sum, avg, min, max, count, group, stddev, stdvar, topk, bottomk, quantile, count_values —
-// by/without — over one instant vector.
+// sum, avg, min, max, count, group, stddev, stdvar, topk, bottomk, quantile, count_values,
+// limitk, limit_ratio — by/without — over one instant vector.
 import type { Aggregation } from '../promql/ast.ts';
 import { derive, groupingLabels, labelsKey, type Labels } from './labels.ts';
 import { formatSampleValue } from './format.ts';
 import { quantileOf } from './numeric.ts';
+import { firstInLabelOrder, limitCount, limitRatio } from './series-limits.ts';
 import { PromqlEvalError, type InstantSample } from './values.ts';
 
 interface Group { labels: Labels; count: number; value: number; mean: number; samples: InstantSample[] }
 
-/** `param` is the evaluated k / φ (number) or count_values' label name (string). */
+/** `param` is the evaluated k / φ / ratio (number) or count_values' label name (string). */
 export function aggregate(e: Aggregation, input: InstantSample[], param: number | string | undefined): InstantSample[] {
   if (e.op === 'count_values') return countValues(e, input, param as string);
+  // Each series is kept or dropped on its own: groups do not matter.
+  if (e.op === 'limit_ratio') return limitRatio(input, param as number);
+  // Checked even when there is nothing to aggregate, as Prometheus does.
+  const limit = e.op === 'limitk' ? limitCount(param as number) : 0;
+  if (e.op === 'limitk' && limit < 1) return [];
   // Groups are numbered once per aggregation node (the same label objects recur at every step of
   // a range query), so a step indexes an array instead of hashing a key string per sample.
   const ids = groupIds(e);
@@ -47,6 +53,7 @@ export function aggregate(e: Aggregation, input: InstantSample[], param: number 
       case 'stddev': out.push({ labels: g.labels, value: Math.sqrt(g.value / g.count) }); break;
       case 'quantile': out.push({ labels: g.labels, value: quantileOf(param as number, g.samples.map((s) => s.value)) }); break;
       case 'topk': case 'bottomk': out.push(...selectK(g.samples, param as number, e.op === 'topk')); break;
+      case 'limitk': out.push(...firstInLabelOrder(g.samples, limit)); break;
     }
   }
   return out;
@@ -83,7 +90,7 @@ function add(op: Aggregation['op'], g: Group, s: InstantSample): void {
       g.value += delta * (v - g.mean);
       break;
     }
-    case 'quantile': case 'topk': case 'bottomk': g.samples.push(s); break;
+    case 'quantile': case 'topk': case 'bottomk': case 'limitk': g.samples.push(s); break;
     default: break;
   }
 }

@@ -9,6 +9,7 @@ import type { AtModifier, Call, Expr, MatrixSelector, Subquery, VectorSelector }
 import { aggregate } from './aggregation.ts';
 import { scalarBinary, vectorBinary, vectorScalarBinary } from './binary.ts';
 import { histogramQuantile } from './histogram-quantile.ts';
+import { compareByLabelValues } from './label-value-order.ts';
 import { labelJoin, labelReplace, mapValues, mathFunctions, roundTo, timeFunctions } from './instant-functions.ts';
 import { labelsKey, withoutName, type Labels } from './labels.ts';
 import { pureIncrease, priorSampleLookbackMs } from './pure-increase.ts';
@@ -220,6 +221,11 @@ export class Evaluator {
         v.sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : dir * (a.value - b.value)));
         return { type: 'vector', samples: v };
       }
+      case 'sort_by_label': case 'sort_by_label_desc': {
+        const names = e.args.slice(1).map((a) => this.str(a, t));
+        const dir = f === 'sort_by_label' ? 1 : -1;
+        return { type: 'vector', samples: [...this.vector(e.args[0]!, t)].sort((a, b) => dir * compareByLabelValues(a.labels, b.labels, names)) };
+      }
     }
     const math = mathFunctions[f];
     if (math) return { type: 'vector', samples: checkUnique(mapValues(this.vector(e.args[0]!, t), math)) };
@@ -376,13 +382,13 @@ export class Evaluator {
   }
 }
 
+/** The scalar arguments of a range function that has none (shared, never written). */
+const noScalars: readonly number[] = [];
+
 /**
  * Prometheus hands series to functions and aggregations in label order; keeping the same order
  * makes floating-point sums identical, not just close.
  */
-/** The scalar arguments of a range function that has none (shared, never written). */
-const noScalars: readonly number[] = [];
-
 function byLabels(a: LoadedSeries, b: LoadedSeries): number {
   const ka = Object.keys(a.labels).sort(), kb = Object.keys(b.labels).sort();
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {

@@ -17,6 +17,9 @@ export type InstantResult =
 
 export interface RangeResult { resultType: 'matrix'; result: { metric: Labels; values: PromPoint[] }[] }
 
+/** Functions whose order an instant query's answer keeps (a range query's series are always in label order). */
+const orderingFunctions: ReadonlySet<string> = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label_desc']);
+
 /** Prometheus refuses range queries with more points per series than this. */
 export const maxPointsPerSeries = 11_000;
 
@@ -30,8 +33,8 @@ export async function instantQuery(source: SeriesSource, query: string, timeMs: 
     case 'string': return { resultType: 'string', result: [ts, v.value] };
     case 'vector': return {
       resultType: 'vector',
-      // sort() and sort_desc() order the result themselves.
-      result: (expr.kind === 'call' && (expr.func === 'sort' || expr.func === 'sort_desc') ? v.samples : v.samples.sort((a, b) => compareLabels(a.labels, b.labels))).map((s) => ({ metric: s.labels, value: [ts, formatSampleValue(s.value)] as PromPoint })),
+      // sort(), sort_desc(), sort_by_label() and sort_by_label_desc() order the result themselves.
+      result: (expr.kind === 'call' && orderingFunctions.has(expr.func) ? v.samples : v.samples.sort((a, b) => compareLabels(a.labels, b.labels))).map((s) => ({ metric: s.labels, value: [ts, formatSampleValue(s.value)] as PromPoint })),
     };
     case 'matrix': return {
       resultType: 'matrix',

@@ -36,6 +36,7 @@ export const rangeFunctions: Record<string, RangeFunction> = {
     return slope * horizon! + intercept;
   },
   holt_winters: (w, [sf, tf]) => doubleExponentialSmoothing(w, sf!, tf!),
+  double_exponential_smoothing: (w, [sf, tf]) => doubleExponentialSmoothing(w, sf!, tf!),
   changes: (w) => {
     let n = 0;
     for (let i = w.lo + 1; i < w.hi; i++) {
@@ -114,11 +115,12 @@ function instantDelta(w: Window, isRate: boolean): number | undefined {
 }
 
 /**
- * holt_winters as Prometheus 2 defines it: the level starts at the first value and the trend at
- * the first difference; each later sample moves the level by the smoothing factor and the trend by
- * the trend factor. The result is the last smoothed level. The factors are checked before the
- * sample count, so a bad factor is an error even for a window of one sample (as in Prometheus); a
- * NaN factor passes the check there too and makes the result NaN.
+ * holt_winters as Prometheus 2 defines it, and double_exponential_smoothing, Prometheus 3's name
+ * for the same computation with the same checks and messages: the level starts at the first value
+ * and the trend at the first difference; each later sample moves the level by the smoothing factor
+ * and the trend by the trend factor. The result is the last smoothed level. The factors are
+ * checked before the sample count, so a bad factor is an error even for a window of one sample (as
+ * in Prometheus); a NaN factor passes the check there too and makes the result NaN.
  */
 function doubleExponentialSmoothing(w: Window, sf: number, tf: number): number | undefined {
   if (sf <= 0 || sf >= 1) throw new PromqlEvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed6(sf)}`);

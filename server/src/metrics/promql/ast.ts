@@ -31,10 +31,10 @@ export interface Call { kind: 'call'; func: string; args: Expr[] }
 
 export type AggregationOp =
   | 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'stddev' | 'stdvar'
-  | 'topk' | 'bottomk' | 'quantile' | 'count_values';
+  | 'topk' | 'bottomk' | 'quantile' | 'count_values' | 'limitk' | 'limit_ratio';
 export interface Aggregation {
   kind: 'aggregation'; op: AggregationOp;
-  /** k of topk/bottomk, φ of quantile, the label name of count_values. */
+  /** k of topk/bottomk/limitk, φ of quantile, the ratio of limit_ratio, the label name of count_values. */
   param: Expr | undefined;
   expr: Expr; grouping: string[]; without: boolean;
 }
@@ -94,7 +94,10 @@ const vec1: FunctionSignature = { args: [v], returns: v };
 const over: FunctionSignature = { args: [m], returns: v };
 const timeFn: FunctionSignature = { args: [v], optional: 1, returns: v };
 
-/** The functions we evaluate, with Prometheus' argument types. increase_pure is our extension. */
+/**
+ * The functions we evaluate, with Prometheus' argument types. increase_pure is our extension;
+ * holt_winters is Prometheus 2's name for double_exponential_smoothing (Prometheus 3).
+ */
 export const functionSignatures: Record<string, FunctionSignature> = {
   abs: vec1, ceil: vec1, floor: vec1, exp: vec1, sqrt: vec1, ln: vec1, log2: vec1, log10: vec1, sgn: vec1,
   acos: vec1, acosh: vec1, asin: vec1, asinh: vec1, atan: vec1, atanh: vec1, cos: vec1, cosh: vec1,
@@ -108,19 +111,24 @@ export const functionSignatures: Record<string, FunctionSignature> = {
   changes: over, resets: over, increase_pure: over,
   predict_linear: { args: [m, s], returns: v },
   holt_winters: { args: [m, s, s], returns: v },
+  double_exponential_smoothing: { args: [m, s, s], returns: v },
   avg_over_time: over, min_over_time: over, max_over_time: over, sum_over_time: over,
   count_over_time: over, last_over_time: over, stddev_over_time: over, stdvar_over_time: over,
   present_over_time: over, absent_over_time: over,
   quantile_over_time: { args: [s, m], returns: v },
   histogram_quantile: { args: [s, v], returns: v },
   label_replace: { args: [v, str, str, str, str], returns: v },
-  label_join: { args: [v, str, str, str], variadic: true, returns: v },
+  // Source labels may be none at all (the destination label is then removed), as in Prometheus.
+  label_join: { args: [v, str, str, str], optional: 1, variadic: true, returns: v },
   absent: vec1,
   scalar: { args: [v], returns: s },
   vector: { args: [s], returns: v },
   time: { args: [], returns: s },
   timestamp: vec1,
   sort: vec1, sort_desc: vec1,
+  // Zero or more label names after the vector.
+  sort_by_label: { args: [v, str], optional: 1, variadic: true, returns: v },
+  sort_by_label_desc: { args: [v, str], optional: 1, variadic: true, returns: v },
   minute: timeFn, hour: timeFn, day_of_week: timeFn, day_of_month: timeFn, day_of_year: timeFn,
   days_in_month: timeFn, month: timeFn, year: timeFn,
 };

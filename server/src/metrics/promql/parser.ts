@@ -77,8 +77,8 @@ const binaryOpNames: Record<string, BinaryOp> = {
   Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^', Atan2: 'atan2',
   Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=', And: 'and', Or: 'or', Unless: 'unless',
 };
-const supportedAggregations = new Set<string>(['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values']);
-const paramAggregations = new Set<string>(['topk', 'bottomk', 'quantile', 'count_values']);
+const supportedAggregations = new Set<string>(['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
+const paramAggregations = new Set<string>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 
 function children(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
@@ -228,6 +228,7 @@ class TreeReader {
     if (!sig) this.fail(`function ${JSON.stringify(func)} is not supported by this server`, idNode);
     const args = children(c[1]!).map((a) => this.expr(a));
     const min = sig.args.length - (sig.optional ?? 0);
+    if (sig.variadic && args.length < min) this.fail(`expected at least ${min} argument(s) in call to ${JSON.stringify(func)}, got ${args.length}`, n);
     if (args.length < min || (!sig.variadic && args.length > sig.args.length)) {
       this.fail(`expected ${sig.args.length} argument(s) in call to ${JSON.stringify(func)}, got ${args.length}`, n);
     }
