@@ -78,7 +78,9 @@ struct rs_l7_conn {
 	/* a request without a stream id was stored under the connection's plain key and not yet
 	 * paired: if the entry is missing when the connection next looks, the LRU map dropped it */
 	__u8 awaiting;
-	__u8 _pad2[3];
+	__u8 _pad2;
+	/* requests of this connection found dropped by the LRU map: its CONN_CLOSE reports them too */
+	__u16 evicted;
 	/* stream ids (DNS query ids, Cassandra streams) of requests pending on this connection, so
 	 * close() can find them in rs_l7_pending; RS_L7_NO_STREAM = free. More at once go untracked. */
 	__u32 pending_streams[RS_STREAM_SLOTS];
@@ -425,6 +427,8 @@ static __always_inline void rs_count_evicted(struct rs_l7_conn *c)
 {
 	rs_count(RS_L7_CNT_REQUEST_EVICTED);
 	rs_count_unanswered(RS_L7_UNANSWERED_EVICTED, c->direction, c->protocol);
+	if (c->evicted < 0xffff)
+		c->evicted++;
 }
 
 /* Linux's default net.ipv4.ip_local_port_range: ports the kernel picks for a client's socket. */
@@ -1307,20 +1311,20 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 static __always_inline void rs_conn_gone(__u64 ck, struct rs_l7_conn *c, __u32 reason)
 {
 	__u32 unanswered = 0;
-	if (rs_evict_pending(ck, reason)) {
+	if (rs_evict_pending(ck, reason))
 		unanswered++;
-	} else if (c->awaiting) {
+	else if (c->awaiting)
 		rs_count_evicted(c);
-		unanswered++;
-	}
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
 		if (c->pending_streams[i] == RS_L7_NO_STREAM)
 			continue;
-		if (!rs_evict_stream(ck, c->pending_streams[i], reason))
+		if (rs_evict_stream(ck, c->pending_streams[i], reason))
+			unanswered++;
+		else
 			rs_count_evicted(c);
-		unanswered++;
 	}
+	unanswered += c->evicted; /* found dropped now or earlier: still this connection's */
 	struct rs_l7_ev_scratch *ev = rs_ev();
 	if (ev) {
 		rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_CONN_CLOSE, bpf_ktime_get_ns());

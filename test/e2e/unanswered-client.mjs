@@ -3,11 +3,12 @@
 // previous is in the kernel), then either waits for the server to close or closes itself; with
 // `exit` it leaves every connection open and the process exits without close() (the kernel closes
 // the sockets); with `hold` it keeps every connection open until all have sent, then closes them
-// all (so many requests are pending at once).
+// all (so many requests are pending at once); `hold-twice` does the same, then writes the request
+// once more on every connection before closing them all.
 // Prints what it did as JSON: {"connections":n,"requests":n,"answered":n}.
 // dns: each "connection" is a UDP socket that sends PER_CONNECTION queries (distinct ids) and is
 // closed after a short wait for answers (ending must be close).
-//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold>
+//   node unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold|hold-twice>
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -28,8 +29,8 @@ function dnsQuery(id, name) {
 }
 
 const payload = payloads[protocol];
-if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close', 'exit', 'hold'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
-  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold>');
+if ((!payload && protocol !== 'dns') || !['wait-for-close', 'close', 'exit', 'hold', 'hold-twice'].includes(ending) || (protocol === 'dns' && ending !== 'close')) {
+  console.error('usage: unanswered-client.mjs <host> <port> <http|redis|memcached|dns> <connections> <per-connection> <wait-for-close|close|exit|hold|hold-twice>');
   process.exit(2);
 }
 let requests = 0, answered = 0;
@@ -58,9 +59,15 @@ for (let c = 0; c < Number(connections); c++) {
     requests++;
   }
   if (ending === 'exit') continue;
-  if (ending === 'hold') { held.push({ socket, closed }); continue; }
+  if (ending.startsWith('hold')) { held.push({ socket, closed }); continue; }
   if (ending === 'close') socket.destroy();
   await closed;
+}
+if (ending === 'hold-twice') {
+  for (const { socket } of held) {
+    await new Promise((resolve, reject) => socket.write(payload(0), (err) => (err ? reject(err) : resolve())));
+    requests++;
+  }
 }
 for (const { socket } of held) socket.destroy();
 await Promise.all(held.map((h) => h.closed));

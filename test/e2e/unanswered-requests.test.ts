@@ -158,11 +158,51 @@ test('requests the full pending map dropped for newer ones are counted as evicte
     return d['client outbound']! >= HTTP_HELD && d['sink inbound']! >= HTTP_HELD ? s : undefined;
   });
   const d = delta(after);
-  console.log(`held ${HTTP_HELD} connections: ${seen}`);
   // Each end's requests, counted once: closed while still in the map, or found dropped from it at close.
   assert.equal(d['outbound connection_closed']! + d['outbound evicted']!, HTTP_HELD, seen);
   assert.equal(d['inbound connection_closed']! + d['inbound evicted']!, HTTP_HELD, seen);
   assert.ok(d['outbound evicted']! + d['inbound evicted']! >= 2 * HTTP_HELD - 8192, `the map holds 8,192, so at least ${2 * HTTP_HELD - 8192} were dropped: ${seen}`);
   assert.equal(d['client outbound'], HTTP_HELD, seen);
   assert.equal(d['sink inbound'], HTTP_HELD, seen);
+});
+
+test('a dropped request found at the connection\'s next request is counted then, and in its container at close', async () => {
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  const sinkId = `/docker/${sink.runtimeId.slice(0, 12)}`;
+  const kernel = (s: ScrapedSample[], direction: string, reason: string) => value(s, 'rootsight_agent_l7_unanswered_requests_total', { protocol: 'http', direction, reason });
+  const container = (s: ScrapedSample[], id: string, direction: string) => value(s, 'rootsight_container_unanswered_requests_total', { container_id: id, protocol: 'http', direction });
+  const before = await scrape();
+  // Every connection sends one request, all are held, then each sends a second one. Where the map
+  // dropped the first, the second finds its slot free: the first is counted as evicted then, and the
+  // second is stored (each second request stored drops another first one, so here that is all of
+  // them); where the first were still in the map, the second would be counted as pipelined.
+  const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(HTTP_HELD), '1', 'hold-twice']));
+  assert.deepEqual(out, { connections: HTTP_HELD, requests: 2 * HTTP_HELD, answered: 0 });
+  const delta = (s: ScrapedSample[]) => {
+    const d: Record<string, number> = {};
+    for (const direction of ['outbound', 'inbound']) {
+      for (const reason of ['connection_closed', 'evicted', 'pipelined']) d[`${direction} ${reason}`] = kernel(s, direction, reason) - kernel(before, direction, reason);
+    }
+    d['client outbound'] = container(s, clientId, 'outbound') - container(before, clientId, 'outbound');
+    d['sink inbound'] = container(s, sinkId, 'inbound') - container(before, sinkId, 'inbound');
+    return d;
+  };
+  let seen = '';
+  const total = (d: Record<string, number>, direction: string) => d[`${direction} connection_closed`]! + d[`${direction} evicted`]! + d[`${direction} pipelined`]!;
+  const after = await eventually(() => `${2 * HTTP_HELD} requests counted on each end; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const d = delta(s);
+    seen = JSON.stringify(d);
+    return total(d, 'outbound') >= 2 * HTTP_HELD && total(d, 'inbound') >= 2 * HTTP_HELD && d['client outbound']! + d['outbound pipelined']! >= 2 * HTTP_HELD && d['sink inbound']! + d['inbound pipelined']! >= 2 * HTTP_HELD ? s : undefined;
+  });
+  const d = delta(after);
+  for (const direction of ['outbound', 'inbound']) {
+    assert.equal(total(d, direction), 2 * HTTP_HELD, `${direction}: every request counted once: ${seen}`);
+    assert.ok(d[`${direction} evicted`]! >= HTTP_HELD, `${direction}: the first requests were found dropped at the second: ${seen}`);
+  }
+  // Per container, as before, a pipelined request is not the connection's to report; every other
+  // one is, including those found dropped at the second request.
+  assert.equal(d['client outbound'], 2 * HTTP_HELD - d['outbound pipelined']!, seen);
+  assert.equal(d['sink inbound'], 2 * HTTP_HELD - d['inbound pipelined']!, seen);
+  console.log(`held ${HTTP_HELD} connections, two requests each: ${seen}`);
 });
