@@ -5,20 +5,11 @@ import { describe, it } from 'node:test';
 import type { SeriesSamples, SeriesSource } from '../src/metrics/engine/evaluator.ts';
 import { instantQuery, rangeQuery } from '../src/metrics/engine/query.ts';
 import { PromqlEvalError } from '../src/metrics/engine/values.ts';
+import { memorySource } from './promql-memory-source.ts';
 import { parsePromql } from '../src/metrics/promql/parser.ts';
 
 const t0 = 1_700_000_000_000;
 const sec = 1000;
-
-/** Series as given, selected by metric name only (enough for these queries). */
-function sourceOf(series: SeriesSamples[]): SeriesSource {
-  return {
-    async selectSeries(matchers, fromMs, toMs) {
-      const name = matchers.find((m) => m.name === '__name__')?.value;
-      return series.filter((s) => s.labels.__name__ === name && Array.from(s.timestamps).some((t) => t > fromMs && t <= toMs));
-    },
-  };
-}
 
 /** Samples 10 s apart starting at t0. */
 function gauge(labels: Record<string, string>, values: number[]): SeriesSamples {
@@ -34,7 +25,7 @@ async function valueAt(source: SeriesSource, query: string, timeMs: number): Pro
 }
 
 describe('holt_winters', () => {
-  const source = sourceOf([
+  const source = memorySource([
     gauge({ k: 'rising' }, [1, 3, 4, 8]),
     gauge({ k: 'flat' }, [10, 10, 10]),
     gauge({ k: 'step' }, [0, 4, 4]),
@@ -95,7 +86,7 @@ describe('holt_winters', () => {
     await assert.rejects(valueAt(source, 'holt_winters(g[1m], 0.5, 1.5)', end), /invalid trend factor\. Expected: 0 < tf < 1, got: 1\.500000/);
     await assert.rejects(valueAt(source, 'holt_winters(g[1m], 0.5, -0.25)', end), /invalid trend factor\. Expected: 0 < tf < 1, got: -0\.250000/);
     // As in Prometheus the check runs per series window, so a window of one sample still fails...
-    await assert.rejects(valueAt(sourceOf([gauge({}, [5])]), 'holt_winters(g[1m], 2, 0.5)', end), /invalid smoothing factor/);
+    await assert.rejects(valueAt(memorySource([gauge({}, [5])]), 'holt_winters(g[1m], 2, 0.5)', end), /invalid smoothing factor/);
     // ...and a selector with no samples at all gives an empty result, not an error.
     assert.deepEqual(await valueAt(source, 'holt_winters(g[1m], 2, 0.5)', t0 + 3600 * sec), {});
   });

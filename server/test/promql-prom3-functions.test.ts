@@ -9,20 +9,11 @@ import { labelSetHash, labelSetHashFraction, xxh64 } from '../src/metrics/engine
 import { naturalCompare } from '../src/metrics/engine/label-value-order.ts';
 import { instantQuery, rangeQuery } from '../src/metrics/engine/query.ts';
 import { PromqlEvalError } from '../src/metrics/engine/values.ts';
+import { memorySource } from './promql-memory-source.ts';
 import { parsePromql, PromqlSyntaxError } from '../src/metrics/promql/parser.ts';
 
 const t0 = 1_700_000_000_000;
 const sec = 1000;
-
-/** Series as given, selected by metric name only (enough for these queries). */
-function sourceOf(series: SeriesSamples[]): SeriesSource {
-  return {
-    async selectSeries(matchers, fromMs, toMs) {
-      const name = matchers.find((m) => m.name === '__name__')?.value;
-      return series.filter((s) => s.labels.__name__ === name && Array.from(s.timestamps).some((t) => t > fromMs && t <= toMs));
-    },
-  };
-}
 
 /** Samples 10 s apart starting at t0; undefined leaves a gap (the series is absent then). */
 function series(name: string, labels: Record<string, string>, values: (number | undefined)[]): SeriesSamples {
@@ -56,7 +47,7 @@ async function rangeLines(source: SeriesSource, query: string, startMs: number, 
 }
 
 describe('double_exponential_smoothing', () => {
-  const source = sourceOf([
+  const source = memorySource([
     series('g', { k: 'rising' }, [1, 3, 4, 8]),
     series('g', { k: 'flat' }, [10, 10, 10]),
     series('g', { k: 'single' }, [5]),
@@ -92,7 +83,7 @@ describe('double_exponential_smoothing', () => {
 
 describe('limitk', () => {
   // Label order (Prometheus' order of label sets): grp first, then inst.
-  const source = sourceOf([
+  const source = memorySource([
     series('m', { grp: 'x', inst: 'c' }, [3, 3, 3]),
     series('m', { grp: 'x', inst: 'a' }, [1, 1, 1]),
     series('m', { grp: 'y', inst: 'b' }, [20, 20, 20]),
@@ -127,7 +118,7 @@ describe('limitk', () => {
   it('keeps the same series at every step of a range query while values cross', async () => {
     // topk(1) jumps between p and q as they overtake each other; limitk(1) stays on p (p < q in
     // label order) at every step.
-    const crossing = sourceOf([
+    const crossing = memorySource([
       series('w', { s: 'q' }, [5, 1, 5, 1, 5]),
       series('w', { s: 'p' }, [1, 5, 1, 5, 1]),
     ]);
@@ -135,7 +126,7 @@ describe('limitk', () => {
     assert.deepEqual(await rangeLines(crossing, 'topk(1, w)', t0, t0 + 40 * sec, 10 * sec), [
       '{__name__=w,s=p}: _ 5 _ 5 _', '{__name__=w,s=q}: 5 _ 5 _ 5',
     ]);
-    const joining = sourceOf([
+    const joining = memorySource([
       series('j', { s: 'b' }, [1, 2, 3, 4]),
       series('j', { s: 'a' }, [undefined, undefined, 100, 100]),
     ]);
@@ -169,7 +160,7 @@ describe('limit_ratio', () => {
   //   r{grp=x,inst=a} 0.4543  r{grp=x,inst=b} 0.2330  r{grp=x,inst=c} 0.1400  r{grp=x,inst=d} 0.4142
   //   r{grp=y,inst=a} 0.7003  r{grp=y,inst=e} 0.0040  r{grp=y,inst=f} 0.6448
   const labelSets = [['x', 'a'], ['x', 'b'], ['x', 'c'], ['x', 'd'], ['y', 'a'], ['y', 'e'], ['y', 'f']] as const;
-  const source = sourceOf(labelSets.map(([grp, inst], i) => series('r', { grp, inst }, [i, i, i, i])));
+  const source = memorySource(labelSets.map(([grp, inst], i) => series('r', { grp, inst }, [i, i, i, i])));
   const at = t0 + 20 * sec;
   const names = async (q: string, t = at): Promise<string[]> => (await lines(source, q, t)).map((l) => l.replace('__name__=r,', '').replace(/ .*/, ''));
 
@@ -228,7 +219,7 @@ describe('limit_ratio', () => {
 });
 
 describe('sort_by_label and sort_by_label_desc', () => {
-  const source = sourceOf([
+  const source = memorySource([
     series('n', { node: 'node10', zone: 'b' }, [1]),
     series('n', { node: 'node2', zone: 'a' }, [2]),
     series('n', { node: 'node1', zone: 'b' }, [3]),

@@ -47,6 +47,20 @@ after(async () => {
 
 const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
 const value = (s: ScrapedSample[], name: string, labels: Record<string, string>) => pick(s, name, labels).reduce((a, x) => a + x.value, 0);
+/**
+ * HTTP requests left unanswered between two scrapes: the kernel's count per direction and reason
+ * (keys like "outbound evicted"), the client container's outbound and the sink's inbound count.
+ */
+function httpUnansweredSince(before: ScrapedSample[], now: ScrapedSample[], reasons: string[], clientId: string, sinkId: string): Record<string, number> {
+  const since = (name: string, labels: Record<string, string>) => value(now, name, labels) - value(before, name, labels);
+  const d: Record<string, number> = {};
+  for (const direction of ['outbound', 'inbound']) {
+    for (const reason of reasons) d[`${direction} ${reason}`] = since('rootsight_agent_l7_unanswered_requests_total', { protocol: 'http', direction, reason });
+  }
+  d['client outbound'] = since('rootsight_container_unanswered_requests_total', { container_id: clientId, protocol: 'http', direction: 'outbound' });
+  d['sink inbound'] = since('rootsight_container_unanswered_requests_total', { container_id: sinkId, protocol: 'http', direction: 'inbound' });
+  return d;
+}
 
 test('requests that never got a response are counted per container, protocol and direction, and by reason', async () => {
   const runClient = async (port: number, protocol: string, conns: number, perConn: number, ending: string) =>
@@ -136,20 +150,10 @@ test('requests pending when their process exits without close() are counted as p
 test('requests the full pending map dropped for newer ones are counted as evicted, so every request is still counted once', async () => {
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   const sinkId = `/docker/${sink.runtimeId.slice(0, 12)}`;
-  const kernel = (s: ScrapedSample[], direction: string, reason: string) => value(s, 'rootsight_agent_l7_unanswered_requests_total', { protocol: 'http', direction, reason });
-  const container = (s: ScrapedSample[], id: string, direction: string) => value(s, 'rootsight_container_unanswered_requests_total', { container_id: id, protocol: 'http', direction });
   const before = await scrape();
   const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(HTTP_HELD), '1', 'hold']));
   assert.deepEqual(out, { connections: HTTP_HELD, requests: HTTP_HELD, answered: 0 });
-  const delta = (s: ScrapedSample[]) => {
-    const d: Record<string, number> = {};
-    for (const direction of ['outbound', 'inbound']) {
-      for (const reason of ['connection_closed', 'evicted']) d[`${direction} ${reason}`] = kernel(s, direction, reason) - kernel(before, direction, reason);
-    }
-    d['client outbound'] = container(s, clientId, 'outbound') - container(before, clientId, 'outbound');
-    d['sink inbound'] = container(s, sinkId, 'inbound') - container(before, sinkId, 'inbound');
-    return d;
-  };
+  const delta = (s: ScrapedSample[]) => httpUnansweredSince(before, s, ['connection_closed', 'evicted'], clientId, sinkId);
   let seen = '';
   const after = await eventually(() => `${HTTP_HELD} unanswered requests on each end; last seen ${seen}`, async () => {
     const s = await scrape();
@@ -169,8 +173,6 @@ test('requests the full pending map dropped for newer ones are counted as evicte
 test('a dropped request found at the connection\'s next request is counted then, and in its container at close', async () => {
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   const sinkId = `/docker/${sink.runtimeId.slice(0, 12)}`;
-  const kernel = (s: ScrapedSample[], direction: string, reason: string) => value(s, 'rootsight_agent_l7_unanswered_requests_total', { protocol: 'http', direction, reason });
-  const container = (s: ScrapedSample[], id: string, direction: string) => value(s, 'rootsight_container_unanswered_requests_total', { container_id: id, protocol: 'http', direction });
   const before = await scrape();
   // Every connection sends one request, all are held, then each sends a second one. Where the map
   // dropped the first, the second finds its slot free: the first is counted as evicted then, and the
@@ -178,15 +180,7 @@ test('a dropped request found at the connection\'s next request is counted then,
   // them); where the first were still in the map, the second would be counted as pipelined.
   const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(HTTP_HELD), '1', 'hold-twice']));
   assert.deepEqual(out, { connections: HTTP_HELD, requests: 2 * HTTP_HELD, answered: 0 });
-  const delta = (s: ScrapedSample[]) => {
-    const d: Record<string, number> = {};
-    for (const direction of ['outbound', 'inbound']) {
-      for (const reason of ['connection_closed', 'evicted', 'pipelined']) d[`${direction} ${reason}`] = kernel(s, direction, reason) - kernel(before, direction, reason);
-    }
-    d['client outbound'] = container(s, clientId, 'outbound') - container(before, clientId, 'outbound');
-    d['sink inbound'] = container(s, sinkId, 'inbound') - container(before, sinkId, 'inbound');
-    return d;
-  };
+  const delta = (s: ScrapedSample[]) => httpUnansweredSince(before, s, ['connection_closed', 'evicted', 'pipelined'], clientId, sinkId);
   let seen = '';
   const total = (d: Record<string, number>, direction: string) => d[`${direction} connection_closed`]! + d[`${direction} evicted`]! + d[`${direction} pipelined`]!;
   const after = await eventually(() => `${2 * HTTP_HELD} requests counted on each end; last seen ${seen}`, async () => {
