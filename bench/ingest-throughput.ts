@@ -231,6 +231,32 @@ function ourCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * CPU seconds used so far by each of this process' threads, summed by thread name (V8's GC
+ * helpers and libuv's pool are also called "node"; chDB's threads have their own names), so a
+ * phase's CPU can be split by who used it.
+ */
+function threadCpuSeconds(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+      const name = Number(tid) === process.pid ? 'main thread' : comm;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / clockTicks);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/** The top thread names by CPU between two threadCpuSeconds() readings, as "name 0.42 s" items. */
+function threadCpuSplit(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
+    .filter(([, s]) => s >= 0.01).sort((a, b) => b[1] - a[1]).slice(0, 6)
+    .map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ');
+}
+
 const clockTicks = 100; // USER_HZ on Linux
 /** CPU seconds (all threads) used so far by another process, from /proc. */
 function processCpuSeconds(pid: number): number {
@@ -259,7 +285,7 @@ async function settle(promPid: number): Promise<void> {
   }
 }
 
-interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; loopBusy: number }
+interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; loopBusy: number; threads: string }
 
 /**
  * Times one remote-write phase after both servers settled; CPU is the server's (and for us this
@@ -270,6 +296,7 @@ interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; lo
 async function phase(label: string, promPid: number, cpu: () => number, run: () => Promise<number>, stored: () => Promise<unknown>): Promise<Phase> {
   await settle(promPid);
   const c0 = cpu();
+  const t0 = threadCpuSeconds();
   const elu0 = performance.eventLoopUtilization();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} start ${process.hrtime.bigint() / 1000n}`);
   const seconds = await run();
@@ -277,9 +304,10 @@ async function phase(label: string, promPid: number, cpu: () => number, run: () 
   const cpuSeconds = cpu() - c0;
   // Our server's event loop (this process): near 1 means the one JS thread is what limits us.
   const loopBusy = performance.eventLoopUtilization(elu0).utilization;
+  const threads = threadCpuSplit(t0, threadCpuSeconds());
   const ended = performance.now();
   await stored();
-  return { seconds, cpuSeconds, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy };
+  return { seconds, cpuSeconds, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy, threads };
 }
 
 async function main(): Promise<void> {
@@ -346,6 +374,8 @@ async function main(): Promise<void> {
     console.log(`  until also inserted into chDB (the journal's backlog, plus one usage query): 1 sender ${fmt(rw.samples / ours1.storedSeconds)} samples/s, 4 shards ${fmt(rw4.samples / ours4.storedSeconds)} samples/s`);
     console.log(`CPU seconds per million samples while timed (1 sender / 4 shards): Rootsight ${cpuPerM(ours1, rw.samples)} / ${cpuPerM(ours4, rw4.samples)}, Prometheus ${cpuPerM(prom1, rw.samples)} / ${cpuPerM(prom4, rw4.samples)}`);
     console.log(`Rootsight's event loop busy while timed (1 sender / 4 shards): ${(ours1.loopBusy * 100).toFixed(0)}% / ${(ours4.loopBusy * 100).toFixed(0)}%`);
+    console.log(`  our CPU by thread while timed, 1 sender: ${ours1.threads}`);
+    console.log(`  our CPU by thread while timed, 4 shards: ${ours4.threads}`);
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);
