@@ -7,12 +7,15 @@
 // p50/p99 latency from h2load's per-request log, with on/off ratios.
 //
 //   npm run bench:http -- [--rate 10000] [--clients 50] [--seconds 60] [--rounds 1]
-//                         [--agent-cpu-prof <dir>] [--spans]
+//                         [--agent-cpu-prof <dir>] [--spans] [--bpf-stats]
 // Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
 // AGENT_CPU_PROF, SPANS=1). --spans gives the agent a collector endpoint (a sink in this process
-// that accepts and discards), so every request also becomes an OTLP span the agent encodes and sends. Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
+// that accepts and discards), so every request also becomes an OTLP span the agent encodes and sends.
+// --bpf-stats (BPF_STATS=1) turns on the kernel's BPF run-time accounting during agent-on runs and
+// prints the time our programs ran: it is charged to the traced processes (nginx, h2load), not to
+// the agent's CPU above. The accounting itself adds a little to every program run. Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -41,6 +44,7 @@ const SECONDS = positiveInt('seconds', 60);
 const ROUNDS = positiveInt('rounds', 1);
 const CPU_PROF_DIR = option('agent-cpu-prof', '');
 const SPANS = process.argv.includes('--spans') || process.env.SPANS === '1';
+const BPF_STATS = process.argv.includes('--bpf-stats') || process.env.BPF_STATS === '1';
 if (RATE % CLIENTS !== 0) {
   console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS} (h2load's --rps is per client)`);
   process.exit(2);
@@ -194,7 +198,25 @@ async function stopAgent(agent: ChildProcess): Promise<void> {
 interface Round {
   off: LoadRun; on: LoadRun; cpuPct: number; threadCpu: string; loadSeconds: number; catchUpSeconds: number; referenceLoopMs: number; rssMiB: number; peakRssMiB: number;
   countedOut: number; countedIn: number; lost: number; lostByKind: string; unanswered: string; skipped: string;
+  /** --bpf-stats: our programs' run time and runs during the load (undefined without it). */
+  bpf?: BpfRunTime;
 }
+
+interface BpfRunTime { ns: number; runs: number }
+
+/** Summed run time and run count of the loaded BPF programs named rs_* (the agent's), from bpftool. */
+async function bpfRunTime(): Promise<BpfRunTime> {
+  const out = await new Promise<string>((resolve, reject) => execFile('bpftool', ['-j', 'prog', 'show'], { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+  let ns = 0, runs = 0;
+  for (const p of JSON.parse(out) as { name?: string; run_time_ns?: number; run_cnt?: number }[]) {
+    if (!p.name?.startsWith('rs_')) continue;
+    ns += p.run_time_ns ?? 0;
+    runs += p.run_cnt ?? 0;
+  }
+  return { ns, runs };
+}
+
+const bpfStatsSwitch = '/proc/sys/kernel/bpf_stats_enabled';
 
 /** Even rounds run the agent-on load first, so a drift of the machine over a run (warming up,
  * another tenant) does not always favour the same side. */
@@ -213,9 +235,11 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     const threads0 = ticksByThread(pid);
     let peakRss = 0;
     const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 500);
+    const bpf0 = BPF_STATS ? await bpfRunTime() : undefined;
     const t0 = performance.now();
     const on = await runLoad(load, url, `on-${n}`);
     const loadSeconds = (performance.now() - t0) / 1000;
+    const bpf1 = BPF_STATS ? await bpfRunTime() : undefined;
     const counts = (t: string) => ({
       out: sum(t, 'container_http_requests_total', loadId) - sum(before, 'container_http_requests_total', loadId),
       in: sum(t, 'container_http_inbound_requests_total', webId) - sum(before, 'container_http_inbound_requests_total', webId),
@@ -245,6 +269,7 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
       lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
       unanswered: labelled(after, 'rootsight_agent_l7_unanswered_requests_total', 'reason'),
       skipped: labelled(after, 'rootsight_agent_skipped_tcp_events_total', 'reason'),
+      bpf: bpf0 && bpf1 ? { ns: bpf1.ns - bpf0.ns, runs: bpf1.runs - bpf0.runs } : undefined,
     };
   } finally {
     await stopAgent(agent);
@@ -260,6 +285,8 @@ function median(xs: number[]): number {
 const net = new StandInNetwork('192.168.231');
 let failed = false;
 let sink: Server | undefined;
+const bpfStatsBefore = BPF_STATS ? readFileSync(bpfStatsSwitch, 'utf8').trim() : '';
+if (BPF_STATS) writeFileSync(bpfStatsSwitch, '1');
 try {
   if (SPANS) {
     const started = await startCollectorSink();
@@ -291,6 +318,7 @@ try {
     console.log(`  agent CPU:      ${fmt(r.cpuPct, 2)} % of one core (including ${fmt(r.catchUpSeconds, 1)} s to catch up after the load); RSS ${fmt(r.rssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)} MiB)`);
     console.log(`  by thread:      ${r.threadCpu} (user+system % of one core)`);
     console.log(`  agent CPU cost: ${fmt((r.cpuPct / 100) * r.loadSeconds * 1e6 / Math.max(1, r.countedOut + r.countedIn), 1)} µs per request counted (each request is seen twice: client and server)`);
+    if (r.bpf) console.log(`  kernel BPF:     ${fmt(r.bpf.ns / 1e9 / r.loadSeconds * 100, 2)} % of one core in our programs (${fmt(r.bpf.runs / r.loadSeconds / 1000, 1)}k runs/s, ${fmt(r.bpf.ns / Math.max(1, r.bpf.runs), 0)} ns each; charged to the traced processes)`);
     console.log(`  machine speed:  reference loop ${fmt(r.referenceLoopMs, 0)} ms CPU (a busy or throttled host inflates every CPU figure in proportion)`);
     console.log(`  p50 on/off:     ${fmt(r.on.p50Ms / r.off.p50Ms)}; p99 on/off: ${fmt(r.on.p99Ms / r.off.p99Ms)}`);
   }
@@ -323,6 +351,7 @@ try {
   failed = true;
   console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
+  if (BPF_STATS) writeFileSync(bpfStatsSwitch, bpfStatsBefore || '0');
   sink?.close();
   await net.destroy();
   rmSync(work, { recursive: true, force: true });
