@@ -98,7 +98,6 @@ function sameBytes(a: Uint8Array, buf: Uint8Array, ranges: readonly number[]): b
   return p === a.length;
 }
 
-
 /** Decodes and validates a decompressed WriteRequest. Throws RemoteWriteDecodeError or InvalidSamplesError (both: 400). */
 export function decodeWriteRequestSamples(bytes: Uint8Array, nowMs: number, cache = new SeriesIdentityCache(), limits = defaultWriteRequestLimits): DecodedWriteRequest {
   return decodeChecked(bytes, nowMs, cache, limits, undefined, undefined);
