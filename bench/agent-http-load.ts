@@ -7,7 +7,7 @@
 // p50/p99 latency from h2load's per-request log, with on/off ratios.
 //
 //   npm run bench:http -- [--rate 10000] [--clients 50] [--seconds 60] [--rounds 1]
-//                         [--agent-cpu-prof <dir>] [--spans] [--bpf-stats]
+//                         [--agent-cpu-prof <dir>] [--spans] [--bpf-stats] [--agent-args "<flags>"]
 // Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
 // AGENT_CPU_PROF, SPANS=1). --spans gives the agent a collector endpoint (a sink in this process
 // that accepts and discards), so every request also becomes an OTLP span the agent encodes and sends.
@@ -45,6 +45,8 @@ const ROUNDS = positiveInt('rounds', 1);
 const CPU_PROF_DIR = option('agent-cpu-prof', '');
 const SPANS = process.argv.includes('--spans') || process.env.SPANS === '1';
 const BPF_STATS = process.argv.includes('--bpf-stats') || process.env.BPF_STATS === '1';
+/** Extra agent flags, space-separated (e.g. "--disable-l7-tracing" to see what the rest costs). */
+const AGENT_ARGS = option('agent-args', '').split(' ').filter((a) => a !== '');
 if (RATE % CLIENTS !== 0) {
   console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS} (h2load's --rps is per client)`);
   process.exit(2);
@@ -169,7 +171,7 @@ let collectorUrl = '';
 
 async function startAgent(): Promise<ChildProcess> {
   const nodeFlags = CPU_PROF_DIR ? ['--import', join(import.meta.dirname, 'agent-cpu-profile.mjs')] : [];
-  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0', ...(collectorUrl ? ['--collector-endpoint', collectorUrl] : [])],
+  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0', ...(collectorUrl ? ['--collector-endpoint', collectorUrl] : []), ...AGENT_ARGS],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AGENT_CPU_PROF_DIR: CPU_PROF_DIR } });
   for (let i = 0; ; i++) {
     try { await fetch(`http://${AGENT_LISTEN}/health`); break; } catch {
