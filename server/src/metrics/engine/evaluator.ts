@@ -11,7 +11,7 @@ import { scalarBinary, vectorBinary, vectorScalarBinary } from './binary.ts';
 import { histogramQuantile } from './histogram-quantile.ts';
 import { compareByLabelValues } from './label-value-order.ts';
 import { labelJoin, labelReplace, mapValues, mathFunctions, roundTo, timeFunctions } from './instant-functions.ts';
-import { labelsKey, withoutName, type Labels } from './labels.ts';
+import { compareLabelSets, labelsKey, withoutName, type Labels } from './labels.ts';
 import { pureIncrease, priorSampleLookbackMs } from './pure-increase.ts';
 import { planReads, type SelectorRequest } from './selector-plan.ts';
 import { keepsMetricName, rangeFunctions } from './range-functions.ts';
@@ -390,14 +390,7 @@ const noScalars: readonly number[] = [];
  * makes floating-point sums identical, not just close.
  */
 function byLabels(a: LoadedSeries, b: LoadedSeries): number {
-  const ka = Object.keys(a.labels).sort(), kb = Object.keys(b.labels).sort();
-  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
-    const na = ka[i]!, nb = kb[i]!;
-    if (na !== nb) return na < nb ? -1 : 1;
-    const va = a.labels[na]!, vb = b.labels[nb]!;
-    if (va !== vb) return va < vb ? -1 : 1;
-  }
-  return ka.length - kb.length;
+  return compareLabelSets(a.labels, b.labels);
 }
 
 /** Drops stale markers from the samples into staleAt: a marker is not a value, it ends the series. */
