@@ -2,7 +2,7 @@
 // of every label's name and value in name order, each followed by the byte 0xff. limitk and
 // limit_ratio pick series by it, so the choice depends on nothing but the labels: it is the same at
 // every step of a range query, in every query, and (for limit_ratio) the same as Prometheus 3's.
-import type { Labels } from './labels.ts';
+import { namesInOrder, type Labels } from './labels.ts';
 
 const labelSeparator = 0xff;
 const hashes = new WeakMap<Labels, bigint>();
@@ -13,7 +13,7 @@ export function labelSetHash(l: Labels): bigint {
   if (h === undefined) {
     const parts: Buffer[] = [];
     const sep = Buffer.of(labelSeparator);
-    for (const name of Object.keys(l).filter((n) => l[n] !== '').sort()) parts.push(Buffer.from(name, 'utf8'), sep, Buffer.from(l[name]!, 'utf8'), sep);
+    for (const name of namesInOrder(l)) parts.push(Buffer.from(name, 'utf8'), sep, Buffer.from(l[name]!, 'utf8'), sep);
     h = xxh64(Buffer.concat(parts));
     hashes.set(l, h);
   }

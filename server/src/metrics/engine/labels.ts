@@ -99,7 +99,8 @@ export function compareLabelSets(a: Labels, b: Labels): number {
   return na.length - nb.length;
 }
 
-function namesInOrder(l: Labels): string[] {
+/** The names of a label set's non-empty labels, sorted; memoised per label object (never modify the result). */
+export function namesInOrder(l: Labels): readonly string[] {
   let n = sortedNames.get(l);
   if (!n) { n = Object.keys(l).filter((k) => l[k] !== '').sort(); sortedNames.set(l, n); }
   return n;
