@@ -19,9 +19,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { startNginx } from '../test/e2e/nginx.ts';
-import { StandInNetwork, type StandInContainer } from '../test/e2e/stand-in-containers.ts';
-import { parseH2loadSummary, percentile, readH2loadLatencies, type H2loadSummary } from './h2load-output.ts';
+import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
+import { percentile } from './h2load-output.ts';
+import { nonZeroByLabel, sumMetric as sum } from './metrics-text.ts';
+import { referenceLoopCpuMs, runH2load, startNginxRig, type LoadRun, type NginxRig } from './nginx-under-load.ts';
 
 function option(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,27 +63,7 @@ const AGENT_LISTEN = '127.0.0.1:10398';
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-http-'));
 
-interface LoadRun { summary: H2loadSummary; p50Ms: number; p99Ms: number; latencies: Float64Array }
-
-/** One h2load run from the load container; never blocks this event loop. */
-async function runLoad(load: StandInContainer, url: string, tag: string): Promise<LoadRun> {
-  const logFile = join(work, `h2load-${tag}.log`);
-  const out = await load.run('h2load', ['--h1', '-c', String(CLIENTS), '-t', '1', '--rps', String(RATE / CLIENTS), '-D', String(SECONDS), '--log-file', logFile, url]);
-  const summary = parseH2loadSummary(out);
-  const lat = readH2loadLatencies(readFileSync(logFile, 'utf8'));
-  rmSync(logFile);
-  return { summary, p50Ms: percentile(lat, 0.5) / 1000, p99Ms: percentile(lat, 0.99) / 1000, latencies: lat };
-}
-
-/** CPU time of a fixed loop: compares how fast this machine runs now with other runs and hosts. */
-function referenceLoopCpuMs(): number {
-  const t = process.cpuUsage();
-  let x = 0;
-  for (let i = 0; i < 1e8; i++) x += i;
-  if (x < 0) console.log(x); // keep the loop from being optimised away
-  const u = process.cpuUsage(t);
-  return (u.user + u.system) / 1000;
-}
+const runLoad = (rig: NginxRig, tag: string) => runH2load(rig, { clients: CLIENTS, rate: RATE, seconds: SECONDS, work, tag });
 
 function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -127,27 +108,6 @@ function rssMiB(pid: number): number {
 
 async function scrape(): Promise<string> {
   return (await fetch(`http://${AGENT_LISTEN}/metrics`)).text();
-}
-
-/** Sum of the samples of one metric whose label text contains every given fragment. */
-function sum(text: string, name: string, ...fragments: string[]): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(\{.*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name && fragments.every((f) => (m[2] ?? '').includes(f))) total += Number(m[3]);
-  }
-  return total;
-}
-
-function labelled(text: string, name: string, label: string): string {
-  const parts: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(\{.*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name || Number(m[3]) === 0) continue;
-    const l = new RegExp(`${label}="([^"]*)"`).exec(m[2] ?? '');
-    parts.push(`${l?.[1] ?? '?'}=${m[3]}`);
-  }
-  return parts.length ? parts.join(' ') : 'none';
 }
 
 /** What the agent pushed to the collector sink, by path. */
@@ -222,10 +182,10 @@ const bpfStatsSwitch = '/proc/sys/kernel/bpf_stats_enabled';
 
 /** Even rounds run the agent-on load first, so a drift of the machine over a run (warming up,
  * another tenant) does not always favour the same side. */
-async function round(n: number, load: StandInContainer, web: StandInContainer): Promise<Round> {
-  const url = `http://${web.ip}/`;
+async function round(n: number, rig: NginxRig): Promise<Round> {
+  const { load, web } = rig;
   const onFirst = n % 2 === 0;
-  const runOff = () => runLoad(load, url, `off-${n}`);
+  const runOff = () => runLoad(rig, `off-${n}`);
   const off = onFirst ? undefined : await runOff();
   const agent = await startAgent();
   const pid = agent.pid!;
@@ -239,7 +199,7 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
     const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 500);
     const bpf0 = BPF_STATS ? await bpfRunTime() : undefined;
     const t0 = performance.now();
-    const on = await runLoad(load, url, `on-${n}`);
+    const on = await runLoad(rig, `on-${n}`);
     const loadSeconds = (performance.now() - t0) / 1000;
     const bpf1 = BPF_STATS ? await bpfRunTime() : undefined;
     const counts = (t: string) => ({
@@ -268,9 +228,9 @@ async function round(n: number, load: StandInContainer, web: StandInContainer): 
       off: off ?? await runOff(), on, cpuPct, threadCpu, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
       countedOut: counts(after).out, countedIn: counts(after).in,
       lost: sum(after, 'rootsight_agent_ringbuf_lost_events_total'),
-      lostByKind: labelled(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
-      unanswered: labelled(after, 'rootsight_agent_l7_unanswered_requests_total', 'reason'),
-      skipped: labelled(after, 'rootsight_agent_skipped_tcp_events_total', 'reason'),
+      lostByKind: nonZeroByLabel(after, 'rootsight_agent_l7_ringbuf_lost_events_total', 'kind'),
+      unanswered: nonZeroByLabel(after, 'rootsight_agent_l7_unanswered_requests_total', 'reason'),
+      skipped: nonZeroByLabel(after, 'rootsight_agent_skipped_tcp_events_total', 'reason'),
       bpf: bpf0 && bpf1 ? { ns: bpf1.ns - bpf0.ns, runs: bpf1.runs - bpf0.runs } : undefined,
     };
   } finally {
@@ -295,21 +255,11 @@ try {
     sink = started.server;
     collectorUrl = started.url;
   }
-  const web = net.addContainer('web');
-  const load = net.addContainer('load');
-  // nginx closes a keep-alive connection after 1000 requests by default, and h2load -D does not
-  // reconnect: each client would stop at 1000 requests, far below the rate.
-  startNginx(web, work, 'keepalive_requests 100000000; location = / { return 200 "ok\\n"; }');
-  for (let i = 0; ; i++) {
-    try { await load.run('curl', ['-sf', '-o', '/dev/null', `http://${web.ip}/`]); break; } catch {
-      if (i > 100) throw new Error('nginx did not answer');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const rig = await startNginxRig(net, work);
   console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients × ${RATE / CLIENTS} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on${SPANS ? ', sending spans' : ''}; ${ROUNDS} round(s)`);
   const rounds: Round[] = [];
   for (let n = 1; n <= ROUNDS; n++) {
-    const r = await round(n, load, web);
+    const r = await round(n, rig);
     rounds.push(r);
     const s = (x: LoadRun) => `sent ${x.summary.started}, completed ${x.summary.done} (${x.summary.succeeded} 2xx, ${x.summary.failed} failed, ${x.summary.timeout} timeout), p50 ${fmt(x.p50Ms)} ms, p99 ${fmt(x.p99Ms)} ms`;
     console.log(`round ${n}`);

@@ -1,5 +1,6 @@
 // `rootsight up | agent | server`: one command for the whole system on one host,
 // or each half on its own.
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { TelemetryFlagError, telemetryServerFlags, telemetrySettingsFromFlags } from '../server/src/ingest/telemetry-flags.ts';
 import { UpstreamConfigError } from '../server/src/upstream/upstream-url.ts';
@@ -15,6 +16,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
   { name: 'disable-l7-tracing', help: 'do not trace read/write syscalls: no request metrics or spans, TCP metrics only', boolean: true },
   { name: 'disable-tls-tracing', help: 'do not attach uprobes to OpenSSL (libssl, node) and Go crypto/tls: HTTPS requests are not seen', boolean: true },
+  { name: 'l7-object', help: 'the L7 tracing BPF object to load instead of agent/bpf/build/l7.bpf.o (e.g. an older build, to compare the two under one load: bench/agent-bpf-ab.ts)' },
 ];
 
 const serverFlags: FlagSpec[] = [
@@ -65,10 +67,23 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
     minContainerAgeMs: f['min-container-age'] === '0' ? 0 : parseDurationMs(f['min-container-age']!, 'min-container-age'),
     disableL7Tracing: f['disable-l7-tracing'] === 'true',
     disableTlsTracing: f['disable-tls-tracing'] === 'true',
+    l7ObjectPath: l7Object(f['l7-object']),
     log: log('agent'),
   });
   log('agent')(`serving ${agent.url}/metrics and ${agent.url}/capabilities${f['collector-endpoint'] ? `; pushing to ${f['collector-endpoint']}` : ''}`);
   return () => agent.close();
+}
+
+/** An --l7-object that cannot be read is a mistake on the command line, not a kernel limitation
+ * to carry on without (which is what the agent does when its own object fails to load). */
+function l7Object(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw new FlagError(`--l7-object: cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return resolve(path);
 }
 
 async function runServer(f: Record<string, string | undefined>): Promise<{ url: string; close: () => Promise<void> }> {

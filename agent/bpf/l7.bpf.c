@@ -60,7 +60,12 @@ enum rs_io_kind {
 #define RS_STREAM_SLOTS 4 /* rs_track initialises each slot: keep its list in step */
 
 struct rs_l7_conn {
+	__u64 key; /* its own map key (tgid << 32 | fd): the pairing functions take the entry, not the key */
 	__u64 sk;
+	/* the owner's v2 cgroup, read once when tracking starts: reading it per event (four pointer
+	 * hops) was a measurable part of each request's cost, and a process changes cgroup before
+	 * it serves traffic (container runtimes move it before exec), not while */
+	__u64 cgroup_id;
 	__u64 start_ns;
 	__u64 bytes_sent;
 	__u64 bytes_received;
@@ -198,6 +203,12 @@ struct {
 	__type(key, __u64);
 	__type(value, struct rs_tls_call);
 } rs_tls_calls SEC(".maps");
+
+/* Entries in rs_tls_calls, i.e. SSL_* calls between their entry and return probes, all threads:
+ * while there are none (no TLS traffic), a read or write need not look for its thread in the map.
+ * A call whose return never fires (its thread killed inside SSL_read) leaves this above zero, and
+ * the lookup then runs on every read and write, as it would without the count. */
+__u64 rs_tls_inflight = 0;
 
 struct rs_tls_key {
 	__u64 tgid;
@@ -480,7 +491,9 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 		return 0;
 	}
 	struct rs_l7_conn c = {
+		.key = ck,
 		.sk = (__u64)(unsigned long)sk,
+		.cgroup_id = bpf_get_current_cgroup_id(),
 		.start_ns = bpf_ktime_get_ns(),
 		.direction = (__u8)direction,
 		.sock_type = (__u8)type,
@@ -821,7 +834,7 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 	h->timestamp_ns = now;
 	h->sock_id = c->sk;
 	h->conn_start_ns = c->start_ns;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cgroup_id = c->cgroup_id;
 	h->pid = ck >> 32;
 	h->fd = (__u32)ck;
 	h->stream_id = RS_L7_NO_STREAM;
@@ -948,11 +961,11 @@ RS_GLOBAL int rs_mysql_split_read(__u64 ck, __u64 len, __u64 bytes, __u64 conn_s
 	return -1;
 }
 
-RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
+RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
 {
-	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c)
 		return 0;
+	__u64 ck = c->key;
 	__u64 len = rs_copy_req(ptr, iovcnt, bytes);
 	if (c->direction == RS_L7_DIR_INBOUND && c->sock_type == RS_SOCK_STREAM &&
 	    (c->protocol == RS_L7_UNKNOWN || c->protocol == RS_L7_MYSQL)) {
@@ -1068,11 +1081,11 @@ RS_GLOBAL int rs_on_request(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u6
 	return 0;
 }
 
-RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
+RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 flags)
 {
-	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c)
 		return 0;
+	__u64 ck = c->key;
 	bool is_write = flags & RS_F_WRITE;
 	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
 	bool by_stream = c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_CASSANDRA;
@@ -1179,11 +1192,13 @@ RS_GLOBAL int rs_on_response(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u
 	return 0;
 }
 
-RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 is_write)
+/* c: the connection's entry in rs_l7_conns, as its caller just looked it up (one hash lookup per
+ * syscall instead of one per function; a global function checks it as plain memory) */
+RS_GLOBAL int rs_process(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 is_write)
 {
-	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c)
 		return 0;
+	__u64 ck = c->key;
 	if (is_write)
 		__sync_fetch_and_add(&c->bytes_sent, bytes);
 	else
@@ -1197,8 +1212,8 @@ RS_GLOBAL int rs_process(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64 i
 		return rs_emit_data(ck, ptr, iovcnt, bytes, flags | ((__u64)c->protocol << RS_F_PROTO_SHIFT));
 	bool request_side = (c->direction == RS_L7_DIR_OUTBOUND) == (is_write != 0);
 	if (request_side)
-		return rs_on_request(ck, ptr, iovcnt, bytes, flags);
-	return rs_on_response(ck, ptr, iovcnt, bytes, flags);
+		return rs_on_request(c, ptr, iovcnt, bytes, flags);
+	return rs_on_response(c, ptr, iovcnt, bytes, flags);
 }
 
 /* ---------------- syscall plumbing ---------------- */
@@ -1242,7 +1257,7 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 	}
 	/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
 	bool in_tls = false;
-	struct rs_tls_call *tls = bpf_map_lookup_elem(&rs_tls_calls, &id);
+	struct rs_tls_call *tls = rs_tls_inflight ? bpf_map_lookup_elem(&rs_tls_calls, &id) : NULL;
 	if (tls) {
 		tls->fd = fd;
 		in_tls = true;
@@ -1263,9 +1278,9 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 		return 0;
 	}
 	if (kind == RS_K_BUF)
-		return rs_process(ck, ptr, 0, ret, is_write);
+		return rs_process(c, ptr, 0, ret, is_write);
 	if (kind == RS_K_IOV)
-		return rs_process(ck, ptr, cnt, ret, is_write);
+		return rs_process(c, ptr, cnt, ret, is_write);
 	/* msghdr fields read one by one: whole structs would cost the sys_exit frame 120 bytes */
 	if (kind == RS_K_MSG) {
 		__u64 iov = 0, iovlen = 0;
@@ -1273,7 +1288,7 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 		    bpf_probe_read_user(&iovlen, sizeof(iovlen), (const void *)(ptr + offsetof(struct user_msghdr, msg_iovlen))) != 0 ||
 		    iovlen == 0)
 			return 0;
-		return rs_process(ck, iov, iovlen, ret, is_write);
+		return rs_process(c, iov, iovlen, ret, is_write);
 	}
 	if (kind == RS_K_MMSG) {
 		/* sendmmsg: ret = messages sent; look at the first two (A + AAAA lookups come in pairs) */
@@ -1288,7 +1303,7 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 				break;
 			if (iovlen == 0 || len == 0)
 				continue;
-			rs_process(ck, iov, iovlen, len, is_write);
+			rs_process(c, iov, iovlen, len, is_write);
 		}
 	}
 	return 0;
@@ -1463,8 +1478,11 @@ static __always_inline int rs_tls_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u
 			bpf_map_delete_elem(&rs_tls_last_read, &id);
 		}
 	}
-	if (bpf_map_update_elem(&rs_tls_calls, &id, &call, BPF_ANY) != 0)
-		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	long err = bpf_map_update_elem(&rs_tls_calls, &id, &call, BPF_NOEXIST);
+	if (err == 0)
+		__sync_fetch_and_add(&rs_tls_inflight, 1);
+	else if (err != -RS_EEXIST || bpf_map_update_elem(&rs_tls_calls, &id, &call, BPF_ANY) != 0)
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL); /* (an entry left by a call that never returned is replaced) */
 	return 0;
 }
 
@@ -1475,7 +1493,8 @@ static __always_inline int rs_tls_exit(long ret)
 	if (!cp)
 		return 0;
 	struct rs_tls_call call = *cp;
-	bpf_map_delete_elem(&rs_tls_calls, &id);
+	if (bpf_map_delete_elem(&rs_tls_calls, &id) == 0)
+		__sync_fetch_and_add(&rs_tls_inflight, -1);
 
 	__u64 tgid_hi = id & 0xffffffff00000000ULL;
 	struct rs_tls_key key = { .tgid = id >> 32, .ssl = call.ssl };
@@ -1519,7 +1538,7 @@ static __always_inline int rs_tls_exit(long ret)
 	}
 	c->tls = 1;
 	rs_count(RS_L7_CNT_TLS_CALLS);
-	return rs_process(ck, call.buf, 0, bytes, call.is_write);
+	return rs_process(c, call.buf, 0, bytes, call.is_write);
 }
 
 /* int SSL_write(SSL *ssl, const void *buf, int num) */
@@ -1596,21 +1615,21 @@ static __always_inline __s64 rs_go_conn_fd(__u64 tls_conn)
 }
 
 /* The tracked connection of this process on fd, marked TLS; NULL when fd is not tracked. */
-static __always_inline __u64 rs_go_conn_key(__s64 fd)
+static __always_inline struct rs_l7_conn *rs_go_conn(__s64 fd)
 {
 	if (fd < 0) {
 		rs_count(RS_L7_CNT_TLS_UNBOUND);
-		return 0;
+		return NULL;
 	}
 	__u64 ck = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (!c) {
 		rs_count(RS_L7_CNT_TLS_UNBOUND);
-		return 0;
+		return NULL;
 	}
 	c->tls = 1;
 	rs_count(RS_L7_CNT_TLS_CALLS);
-	return ck;
+	return c;
 }
 
 /* func (c *Conn) Write(b []byte) (int, error): the plaintext is complete at entry. */
@@ -1620,10 +1639,10 @@ int rs_go_tls_write(struct pt_regs *ctx)
 	__u64 len = ctx->cx;
 	if (len == 0)
 		return 0;
-	__u64 ck = rs_go_conn_key(rs_go_conn_fd(ctx->ax));
-	if (!ck)
+	struct rs_l7_conn *c = rs_go_conn(rs_go_conn_fd(ctx->ax));
+	if (!c)
 		return 0;
-	return rs_process(ck, ctx->bx, 0, len, 1);
+	return rs_process(c, ctx->bx, 0, len, 1);
 }
 
 /* func (c *Conn) Read(b []byte) (int, error), entry */
@@ -1649,8 +1668,8 @@ int rs_go_tls_read_return(struct pt_regs *ctx)
 	long n = (long)ctx->ax;
 	if (n <= 0)
 		return 0;
-	__u64 ck = rs_go_conn_key(r.fd);
-	if (!ck)
+	struct rs_l7_conn *c = rs_go_conn(r.fd);
+	if (!c)
 		return 0;
-	return rs_process(ck, r.buf, 0, n, 0);
+	return rs_process(c, r.buf, 0, n, 0);
 }

@@ -59,7 +59,7 @@ struct rs_l7_event {
 	__u64 duration_ns;    /*  8: REQUEST: response exit - request exit; else 0 */
 	__u64 sock_id;        /* 16: kernel address of struct sock (equals rs_tcp_event.sock_id for TCP) */
 	__u64 conn_start_ns;  /* 24: when this (pid, fd) connection was first tracked: tells fd generations apart */
-	__u64 cgroup_id;      /* 32: v2 cgroup id of the calling task (syscall context, so current is the owner) */
+	__u64 cgroup_id;      /* 32: v2 cgroup id of the connection's owner when tracking began (syscall context) */
 	__u64 request_size;   /* 40: REQUEST: bytes of the request syscall; CHUNK/MESSAGE: bytes of the syscall this
 	                       *     event stands for (a long syscall is split into several events, see rs_emit_data) */
 	__u64 response_size;  /* 48: REQUEST: bytes of the first response syscall */

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -99,5 +99,37 @@ test('--metrics-head-samples: listed in help, checked, and 0 turns the PromQL he
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--l7-object: listed in help, an unreadable path exits 1, and the agent loads the object it names', async () => {
+  assert.match(run('agent', '--help').stdout, /--l7-object [^\n]*\[env L7_OBJECT\]/);
+  const missing = run('agent', '--l7-object', '/nonexistent/l7.bpf.o', '--listen', '127.0.0.1:0');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /--l7-object: cannot read "\/nonexistent\/l7\.bpf\.o": ENOENT/);
+
+  // A file that is no BPF object: the agent names it in its complaint (so it did try to load
+  // that file, not its default) and carries on with TCP tracing.
+  const dir = mkdtempSync(join(tmpdir(), 'rootsight-l7-object-'));
+  const bogus = join(dir, 'not-an-object.o');
+  writeFileSync(bogus, 'not ELF\n');
+  const child = spawn(process.execPath, [bin, 'agent', '--listen', '127.0.0.1:0', '--l7-object', bogus, '--disable-tls-tracing'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent did not start:\n${out}`)), 60_000);
+      child.stderr.on('data', () => { if (/serving http:/.test(out)) { clearTimeout(timer); resolve(); } });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+    });
+    assert.ok(out.includes(`l7 tracer: kernel events disabled: cannot open BPF object ${bogus}`), out);
+    assert.match(out, /is not a proper ELF object/);
+    assert.doesNotMatch(out, /tcp tracer: kernel events disabled/);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 0, out);
   }
 });
