@@ -86,6 +86,8 @@ struct rs_l7_conn {
 	__u8 _pad2;
 	/* requests of this connection found dropped by the LRU map: its CONN_CLOSE reports them too */
 	__u16 evicted;
+	/* its slot in rs_l7_slots, or RS_NO_SLOT: then its requests wait in rs_l7_pending */
+	__u32 slot;
 	/* stream ids (DNS query ids, Cassandra streams) of requests pending on this connection, so
 	 * close() can find them in rs_l7_pending; RS_L7_NO_STREAM = free. More at once go untracked. */
 	__u32 pending_streams[RS_STREAM_SLOTS];
@@ -155,13 +157,44 @@ struct {
 	__type(value, __u8);
 } rs_l7_procs SEC(".maps");
 
-/* One pending request per (tgid, fd, stream). */
+/* One pending request per (tgid, fd, stream): requests with a stream id (DNS, Cassandra), and
+ * those of connections that found no free slot in rs_l7_slots. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct rs_l7_pkey);
 	__type(value, struct rs_l7_req);
 } rs_l7_pending SEC(".maps");
+
+/* The request awaiting its response on one connection, for protocols without stream ids (all but
+ * DNS and Cassandra: one request at a time per connection). A connection takes a slot when it is
+ * tracked and gives it back when it ends, so no other connection ever writes into it. Storing and
+ * pairing a request here is plain memory and one compare-and-swap, where the LRU map took locks
+ * (with interrupts off, which a paravirtualised guest pays dearly for), kept LRU lists and copied
+ * the whole 1 KiB value each time: that was about a fifth of the BPF time per request. A slot
+ * whose owner left rs_l7_conns without a close() we saw (aged out) is taken back by the next
+ * connection that finds it. */
+#define RS_L7_SLOTS 8192 /* a power of two */
+#define RS_NO_SLOT 0xffffffffu
+#define RS_SLOT_PROBES 4  /* slots tried for a new connection before it falls back to rs_l7_pending */
+
+struct rs_l7_slot {
+	__u64 conn;       /* owner: tgid << 32 | fd; 0 = free */
+	__u64 conn_start; /* owner's start_ns */
+	__u32 full;       /* 1 while req awaits its response; whoever turns it to 0 owns the request */
+	__u32 _pad;
+	struct rs_l7_req req;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RS_L7_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rs_l7_slot);
+} rs_l7_slots SEC(".maps");
+
+/* where the next search for a free slot starts */
+__u32 rs_slot_hint = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -427,9 +460,101 @@ static __always_inline bool rs_evict_stream(__u64 ck, __u32 stream, __u32 reason
 	return true;
 }
 
-static __always_inline bool rs_evict_pending(__u64 ck, __u32 reason)
+/* The connection's own slot; NULL when it has none (its requests wait in rs_l7_pending). */
+static __always_inline struct rs_l7_slot *rs_slot(const struct rs_l7_conn *c)
 {
-	return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
+	__u32 idx = c->slot;
+	if (idx >= RS_L7_SLOTS)
+		return NULL;
+	struct rs_l7_slot *sl = bpf_map_lookup_elem(&rs_l7_slots, &idx);
+	if (!sl || sl->conn != c->key || sl->conn_start != c->start_ns)
+		return NULL;
+	return sl;
+}
+
+/* Claims the request pending under pk (in sl when given): true for exactly one caller. */
+static __always_inline bool rs_pending_take(struct rs_l7_slot *sl, struct rs_l7_pkey *pk)
+{
+	if (sl)
+		return __sync_val_compare_and_swap(&sl->full, 1, 0) == 1;
+	return bpf_map_delete_elem(&rs_l7_pending, pk) == 0;
+}
+
+/* Drops the connection's pending request without a stream id (c may be NULL: an untracked fd's
+ * entry in rs_l7_pending), counting it unanswered for `reason`. True if there was one. */
+static __always_inline bool rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u32 reason)
+{
+	struct rs_l7_slot *sl = c ? rs_slot(c) : NULL;
+	if (!sl)
+		return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
+	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
+	if (!rs_pending_take(sl, NULL))
+		return false;
+	rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	rs_count_unanswered(reason, direction, protocol);
+	return true;
+}
+
+/* A new connection's slot: the first free one of RS_SLOT_PROBES from a moving start, or one whose
+ * owner is no longer tracked; RS_NO_SLOT when all are taken. */
+static __always_inline __u32 rs_take_slot(__u64 ck, __u64 start)
+{
+	__u32 first = __sync_fetch_and_add(&rs_slot_hint, 1);
+	for (int i = 0; i < RS_SLOT_PROBES; i++) {
+		__u32 idx = (first + i) & (RS_L7_SLOTS - 1);
+		struct rs_l7_slot *sl = bpf_map_lookup_elem(&rs_l7_slots, &idx);
+		if (!sl)
+			break;
+		__u64 owner = sl->conn;
+		if (owner != 0) {
+			struct rs_l7_conn *o = bpf_map_lookup_elem(&rs_l7_conns, &owner);
+			if (o && o->start_ns == sl->conn_start && o->slot == idx)
+				continue; /* in use */
+		}
+		if (__sync_val_compare_and_swap(&sl->conn, owner, ck) != owner)
+			continue; /* another CPU took it first */
+		if (owner != 0 && __sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
+			/* its owner aged out of rs_l7_conns, unclosed, with this request unanswered */
+			rs_count(RS_L7_CNT_REQUEST_EVICTED);
+			rs_count_unanswered(RS_L7_UNANSWERED_EVICTED, sl->req.direction, sl->req.protocol);
+		}
+		sl->conn_start = start;
+		return idx;
+	}
+	return RS_NO_SLOT;
+}
+
+/* Gives the connection's slot back (its request, if any, already taken). */
+static __always_inline void rs_release_slot(struct rs_l7_conn *c)
+{
+	struct rs_l7_slot *sl = rs_slot(c);
+	if (sl) {
+		sl->full = 0;
+		__sync_val_compare_and_swap(&sl->conn, c->key, 0);
+	}
+	c->slot = RS_NO_SLOT;
+}
+
+/* Stores the request in req (per-CPU scratch) in the connection's slot: 0, or -RS_EEXIST while
+ * one is pending there. Only its `len` payload bytes are copied. */
+static __always_inline long rs_slot_put(struct rs_l7_slot *sl, const struct rs_l7_req *req)
+{
+	if (sl->full)
+		return -RS_EEXIST;
+	sl->req.ts = req->ts;
+	sl->req.conn_start = req->conn_start;
+	sl->req.size = req->size;
+	sl->req.len = req->len;
+	sl->req.protocol = req->protocol;
+	sl->req.direction = req->direction;
+	__u64 n = req->len;
+	RS_BARRIER(n);
+	if (n > RS_L7_MAX_REQUEST)
+		n = RS_L7_MAX_REQUEST;
+	if (n > 0 && bpf_probe_read_kernel(sl->req.payload, n, req->payload) != 0)
+		return -1;
+	/* published last: a reader that sees full = 1 sees the request (the swap is a full barrier) */
+	return __sync_val_compare_and_swap(&sl->full, 0, 1) == 0 ? 0 : -RS_EEXIST;
 }
 
 /* A request the connection stored (c->awaiting, or a stream slot) is no longer in the pending map:
@@ -491,6 +616,7 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 		return 0;
 	}
 	struct rs_l7_conn c = {
+		.slot = RS_NO_SLOT,
 		.key = ck,
 		.sk = (__u64)(unsigned long)sk,
 		.cgroup_id = bpf_get_current_cgroup_id(),
@@ -515,9 +641,18 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 		else
 			bpf_core_read(c.peer_addr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-	rs_evict_pending(ck, RS_L7_UNANSWERED_FD_REUSED); /* fd reused without a close() we saw */
+	/* the fd reused without a close() we saw: the earlier connection's request was never answered */
+	struct rs_l7_conn *old = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	rs_evict_pending(old, ck, RS_L7_UNANSWERED_FD_REUSED);
+	if (old)
+		rs_release_slot(old);
+	c.slot = rs_take_slot(ck, c.start_ns);
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
+		__u32 idx = c.slot;
+		struct rs_l7_slot *sl = idx < RS_L7_SLOTS ? bpf_map_lookup_elem(&rs_l7_slots, &idx) : NULL;
+		if (sl)
+			__sync_val_compare_and_swap(&sl->conn, ck, 0);
 		return 0;
 	}
 	__u32 tgid = ck >> 32;
@@ -916,18 +1051,20 @@ RS_GLOBAL int rs_emit_data(__u64 ck, __u64 ptr, __u64 iovcnt, __u64 bytes, __u64
  * next read is exactly the announced body and starts with a command byte, the two are joined in
  * the request scratch (header + body prefix). Returns -1 when the read was parked, the joined
  * length when it completed a parked header, 0 otherwise (the read is handled as usual). */
-RS_GLOBAL int rs_mysql_split_read(__u64 ck, __u64 len, __u64 bytes, __u64 conn_start)
+RS_GLOBAL int rs_mysql_split_read(struct rs_l7_conn *c, __u64 len, __u64 bytes)
 {
 	struct rs_l7_req_scratch *s = rs_reqbuf();
 	struct rs_l7_ev_scratch *ev = rs_ev();
-	if (!s || !ev)
+	if (!s || !ev || !c)
 		return 0;
-	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
-	struct rs_l7_req *old = bpf_map_lookup_elem(&rs_l7_pending, &pk);
+	__u64 conn_start = c->start_ns;
+	struct rs_l7_pkey pk = { .conn = c->key, .stream = RS_L7_NO_STREAM };
+	struct rs_l7_slot *sl = rs_slot(c);
+	struct rs_l7_req *old = sl ? (sl->full ? &sl->req : NULL) : bpf_map_lookup_elem(&rs_l7_pending, &pk);
 	if (old && old->protocol == RS_L7_MYSQL_HEADER) {
 		__u8 h0 = old->payload[0], h1 = old->payload[1], h2 = old->payload[2];
 		bool same_conn = old->conn_start == conn_start;
-		bpf_map_delete_elem(&rs_l7_pending, &pk);
+		rs_pending_take(sl, &pk);
 		__u64 plen = h0 | ((__u64)h1 << 8) | ((__u64)h2 << 16);
 		if (!same_conn || bytes != plen || len == 0)
 			return 0;
@@ -957,7 +1094,10 @@ RS_GLOBAL int rs_mysql_split_read(__u64 ck, __u64 len, __u64 bytes, __u64 conn_s
 	s->req.size = 4;
 	s->req.len = 4;
 	s->req.protocol = RS_L7_MYSQL_HEADER;
-	bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
+	if (sl)
+		rs_slot_put(sl, &s->req);
+	else
+		bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
 	return -1;
 }
 
@@ -969,7 +1109,7 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 	__u64 len = rs_copy_req(ptr, iovcnt, bytes);
 	if (c->direction == RS_L7_DIR_INBOUND && c->sock_type == RS_SOCK_STREAM &&
 	    (c->protocol == RS_L7_UNKNOWN || c->protocol == RS_L7_MYSQL)) {
-		int joined = rs_mysql_split_read(ck, len, bytes, c->start_ns);
+		int joined = rs_mysql_split_read(c, len, bytes);
 		if (joined < 0)
 			return 0;
 		if (joined > 0) {
@@ -1050,6 +1190,15 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 	if (bytes > RS_L7_MAX_REQUEST)
 		rs_count(RS_L7_CNT_REQUEST_TRUNCATED);
 	c->protocol = proto;
+	struct rs_l7_slot *sl = pk.stream == RS_L7_NO_STREAM ? rs_slot(c) : NULL;
+	if (sl) {
+		long put = rs_slot_put(sl, &s->req);
+		if (put == -RS_EEXIST) {
+			rs_count(RS_L7_CNT_REQUEST_OVERLAP);
+			rs_count_unanswered(RS_L7_UNANSWERED_PIPELINED, c->direction, proto);
+		}
+		return 0;
+	}
 	long err = bpf_map_update_elem(&rs_l7_pending, &pk, &s->req, BPF_NOEXIST);
 	if (err == 0) {
 		if (pk.stream != RS_L7_NO_STREAM) {
@@ -1091,8 +1240,13 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 	bool by_stream = c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_CASSANDRA;
 	bool maybe_message = !is_write && c->direction == RS_L7_DIR_OUTBOUND;
 	struct rs_l7_req *req = NULL;
-	if (!by_stream) {
+	struct rs_l7_slot *sl = by_stream ? NULL : rs_slot(c);
+	if (sl) {
 		/* cheap path: nothing pending, nothing to do (e.g. the rest of a response) */
+		req = sl->full ? &sl->req : NULL;
+		if (!req && !maybe_message)
+			return 0;
+	} else if (!by_stream) {
 		req = bpf_map_lookup_elem(&rs_l7_pending, &pk);
 		if (!req && c->awaiting) {
 			/* the response to a request the LRU map dropped */
@@ -1142,7 +1296,7 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 		return 0;
 	if (req->conn_start != c->start_ns) {
 		__u8 stale_protocol = req->protocol, stale_direction = req->direction;
-		if (bpf_map_delete_elem(&rs_l7_pending, &pk) == 0) {
+		if (rs_pending_take(sl, &pk)) {
 			rs_count(RS_L7_CNT_REQUEST_EVICTED);
 			rs_count_unanswered(RS_L7_UNANSWERED_STALE, stale_direction, stale_protocol);
 		}
@@ -1168,8 +1322,8 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 		qlen = RS_L7_MAX_REQUEST;
 	if (bpf_probe_read_kernel(ev->data, qlen, req->payload) != 0)
 		return 0;
-	/* copy first, then claim: only the thread whose delete succeeds emits */
-	if (bpf_map_delete_elem(&rs_l7_pending, &pk) != 0)
+	/* copy first, then claim: only the thread whose claim succeeds emits */
+	if (!rs_pending_take(sl, &pk))
 		return 0;
 	if (pk.stream != RS_L7_NO_STREAM)
 		rs_forget_stream(c, pk.stream);
@@ -1326,10 +1480,11 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 static __always_inline void rs_conn_gone(__u64 ck, struct rs_l7_conn *c, __u32 reason)
 {
 	__u32 unanswered = 0;
-	if (rs_evict_pending(ck, reason))
+	if (rs_evict_pending(c, ck, reason))
 		unanswered++;
 	else if (c->awaiting)
 		rs_count_evicted(c);
+	rs_release_slot(c);
 	/* a DNS socket closed before its answers came: the queries it leaves, by query id */
 	for (int i = 0; i < RS_STREAM_SLOTS; i++) {
 		if (c->pending_streams[i] == RS_L7_NO_STREAM)
@@ -1433,10 +1588,32 @@ static long rs_exit_evict(struct bpf_map *map, struct rs_l7_pkey *key, struct rs
 	return 0;
 }
 
+/* A slot of the exiting process: its connection ends here (CONN_CLOSE, the request counted), or,
+ * when the connection already aged out of rs_l7_conns, the slot is freed and its request counted. */
+static long rs_exit_slot(struct bpf_map *map, __u32 *idx, struct rs_l7_slot *sl, struct rs_exit_walk *w)
+{
+	__u64 ck = sl->conn;
+	if (ck == 0 || (ck >> 32) != w->tgid)
+		return 0;
+	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
+	if (c && c->start_ns == sl->conn_start) {
+		rs_conn_gone(ck, c, RS_L7_UNANSWERED_PROCESS_EXITED);
+		return 0;
+	}
+	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
+	if (__sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
+		rs_count(RS_L7_CNT_REQUEST_EVICTED);
+		rs_count_unanswered(RS_L7_UNANSWERED_PROCESS_EXITED, direction, protocol);
+	}
+	__sync_val_compare_and_swap(&sl->conn, ck, 0);
+	return 0;
+}
+
 /* A process that dies (killed, or exit() without closing) closes its sockets in the kernel, with
- * no close() syscall: its requests still waiting for a response would age out of the LRU map
- * uncounted. When its last thread exits, the pending map is walked for them, but only for
- * processes that ever had a tracked connection (rs_l7_procs): the walk visits every bucket. */
+ * no close() syscall: its requests still waiting for a response would stay pending forever (or
+ * age out of the LRU map) uncounted. When its last thread exits, the slots and the pending map
+ * are walked for them, but only for processes that ever had a tracked connection (rs_l7_procs):
+ * each walk visits every entry. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(rs_process_exit, struct task_struct *task)
 {
@@ -1447,6 +1624,7 @@ int BPF_PROG(rs_process_exit, struct task_struct *task)
 		return 0;
 	bpf_map_delete_elem(&rs_l7_procs, &tgid);
 	struct rs_exit_walk w = { .tgid = tgid };
+	bpf_for_each_map_elem(&rs_l7_slots, rs_exit_slot, &w, 0);
 	bpf_for_each_map_elem(&rs_l7_pending, rs_exit_evict, &w, 0);
 	return 0;
 }
