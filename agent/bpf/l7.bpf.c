@@ -149,12 +149,13 @@ struct {
 	__type(value, __u8);
 } rs_l7_nonsock SEC(".maps");
 
-/* tgid of every process that had a tracked connection: process exit looks for its pending requests. */
+/* tgid of every process that had a tracked connection -> how many slots of rs_l7_slots it holds:
+ * process exit looks for its pending requests, and walks the slots only when it holds some. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __s64);
 } rs_l7_procs SEC(".maps");
 
 /* One pending request per (tgid, fd, stream): requests with a stream id (DNS, Cassandra), and
@@ -495,6 +496,15 @@ static __always_inline bool rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u
 	return true;
 }
 
+/* One slot more (+1) or fewer (-1) held by the process of connection key ck. */
+static __always_inline void rs_count_slots(__u64 ck, __s64 delta)
+{
+	__u32 tgid = ck >> 32;
+	__s64 *held = bpf_map_lookup_elem(&rs_l7_procs, &tgid);
+	if (held)
+		__sync_fetch_and_add(held, delta);
+}
+
 /* A new connection's slot: the first free one of RS_SLOT_PROBES from a moving start, or one whose
  * owner is no longer tracked; RS_NO_SLOT when all are taken. */
 static __always_inline __u32 rs_take_slot(__u64 ck, __u64 start)
@@ -513,6 +523,9 @@ static __always_inline __u32 rs_take_slot(__u64 ck, __u64 start)
 		}
 		if (__sync_val_compare_and_swap(&sl->conn, owner, ck) != owner)
 			continue; /* another CPU took it first */
+		rs_count_slots(ck, 1);
+		if (owner != 0)
+			rs_count_slots(owner, -1);
 		if (owner != 0 && __sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
 			/* its owner aged out of rs_l7_conns, unclosed, with this request unanswered */
 			rs_count(RS_L7_CNT_REQUEST_EVICTED);
@@ -530,7 +543,8 @@ static __always_inline void rs_release_slot(struct rs_l7_conn *c)
 	struct rs_l7_slot *sl = rs_slot(c);
 	if (sl) {
 		sl->full = 0;
-		__sync_val_compare_and_swap(&sl->conn, c->key, 0);
+		if (__sync_val_compare_and_swap(&sl->conn, c->key, 0) == c->key)
+			rs_count_slots(c->key, -1);
 	}
 	c->slot = RS_NO_SLOT;
 }
@@ -646,19 +660,19 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 	rs_evict_pending(old, ck, RS_L7_UNANSWERED_FD_REUSED);
 	if (old)
 		rs_release_slot(old);
+	__u32 tgid = ck >> 32;
+	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid)) {
+		__s64 none = 0;
+		bpf_map_update_elem(&rs_l7_procs, &tgid, &none, BPF_NOEXIST);
+	}
 	c.slot = rs_take_slot(ck, c.start_ns);
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
 		__u32 idx = c.slot;
 		struct rs_l7_slot *sl = idx < RS_L7_SLOTS ? bpf_map_lookup_elem(&rs_l7_slots, &idx) : NULL;
-		if (sl)
-			__sync_val_compare_and_swap(&sl->conn, ck, 0);
+		if (sl && __sync_val_compare_and_swap(&sl->conn, ck, 0) == ck)
+			rs_count_slots(ck, -1);
 		return 0;
-	}
-	__u32 tgid = ck >> 32;
-	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid)) {
-		__u8 one = 1;
-		bpf_map_update_elem(&rs_l7_procs, &tgid, &one, BPF_ANY);
 	}
 	return 1;
 }
@@ -1573,6 +1587,7 @@ int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
 
 struct rs_exit_walk {
 	__u64 tgid;
+	__s64 slots; /* slots the process still holds: the slot walk stops when it has found them */
 };
 
 static long rs_exit_evict(struct bpf_map *map, struct rs_l7_pkey *key, struct rs_l7_req *req, struct rs_exit_walk *w)
@@ -1595,10 +1610,11 @@ static long rs_exit_slot(struct bpf_map *map, __u32 *idx, struct rs_l7_slot *sl,
 	__u64 ck = sl->conn;
 	if (ck == 0 || (ck >> 32) != w->tgid)
 		return 0;
+	w->slots--;
 	struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
 	if (c && c->start_ns == sl->conn_start) {
 		rs_conn_gone(ck, c, RS_L7_UNANSWERED_PROCESS_EXITED);
-		return 0;
+		return w->slots <= 0;
 	}
 	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
 	if (__sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
@@ -1606,25 +1622,28 @@ static long rs_exit_slot(struct bpf_map *map, __u32 *idx, struct rs_l7_slot *sl,
 		rs_count_unanswered(RS_L7_UNANSWERED_PROCESS_EXITED, direction, protocol);
 	}
 	__sync_val_compare_and_swap(&sl->conn, ck, 0);
-	return 0;
+	return w->slots <= 0;
 }
 
 /* A process that dies (killed, or exit() without closing) closes its sockets in the kernel, with
  * no close() syscall: its requests still waiting for a response would stay pending forever (or
- * age out of the LRU map) uncounted. When its last thread exits, the slots and the pending map
- * are walked for them, but only for processes that ever had a tracked connection (rs_l7_procs):
- * each walk visits every entry. */
+ * age out of the LRU map) uncounted. When its last thread exits, the pending map is walked for
+ * them, and the slots when it still holds any (each walk visits every entry, about 0.25 ms for
+ * the 8,192 slots; then it ends at the last slot of the process), but only for processes that
+ * ever had a tracked connection (rs_l7_procs). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(rs_process_exit, struct task_struct *task)
 {
 	if (task->signal->live.counter != 0)
 		return 0; /* other threads still run */
 	__u32 tgid = task->tgid;
-	if (!bpf_map_lookup_elem(&rs_l7_procs, &tgid))
+	__s64 *held = bpf_map_lookup_elem(&rs_l7_procs, &tgid);
+	if (!held)
 		return 0;
+	struct rs_exit_walk w = { .tgid = tgid, .slots = *held };
 	bpf_map_delete_elem(&rs_l7_procs, &tgid);
-	struct rs_exit_walk w = { .tgid = tgid };
-	bpf_for_each_map_elem(&rs_l7_slots, rs_exit_slot, &w, 0);
+	if (w.slots > 0)
+		bpf_for_each_map_elem(&rs_l7_slots, rs_exit_slot, &w, 0);
 	bpf_for_each_map_elem(&rs_l7_pending, rs_exit_evict, &w, 0);
 	return 0;
 }

@@ -185,6 +185,7 @@ test('requests dropped for newer ones when the slots and the pending map are ful
   const { d, seen } = await holdOneRequestEach(HTTP_HELD);
   const atLeast = 2 * HTTP_HELD - PENDING_CAPACITY;
   assert.ok(d['outbound evicted']! + d['inbound evicted']! >= atLeast, `${PENDING_CAPACITY} fit, so at least ${atLeast} were dropped: ${seen}`);
+  console.log(`held ${HTTP_HELD} connections, one request each: ${seen}`);
 });
 
 test('a dropped request found at the connection\'s next request is counted then, and in its container at close', async () => {
