@@ -1,5 +1,6 @@
 // PromQL that Prometheus 3 added and 2.42 lacks, so the differential test cannot compare it:
-// double_exponential_smoothing, limitk, limit_ratio, sort_by_label and sort_by_label_desc. Expected
+// double_exponential_smoothing, limitk, limit_ratio, sort_by_label and sort_by_label_desc, and the
+// experimental first_over_time, mad_over_time and ts_of_{first,last,min,max}_over_time. Expected
 // answers are worked out by hand (hash fractions from the system's libxxhash, see below), evaluated
 // through the engine on a small in-memory source.
 import assert from 'node:assert/strict';
@@ -275,5 +276,61 @@ describe('sort_by_label and sort_by_label_desc', () => {
     assert.throws(() => parsePromql('sort_by_label(n, 1)'), /expected type string in call to function "sort_by_label", got scalar/);
     assert.throws(() => parsePromql('sort_by_label_desc(n[5m], "node")'), /expected type instant vector in call to function "sort_by_label_desc", got range vector/);
     assert.throws(() => parsePromql('sort_by_label()'), /expected at least 1 argument\(s\) in call to "sort_by_label", got 0/);
+  });
+});
+
+describe('first_over_time, mad_over_time and ts_of_*_over_time (Prometheus 3, experimental)', () => {
+  // samples at t0, t0+10 s, … t0+50 s
+  const source = memorySource([
+    series('m', { k: 'a' }, [4, 1, 7, 1, 7, 2]),
+    series('m', { k: 'nan' }, [NaN, 3, NaN, 3]),
+    series('m', { k: 'one' }, [9]),
+  ]);
+  const at = t0 + 50 * sec;
+  const secs = (ms: number) => String(ms / 1000);
+
+  it('first_over_time is the window\'s first sample and keeps the metric name, as last_over_time does', async () => {
+    assert.deepEqual(await lines(source, 'first_over_time(m[1m])', at), ['{__name__=m,k=a} 4', '{__name__=m,k=nan} NaN', '{__name__=m,k=one} 9']);
+    // a 25 s window at t0+50 s holds the samples after t0+25 s: a's 1, 7, 2 and nan's 3
+    assert.deepEqual(await lines(source, 'first_over_time(m[25s])', at), ['{__name__=m,k=a} 1', '{__name__=m,k=nan} 3']);
+  });
+
+  it('mad_over_time is the median of the absolute deviations from the median, without the name', async () => {
+    // a: 4 1 7 1 7 2 -> median 3; deviations 1 2 4 2 4 1 -> median 2
+    // one: a single sample deviates by 0
+    const got = await lines(source, 'mad_over_time(m[1m])', at);
+    assert.ok(got.includes('{k=a} 2'), got.join('\n'));
+    assert.ok(got.includes('{k=one} 0'), got.join('\n'));
+    // 1 7 2 -> median 2; deviations 1 5 0 -> median 1
+    assert.deepEqual(await lines(source, 'mad_over_time(m[25s])', at), ['{k=a} 1', '{k=nan} 0']);
+  });
+
+  it('ts_of_first_over_time and ts_of_last_over_time are the seconds of the window\'s first and last samples', async () => {
+    assert.deepEqual(await lines(source, 'ts_of_first_over_time(m[1m])', at), [`{k=a} ${secs(t0)}`, `{k=nan} ${secs(t0)}`, `{k=one} ${secs(t0)}`]);
+    assert.deepEqual(await lines(source, 'ts_of_last_over_time(m[1m])', at), [`{k=a} ${secs(t0 + 50 * sec)}`, `{k=nan} ${secs(t0 + 30 * sec)}`, `{k=one} ${secs(t0)}`]);
+  });
+
+  it('ts_of_max_over_time and ts_of_min_over_time name the last sample holding the extreme, and skip NaNs', async () => {
+    // a: the maximum 7 at +20 s and +40 s -> +40 s; the minimum 1 at +10 s and +30 s -> +30 s
+    // nan: NaN first, then 3 at +10 s and +30 s -> +30 s both ways
+    assert.deepEqual(await lines(source, 'ts_of_max_over_time(m[1m])', at), [`{k=a} ${secs(t0 + 40 * sec)}`, `{k=nan} ${secs(t0 + 30 * sec)}`, `{k=one} ${secs(t0)}`]);
+    assert.deepEqual(await lines(source, 'ts_of_min_over_time(m[1m])', at), [`{k=a} ${secs(t0 + 30 * sec)}`, `{k=nan} ${secs(t0 + 30 * sec)}`, `{k=one} ${secs(t0)}`]);
+    // max_over_time keeps the first of equal maxima; the value is the same either way
+    assert.deepEqual(await lines(source, 'max_over_time(m[1m])', at), ['{k=a} 7', '{k=nan} 3', '{k=one} 9']);
+  });
+
+  it('they move with the window in a range query', async () => {
+    // step 10 s over [t0+20 s, t0+50 s], windows of 25 s: (t-25 s, t]
+    assert.deepEqual(await rangeLines(source, 'ts_of_max_over_time(m[25s]) - ' + secs(t0), t0 + 20 * sec, t0 + 50 * sec, 10 * sec),
+      ['{k=a}: 20 20 40 40', '{k=nan}: 10 30 30 30', '{k=one}: 0 _ _ _']);
+    assert.deepEqual(await rangeLines(source, 'first_over_time(m[25s])', t0 + 20 * sec, t0 + 50 * sec, 10 * sec),
+      ['{__name__=m,k=a}: 4 1 7 1', '{__name__=m,k=nan}: NaN 3 NaN 3', '{__name__=m,k=one}: 9 _ _ _']);
+  });
+
+  it('take a range vector, like the other *_over_time functions', () => {
+    for (const f of ['first_over_time', 'mad_over_time', 'ts_of_first_over_time', 'ts_of_last_over_time', 'ts_of_max_over_time', 'ts_of_min_over_time']) {
+      assert.throws(() => parsePromql(`${f}(m)`), new RegExp(`expected type range vector in call to function "${f}", got instant vector`));
+      assert.throws(() => parsePromql(`${f}(m[1m], 1)`), new RegExp(`expected 1 argument\\(s\\) in call to "${f}", got 2`));
+    }
   });
 });

@@ -92,10 +92,34 @@ export const rangeFunctions: Record<string, RangeFunction> = {
   quantile_over_time: (w, [q]) => quantileOf(q!, windowValues(w)),
   stddev_over_time: (w) => Math.sqrt(variance(w)),
   stdvar_over_time: (w) => variance(w),
+  // Prometheus 3 (experimental functions)
+  first_over_time: (w) => w.values[w.lo],
+  mad_over_time: (w) => {
+    // the median of the absolute deviations from the median
+    const values = windowValues(w);
+    const median = quantileOf(0.5, values);
+    for (let i = 0; i < values.length; i++) values[i] = Math.abs(values[i]! - median);
+    return quantileOf(0.5, values);
+  },
+  ts_of_first_over_time: (w) => w.timestamps[w.lo]! / 1000,
+  ts_of_last_over_time: (w) => w.timestamps[w.hi - 1]! / 1000,
+  // the last sample holding the extreme (>=, <=), where max_over_time and min_over_time keep the first
+  ts_of_max_over_time: (w) => timestampOfExtreme(w, (v, m) => v >= m),
+  ts_of_min_over_time: (w) => timestampOfExtreme(w, (v, m) => v <= m),
 };
 
 /** Functions whose result keeps the metric name. */
-export const keepsMetricName: ReadonlySet<string> = new Set(['last_over_time']);
+export const keepsMetricName: ReadonlySet<string> = new Set(['last_over_time', 'first_over_time']);
+
+/** Seconds of the sample that `better` picks as the window's extreme; a NaN so far is always replaced. */
+function timestampOfExtreme(w: Window, better: (v: number, m: number) => boolean): number {
+  let m = w.values[w.lo]!, t = w.timestamps[w.lo]!;
+  for (let i = w.lo; i < w.hi; i++) {
+    const v = w.values[i]!;
+    if (better(v, m) || Number.isNaN(m)) { m = v; t = w.timestamps[i]!; }
+  }
+  return t / 1000;
+}
 
 function windowValues(w: Window): number[] {
   const out = new Array<number>(w.hi - w.lo);

@@ -116,6 +116,9 @@ export const functionSignatures: Record<string, FunctionSignature> = {
   count_over_time: over, last_over_time: over, stddev_over_time: over, stdvar_over_time: over,
   present_over_time: over, absent_over_time: over,
   quantile_over_time: { args: [s, m], returns: v },
+  // Prometheus 3's experimental functions (--enable-feature=promql-experimental-functions there)
+  first_over_time: over, mad_over_time: over,
+  ts_of_first_over_time: over, ts_of_last_over_time: over, ts_of_max_over_time: over, ts_of_min_over_time: over,
   histogram_quantile: { args: [s, v], returns: v },
   label_replace: { args: [v, str, str, str, str], returns: v },
   // Source labels may be none at all (the destination label is then removed), as in Prometheus.
