@@ -1544,12 +1544,12 @@ static __always_inline int rs_closed(__u64 id, long fd, long ret)
 	return 0;
 }
 
-/* A 32-bit (compat) syscall: other numbers, other registers. Read with bpf_get_current_task()
- * rather than the BTF variant so that the program loads on kernels before 5.11. */
+/* A 32-bit (compat) syscall: other numbers, other registers. The BTF task pointer is read
+ * directly, without a probe-read helper (kernels >= 5.11; bpf_loop already needs 5.17). */
 static __always_inline bool rs_compat_syscall(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return (BPF_CORE_READ(task, thread_info.status) & RS_TS_COMPAT) != 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	return (task->thread_info.status & RS_TS_COMPAT) != 0;
 }
 
 SEC("tp_btf/sys_exit")
