@@ -36,6 +36,9 @@ before(async () => {
     listen: '127.0.0.1:0', cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
     ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
+  // The client closes first, so its ends wait in TIME_WAIT: the ~37,000 connections the tests open
+  // to one address within a minute would run out of ephemeral ports without reusing them.
+  await client.run('sysctl', ['-q', '-w', 'net.ipv4.tcp_tw_reuse=1']);
   const server = sink.spawn('node', [join(import.meta.dirname, 'unanswering-server.mjs'), sink.ip, String(PORT)]);
   let out = '';
   await eventually('the unanswering server to listen', () => {
@@ -179,6 +182,27 @@ test('12,000 requests pending at once all wait in the kernel until their connect
   const { d, seen } = await holdOneRequestEach(HTTP_HELD_FITTING);
   assert.equal(d['outbound connection_closed'], HTTP_HELD_FITTING, seen);
   assert.equal(d['inbound connection_closed'], HTTP_HELD_FITTING, seen);
+});
+
+test('a process that exits without close() gives its slots back: 4,000 requests counted at its exit, then 14,000 pending fit again', async () => {
+  const EXITING = 4000, HELD = 7000; // were the exiting process's 4,000 slots kept, 14,000 would not fit
+  const reason = { protocol: 'http', direction: 'outbound', reason: 'process_exited' };
+  const before = await scrape();
+  const out = JSON.parse(await client.run('node', [join(import.meta.dirname, 'unanswered-client.mjs'), sink.ip, String(PORT + 1), 'http', String(EXITING), '1', 'exit']));
+  assert.deepEqual(out, { connections: EXITING, requests: EXITING, answered: 0 });
+  // the server's ends close when it reads the EOF the kernel sent for the dead client's sockets
+  const serverClosed = { protocol: 'http', direction: 'inbound', reason: 'connection_closed' };
+  let seen = '';
+  await eventually(() => `${EXITING} requests counted as process_exited, and as many server ends closed; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const since = (labels: Record<string, string>) => value(s, 'rootsight_agent_l7_unanswered_requests_total', labels) - value(before, 'rootsight_agent_l7_unanswered_requests_total', labels);
+    seen = JSON.stringify({ exited: since(reason), serverClosed: since(serverClosed) });
+    return since(reason) >= EXITING && since(serverClosed) >= EXITING ? s : undefined;
+  });
+  const exited = value(await scrape(), 'rootsight_agent_l7_unanswered_requests_total', reason) - value(before, 'rootsight_agent_l7_unanswered_requests_total', reason);
+  assert.equal(exited, EXITING);
+  const { d, seen: held } = await holdOneRequestEach(HELD);
+  assert.equal(d['outbound evicted']! + d['inbound evicted']!, 0, held);
 });
 
 test('requests dropped for newer ones when the slots and the pending map are full are counted as evicted, so every request is still counted once', async () => {
