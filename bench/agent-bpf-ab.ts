@@ -20,20 +20,8 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_L7_OBJECT_PATH, L7_PROGRAMS } from '../agent/src/kernel/l7-tracer.ts';
 import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { sumMetric } from './metrics-text.ts';
+import { option, positiveInt } from './bench-options.ts';
 import { referenceLoopCpuMs, runH2load, startNginxRig } from './nginx-under-load.ts';
-
-function option(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
-function positiveInt(name: string, def: number): number {
-  const n = Number(option(name, String(def)));
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`bench: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const OBJECTS = { A: resolve(option('a', DEFAULT_L7_OBJECT_PATH)), B: option('b', '') };
 const ROUNDS = positiveInt('rounds', 4);

@@ -22,22 +22,8 @@ import { join } from 'node:path';
 import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { percentile } from './h2load-output.ts';
 import { nonZeroByLabel, sumMetric as sum } from './metrics-text.ts';
+import { option, positiveInt } from './bench-options.ts';
 import { referenceLoopCpuMs, runH2load, startNginxRig, type LoadRun, type NginxRig } from './nginx-under-load.ts';
-
-function option(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i > 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1]!;
-  return process.env[name.toUpperCase().replaceAll('-', '_')] ?? def;
-}
-function positiveInt(name: string, def: number): number {
-  const raw = option(name, String(def));
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`bench: --${name} must be a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const RATE = positiveInt('rate', 10_000);
 const CLIENTS = positiveInt('clients', 50); // h2load --h1 keeps one request in flight per client: 10 clients cannot reach 10k/s

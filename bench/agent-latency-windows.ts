@@ -17,20 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { parseH2loadSummary, percentile } from './h2load-output.ts';
+import { option, positiveInt } from './bench-options.ts';
 import { startNginxRig } from './nginx-under-load.ts';
-
-function option(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
-function positiveInt(name: string, def: number): number {
-  const n = Number(option(name, String(def)));
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`bench: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const WINDOWS = positiveInt('windows', 8); // half off, half on, alternating, off first
 const WINDOW_S = positiveInt('window', 20);
