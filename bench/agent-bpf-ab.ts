@@ -13,7 +13,7 @@
 // A defaults to the current build (agent/bpf/build/l7.bpf.o). To compare with a commit:
 //   git show <rev>:agent/bpf/l7.bpf.c > /tmp/old/l7.bpf.c (and l7_events.h, counters.h), then
 //   clang with the flags in agent/bpf/Makefile. Needs root, eBPF, nginx and h2load.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,8 @@ import { DEFAULT_L7_OBJECT_PATH, L7_PROGRAMS } from '../agent/src/kernel/l7-trac
 import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { sumMetric } from './metrics-text.ts';
 import { option, positiveInt } from './bench-options.ts';
+import { median } from './median.ts';
+import { startAgentProcess, stopAgentProcess } from './agent-process.ts';
 import { referenceLoopCpuMs, runH2load, startNginxRig } from './nginx-under-load.ts';
 
 const OBJECTS = { A: resolve(option('a', DEFAULT_L7_OBJECT_PATH)), B: option('b', '') };
@@ -48,7 +50,6 @@ type Side = 'A' | 'B';
 const L7_NAMES = L7_PROGRAMS.map((p) => p.program);
 /** The kernel keeps 15 characters of a program's name. */
 const isL7Program = (name: string) => L7_NAMES.some((n) => n === name || (name.length === 15 && n.startsWith(name)));
-const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-bpf-ab-'));
 
 interface ProgStat { name: string; ns: number; runs: number }
@@ -64,14 +65,7 @@ async function l7Programs(): Promise<Map<number, ProgStat>> {
 }
 
 async function startAgent(object: string, listen: string): Promise<ChildProcess> {
-  const agent = spawn(process.execPath, [join(root, 'bin/rootsight.js'), 'agent', '--listen', listen, '--min-container-age', '0', '--l7-object', object],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; ; i++) {
-    try { await fetch(`http://${listen}/health`); break; } catch {
-      if (i > 300 || agent.exitCode !== null) { agent.kill('SIGKILL'); throw new Error(`the agent loading ${object} did not start`); }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const agent = await startAgentProcess({ listen, args: ['--l7-object', object] });
   await new Promise((r) => setTimeout(r, 2000)); // start-up (/proc scan, attach) is not the steady state
   const caps = await (await fetch(`http://${listen}/capabilities`)).json() as { programs: Array<{ program: string; attached: boolean }> };
   if (!caps.programs.some((p) => p.program === 'rs_sys_exit' && p.attached)) {
@@ -79,13 +73,6 @@ async function startAgent(object: string, listen: string): Promise<ChildProcess>
     throw new Error(`the agent could not attach rs_sys_exit from ${object}`);
   }
   return agent;
-}
-
-async function stopAgent(agent: ChildProcess): Promise<void> {
-  if (agent.exitCode !== null || agent.signalCode !== null) return;
-  const exited = new Promise((r) => agent.once('exit', r));
-  agent.kill('SIGTERM');
-  await exited;
 }
 
 interface SideResult { nsPerRequest: number; nsPerSysExit: number; counted: number; first: boolean }
@@ -130,15 +117,11 @@ async function round(n: number, rig: Awaited<ReturnType<typeof startNginxRig>>):
     };
     return { A: await side('A'), B: await side('B'), requests, referenceLoopMs: referenceLoopCpuMs() };
   } finally {
-    for (const a of agents.values()) await stopAgent(a);
+    for (const a of agents.values()) await stopAgentProcess(a);
   }
 }
 
 const fmt = (x: number, d = 0) => x.toFixed(d);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 const statsSwitch = '/proc/sys/kernel/bpf_stats_enabled';
 const statsBefore = readFileSync(statsSwitch, 'utf8').trim();

@@ -14,8 +14,8 @@
 // --bpf-stats (BPF_STATS=1) turns on the kernel's BPF run-time accounting during agent-on runs and
 // prints the time our programs ran: it is charged to the traced processes (nginx, h2load), not to
 // the agent's CPU above. The accounting itself adds a little to every program run. Needs root, eBPF, nginx and h2load (Debian nghttp2-client; npm run setup -- --test).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -23,6 +23,9 @@ import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { percentile } from './h2load-output.ts';
 import { nonZeroByLabel, sumMetric as sum } from './metrics-text.ts';
 import { option, positiveInt } from './bench-options.ts';
+import { median } from './median.ts';
+import { startAgentProcess, stopAgentProcess } from './agent-process.ts';
+import { clockTicks, processTicks, ticksByThread, type ThreadTicks } from './thread-cpu.ts';
 import { referenceLoopCpuMs, runH2load, startNginxRig, type LoadRun, type NginxRig } from './nginx-under-load.ts';
 
 const RATE = positiveInt('rate', 10_000);
@@ -46,37 +49,12 @@ for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
 }
 
 const AGENT_LISTEN = '127.0.0.1:10398';
-const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-http-'));
 
 const runLoad = (rig: NginxRig, tag: string) => runH2load(rig, { clients: CLIENTS, rate: RATE, seconds: SECONDS, work, tag });
 
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime of every thread, in clock ticks (100/s)
-}
-
-/**
- * User and system ticks per thread name (threads of one name summed: V8's workers, libuv's pool).
- * Shows where the agent's CPU goes outside the JS profile: kernel time, GC threads, the addon.
- */
-function ticksByThread(pid: number): Map<string, { user: number; system: number }> {
-  const out = new Map<string, { user: number; system: number }>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'); } catch { continue; } // the thread ended
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '') || '?';
-    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    const t = out.get(name) ?? { user: 0, system: 0 };
-    t.user += Number(f[11]);
-    t.system += Number(f[12]);
-    out.set(name, t);
-  }
-  return out;
-}
-
 /** "name user+sys %" per thread name that used any CPU between the two readings, busiest first. */
-function threadCpuSummary(before: Map<string, { user: number; system: number }>, after: Map<string, { user: number; system: number }>, seconds: number): string {
+function threadCpuSummary(before: Map<string, ThreadTicks>, after: Map<string, ThreadTicks>, seconds: number): string {
   const rows: [string, number, number][] = [];
   for (const [name, a] of after) {
     const b = before.get(name) ?? { user: 0, system: 0 };
@@ -117,30 +95,17 @@ let collectorUrl = '';
 
 async function startAgent(): Promise<ChildProcess> {
   const nodeFlags = CPU_PROF_DIR ? ['--import', join(import.meta.dirname, 'agent-cpu-profile.mjs')] : [];
-  const agent = spawn(process.execPath, [...nodeFlags, join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0', ...(collectorUrl ? ['--collector-endpoint', collectorUrl] : []), ...AGENT_ARGS],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AGENT_CPU_PROF_DIR: CPU_PROF_DIR } });
-  for (let i = 0; ; i++) {
-    try { await fetch(`http://${AGENT_LISTEN}/health`); break; } catch {
-      if (i > 300 || agent.exitCode !== null) { await stopAgent(agent); throw new Error('agent did not start'); }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const agent = await startAgentProcess({ listen: AGENT_LISTEN, nodeFlags, args: [...(collectorUrl ? ['--collector-endpoint', collectorUrl] : []), ...AGENT_ARGS],
+    env: { ...process.env, AGENT_CPU_PROF_DIR: CPU_PROF_DIR } });
   await new Promise((r) => setTimeout(r, 2000)); // start-up (/proc scan, attach) is not the steady state
   const caps = await (await fetch(`http://${AGENT_LISTEN}/capabilities`)).json() as { programs: Array<{ program: string; attachPoint: string; attached: boolean }> };
   const missing = caps.programs.filter((p) => /^(tracepoint|tp_btf)\//.test(p.attachPoint) && !p.attached).map((p) => p.program);
   if (missing.length) {
-    await stopAgent(agent);
+    await stopAgentProcess(agent);
     throw new Error(`the agent could not attach ${missing.join(', ')}; its figures would not mean anything`);
   }
   if (CPU_PROF_DIR) agent.kill('SIGUSR2'); // bench/agent-cpu-profile.mjs starts profiling now
   return agent;
-}
-
-async function stopAgent(agent: ChildProcess): Promise<void> {
-  if (agent.exitCode !== null) return;
-  const exited = new Promise((r) => agent.once('exit', r));
-  agent.kill('SIGTERM'); // a clean exit, so that --cpu-prof writes its profile
-  await exited;
 }
 
 interface Round {
@@ -179,7 +144,7 @@ async function round(n: number, rig: NginxRig): Promise<Round> {
     const loadId = `container_id="/docker/${load.runtimeId.slice(0, 12)}"`;
     const webId = `container_id="/docker/${web.runtimeId.slice(0, 12)}"`;
     const before = await scrape();
-    const ticks0 = cpuTicks(pid);
+    const ticks0 = processTicks(pid);
     const threads0 = ticksByThread(pid);
     let peakRss = 0;
     const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 500);
@@ -205,11 +170,11 @@ async function round(n: number, rig: NginxRig): Promise<Round> {
       last = now;
     }
     const catchUpSeconds = (performance.now() - t1) / 1000;
-    const cpuPct = ((cpuTicks(pid) - ticks0) / 100) / loadSeconds * 100;
+    const cpuPct = ((processTicks(pid) - ticks0) / clockTicks) / loadSeconds * 100;
     const threadCpu = threadCpuSummary(threads0, ticksByThread(pid), loadSeconds);
     clearInterval(rssTimer);
     const rss = rssMiB(pid);
-    await stopAgent(agent);
+    await stopAgentProcess(agent);
     return {
       off: off ?? await runOff(), on, cpuPct, threadCpu, loadSeconds, catchUpSeconds, referenceLoopMs: referenceLoopCpuMs(), rssMiB: rss, peakRssMiB: Math.max(peakRss, rss),
       countedOut: counts(after).out, countedIn: counts(after).in,
@@ -220,15 +185,11 @@ async function round(n: number, rig: NginxRig): Promise<Round> {
       bpf: bpf0 && bpf1 ? { ns: bpf1.ns - bpf0.ns, runs: bpf1.runs - bpf0.runs } : undefined,
     };
   } finally {
-    await stopAgent(agent);
+    await stopAgentProcess(agent);
   }
 }
 
 const fmt = (x: number, d = 3) => x.toFixed(d);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 const net = new StandInNetwork('192.168.231');
 let failed = false;

@@ -11,13 +11,15 @@
 //   node --import tsx bench/agent-latency-windows.ts [--windows 8] [--window 20] [--settle 4]
 //        [--rate 10000] [--clients 50] [--agent-args "<flags>"]
 // Needs root, eBPF, nginx and h2load (npm run setup -- --test).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StandInNetwork } from '../test/e2e/stand-in-containers.ts';
 import { parseH2loadSummary, percentile } from './h2load-output.ts';
 import { option, positiveInt } from './bench-options.ts';
+import { median } from './median.ts';
+import { startAgentProcess, stopAgentProcess } from './agent-process.ts';
 import { startNginxRig } from './nginx-under-load.ts';
 
 const WINDOWS = positiveInt('windows', 8); // half off, half on, alternating, off first
@@ -46,27 +48,8 @@ for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
 }
 
 const AGENT_LISTEN = '127.0.0.1:10398';
-const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-windows-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startAgent(): Promise<ChildProcess> {
-  const agent = spawn(process.execPath, [join(root, 'bin/rootsight.js'), 'agent', '--listen', AGENT_LISTEN, '--min-container-age', '0', ...AGENT_ARGS],
-    { stdio: ['ignore', 'ignore', 'ignore'] });
-  for (let i = 0; ; i++) {
-    try { await fetch(`http://${AGENT_LISTEN}/health`); return agent; } catch {
-      if (i > 300 || agent.exitCode !== null) { agent.kill('SIGKILL'); throw new Error('agent did not start'); }
-      await sleep(100);
-    }
-  }
-}
-
-async function stopAgent(agent: ChildProcess): Promise<void> {
-  if (agent.exitCode !== null || agent.signalCode !== null) return;
-  const exited = new Promise((r) => agent.once('exit', r));
-  agent.kill('SIGTERM');
-  await exited;
-}
 
 /** A window's measured part, in microseconds since the epoch (h2load's clock). */
 interface Window { on: boolean; fromUs: number; toUs: number; latencies: number[] }
@@ -78,14 +61,14 @@ async function driveWindows(): Promise<Window[]> {
     const on = w % 2 === 1;
     const start = Date.now();
     let agent: ChildProcess | undefined;
-    if (on) agent = await startAgent();
+    if (on) agent = await startAgentProcess({ listen: AGENT_LISTEN, args: AGENT_ARGS, stdio: 'ignore' });
     // Measured from SETTLE_S after the agent answered (or after the window began) to SETTLE_S
     // before the window ends: start-up and shutdown stay out of both sides.
     const from = Date.now() + SETTLE_S * 1000;
     const end = start + WINDOW_S * 1000;
     windows.push({ on, fromUs: from * 1000, toUs: (end - SETTLE_S * 1000) * 1000, latencies: [] });
     await sleep(Math.max(0, end - Date.now()));
-    if (agent) await stopAgent(agent);
+    if (agent) await stopAgentProcess(agent);
   }
   return windows;
 }
@@ -123,7 +106,6 @@ try {
     const mean = (k: 'p50' | 'p99') => nb.reduce((a, x) => a + x[k], 0) / nb.length;
     return [{ p50: w.p50 / mean('p50'), p99: w.p99 / mean('p99') }];
   });
-  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
   console.log('');
   console.log(`pooled (${on.length} on / ${off.length} off requests): p50 on/off ${fmt(p(on, 0.5) / p(off, 0.5))}, p99 on/off ${fmt(p(on, 0.99) / p(off, 0.99))}   (target p99 <= 1.03)`);
   console.log(`each on window vs the off windows beside it: p50 ${paired.map((x) => fmt(x.p50)).join(', ')} (median ${fmt(median(paired.map((x) => x.p50)))}); p99 ${paired.map((x) => fmt(x.p99)).join(', ')} (median ${fmt(median(paired.map((x) => x.p99)))})`);

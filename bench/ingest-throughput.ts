@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
 import { startServer } from '../server/src/main.ts';
+import { clockTicks, processTicks, ticksByThread } from './thread-cpu.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -231,23 +232,9 @@ function ourCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-/**
- * CPU seconds used so far by each of this process' threads, summed by thread name (V8's GC
- * helpers and libuv's pool are also called "node"; chDB's threads have their own names), so a
- * phase's CPU can be split by who used it.
- */
+/** CPU seconds used so far by each of this process' threads, by thread name (see thread-cpu.ts). */
 function threadCpuSeconds(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
-      const name = Number(tid) === process.pid ? 'main thread' : comm;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / clockTicks);
-    } catch { /* the thread ended meanwhile */ }
-  }
-  return out;
+  return new Map([...ticksByThread(process.pid)].map(([name, t]) => [name, (t.user + t.system) / clockTicks]));
 }
 
 /** The top thread names by CPU between two threadCpuSeconds() readings, as "name 0.42 s" items. */
@@ -257,12 +244,9 @@ function threadCpuSplit(before: Map<string, number>, after: Map<string, number>)
     .map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ');
 }
 
-const clockTicks = 100; // USER_HZ on Linux
 /** CPU seconds (all threads) used so far by another process, from /proc. */
 function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
+  return processTicks(pid) / clockTicks;
 }
 
 /**

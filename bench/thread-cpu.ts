@@ -1,0 +1,36 @@
+// CPU time of a process by thread name, from /proc: where a process' CPU goes beyond what a JS
+// profile shows (kernel time, GC and libuv helper threads, a native addon, chDB's threads).
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ThreadTicks { user: number; system: number }
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ on Linux). */
+export const clockTicks = 100;
+
+/**
+ * User and system ticks per thread name of process `pid`, threads of one name summed (V8's
+ * workers, libuv's pool and chDB's pools each share a name once trailing digits are dropped). The
+ * process' first thread is "main thread": the others of a Node process are also called "node".
+ */
+export function ticksByThread(pid: number): Map<string, ThreadTicks> {
+  const out = new Map<string, ThreadTicks>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'); } catch { continue; } // the thread ended
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '') || '?';
+    const name = Number(tid) === pid ? 'main thread' : comm;
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const t = out.get(name) ?? { user: 0, system: 0 };
+    t.user += Number(f[11]);
+    t.system += Number(f[12]);
+    out.set(name, t);
+  }
+  return out;
+}
+
+/** User plus system ticks of all of process `pid`'s threads so far. */
+export function processTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime, stime
+}
