@@ -1,7 +1,7 @@
 // Where ingest time goes, per stage, without HTTP: decode (protobuf → rows/columns), encode (rows →
-// RowBinary) and insert (chDB), for remote-write samples, OTLP spans and OTLP log records; "1p" is
-// the one-pass protobuf → RowBinary path the server uses for remote write and OTLP protobuf (all
-// of it under encode; remote write's snappy is not timed in either). Prints
+// a Native block for samples, RowBinary for spans and logs) and insert (chDB), for remote-write
+// samples, OTLP spans and OTLP log records; "1p" is the one-pass protobuf → RowBinary path the
+// server uses for OTLP protobuf (all of it under encode; remote write's snappy is not timed). Prints
 // wall milliseconds per request body and the rate each stage alone would allow, so a change to one
 // stage shows up next to the others measured in the same run.
 //   node --import tsx bench/ingest-stages.ts [--bodies 40]
@@ -14,9 +14,10 @@ import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput }
 import { encodeLogsProto } from '../server/src/ingest/otlp-log-rows.ts';
 import { encodeTracesProto } from '../server/src/ingest/otlp-span-rows.ts';
 import { defaultOtlpLimits } from '../server/src/ingest/otlp-values.ts';
-import { SeriesIdentityCache, decodeWriteRequestRows, decodeWriteRequestSamples } from '../server/src/ingest/write-request-rows.ts';
-import { MetricsStore, encodeSampleBatch } from '../server/src/storage/clickhouse/metrics-store.ts';
+import { SeriesIdentityCache, decodeWriteRequestSamples } from '../server/src/ingest/write-request-rows.ts';
+import { MetricsStore } from '../server/src/storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../server/src/storage/clickhouse/row-binary.ts';
+import { encodeSampleBlock } from '../server/src/storage/clickhouse/sample-block.ts';
 import { ClickHouseSession } from '../server/src/storage/clickhouse/session.ts';
 import { TelemetryStore, encodeLogs, encodeSpans } from '../server/src/storage/clickhouse/telemetry-store.ts';
 
@@ -118,20 +119,9 @@ try {
   const [sb, tb, lb] = [sampleBodies(), spanBodies(), logBodies()];
   const m = await run(sb, async (body, s) => {
     const d = timed(s, 'decode', () => decodeWriteRequestSamples(snappyUncompress(body, 1 << 30), Date.now(), cache));
-    const [w, seriesDays] = timed(s, 'encode', () => { const w = new RowBinaryWriter(d.samples.length * 48); return [w, encodeSampleBatch(d.samples, w)] as const; });
+    const [w, seriesDays] = timed(s, 'encode', () => { const w = new RowBinaryWriter(1024 + d.samples.length * 32); return [w, encodeSampleBlock(d.samples, w)] as const; });
     const t = performance.now();
     await metrics.insertEncodedSamples(w.view(), seriesDays);
-    s.insert += performance.now() - t;
-    s.rows += d.samples.length;
-  });
-  // The remote-write path the server uses: rows written while decoding (counted as "encode").
-  const cache1p = new SeriesIdentityCache();
-  const m1 = await run(sb, async (body, s) => {
-    const bytes = snappyUncompress(body, 1 << 30);
-    const w = new RowBinaryWriter(Math.ceil(bytes.length * 2.5));
-    const d = timed(s, 'encode', () => decodeWriteRequestRows(bytes, Date.now(), cache1p, w));
-    const t = performance.now();
-    await metrics.insertEncodedSamples(w.view(), d.seriesDays);
     s.insert += performance.now() - t;
     s.rows += d.samples.length;
   });
@@ -169,7 +159,6 @@ try {
     s.rows += rows;
   });
   report('samples', m);
-  report('samples 1p', m1);
   report('spans', t);
   report('spans 1p', t1);
   report('logs', l);

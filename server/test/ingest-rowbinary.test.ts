@@ -1,14 +1,14 @@
 // The binary ingest path: remote-write bytes decoded straight to sample columns, encoded as
-// RowBinary and inserted through chDB. Checks that every row arrives (whatever bytes the payload
+// Native blocks (sample-block.ts; spans and logs as RowBinary) and inserted through chDB. Checks that every row arrives (whatever bytes the payload
 // holds), that values keep their exact bits (Prometheus stale markers included), and that bad
 // requests are refused with the same messages as before.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeWriteRequest, ProtobufWriter, type TimeSeries } from '@rootsight/common';
 import { SampleColumnsPool } from '../src/ingest/sample-columns.ts';
-import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
+import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
-import { MetricsStore, encodeSampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
+import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
 import { seriesFingerprint } from '../src/storage/clickhouse/series-fingerprint.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
 import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
@@ -43,20 +43,19 @@ describe('remote write decoding', () => {
     const pool = new SampleColumnsPool();
     const cache = new SeriesIdentityCache();
     const req = (name: string, v: number) => encodeWriteRequest({ timeseries: [series(name, { job: 'j' }, [[T0, v], [T0 + 1000, v + 1]])], metadata: [] });
-    const rows = () => new RowBinaryWriter(1024);
-    const a = decodeWriteRequestRows(req('a', 10), now, cache, rows(), undefined, pool).samples;
-    const b = decodeWriteRequestRows(req('b', 20), now, cache, rows(), undefined, pool).samples;
+    const a = decodeWriteRequestSamples(req('a', 10), now, cache, undefined, pool).samples;
+    const b = decodeWriteRequestSamples(req('b', 20), now, cache, undefined, pool).samples;
     assert.notEqual(a.timestampsMs, b.timestampsMs, 'a is not released yet: b gets its own columns');
     a.release!();
     a.release!(); // a second release must not put the same columns in the pool twice
     assert.equal(pool.size, 1);
-    const c = decodeWriteRequestRows(req('c', 30), now, cache, rows(), undefined, pool).samples;
+    const c = decodeWriteRequestSamples(req('c', 30), now, cache, undefined, pool).samples;
     assert.equal(c.timestampsMs, a.timestampsMs, "c decodes into a's released columns");
     assert.equal(pool.size, 0);
     assert.deepEqual([c.length, ...c.timestampsMs.subarray(0, 2)], [2, T0, T0 + 1000]);
     assert.deepEqual([...new Float64Array(c.valueBytes.slice(0, 16).buffer)], [30, 31]);
     assert.deepEqual([...new Float64Array(b.valueBytes.slice(0, 16).buffer)], [20, 21], 'b is untouched');
-    assert.throws(() => decodeWriteRequestRows(encodeWriteRequest({ timeseries: [series('late', {}, [[now + 7_200_000, 1]])], metadata: [] }), now, cache, rows(), undefined, pool), InvalidSamplesError);
+    assert.throws(() => decodeWriteRequestSamples(encodeWriteRequest({ timeseries: [series('late', {}, [[now + 7_200_000, 1]])], metadata: [] }), now, cache, undefined, pool), InvalidSamplesError);
     assert.equal(pool.size, 1, 'a refused request gives its columns back');
   });
 
@@ -86,7 +85,7 @@ describe('remote write decoding', () => {
     const keyBytes = expected.pos;
     expected.stringMap({ a: '2', z: '1' });
     assert.deepEqual(Buffer.from(id.seriesRow), Buffer.from(expected.view()));
-    assert.deepEqual(Buffer.from(id.sampleKey), Buffer.from(expected.view().subarray(0, keyBytes)));
+    assert.deepEqual(Buffer.from(id.fingerprintBytes), Buffer.from(expected.view().subarray(keyBytes - 8, keyBytes)));
     assert.deepEqual([...a.samples.seriesIndex.subarray(0, 2)], [0, 0]);
   });
 
@@ -102,41 +101,6 @@ describe('remote write decoding', () => {
     const { samples } = decodeWriteRequestSamples(w.finish(), now);
     assert.deepEqual([...samples.timestampsMs.subarray(0, 2)], [T0, T0 + 1000]);
     assert.deepEqual([0, 1].map((i) => Buffer.from(samples.valueBytes.subarray(i * 8, i * 8 + 8)).readDoubleLE()), [2.5, 3.5]);
-  });
-
-  it('rows written while decoding equal the columns encoded afterwards, series-days included, over 300 fuzzed requests', () => {
-    let seed = 11;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const day = 86_400_000;
-    // Two caches that see the same requests: one per path, so identities and written days evolve alike.
-    const fusedCache = new SeriesIdentityCache(), columnCache = new SeriesIdentityCache();
-    for (let n = 0; n < 300; n++) {
-      const ts: TimeSeries[] = [];
-      for (let k = 0, count = Math.floor(rnd() * 12); k < count; k++) {
-        const labels = [{ name: '__name__', value: `m_${Math.floor(rnd() * 6)}` }, { name: 'job', value: `j${Math.floor(rnd() * 3)}` }, { name: 'pod', value: rnd() < 0.2 ? '' : 'ü'.repeat(Math.floor(rnd() * 40)) }];
-        const samples = [];
-        // Several days, out of order and repeated times, NaN and infinities.
-        for (let j = 0, m = Math.floor(rnd() * 30); j < m; j++) samples.push({ timestampMs: T0 - Math.floor(rnd() * 3) * day + Math.floor(rnd() * 5000), value: rnd() < 0.1 ? NaN : rnd() < 0.1 ? -Infinity : rnd() * 1e6 });
-        ts.push({ labels, samples });
-      }
-      const body = encodeWriteRequest({ timeseries: ts, metadata: [] });
-      const w = new RowBinaryWriter(16);
-      const fused = decodeWriteRequestRows(body, now, fusedCache, w);
-      const plain = decodeWriteRequestSamples(body, now, columnCache);
-      const expected = new RowBinaryWriter(16);
-      const expectedDays = encodeSampleBatch(plain.samples, expected);
-      assert.deepEqual(Buffer.from(w.view()), Buffer.from(expected.view()), `request ${n}`);
-      const days = (d: typeof expectedDays) => d.map((x) => `${x.series.fingerprint}@${x.day}`).sort();
-      assert.deepEqual(days(fused.seriesDays), days(expectedDays), `request ${n}`);
-      assert.equal(fused.samples.length, plain.samples.length);
-      // Some series-days become written, as a stored batch would make them.
-      for (const d of fused.seriesDays) {
-        if (rnd() < 0.5) continue;
-        const twin = plain.samples.series.find((x) => x.fingerprint === d.series.fingerprint)!;
-        d.series.writtenDays.push(d.day);
-        twin.writtenDays.push(d.day);
-      }
-    }
   });
 
   it('refuses what Prometheus refuses, naming the series', () => {

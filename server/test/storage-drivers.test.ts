@@ -1,16 +1,22 @@
 // The cluster DDL (no ClickHouse server on this machine, so the generated statements are checked
 // as text) and the HTTP driver's request path against a small local server that speaks enough of
 // ClickHouse's HTTP interface for our calls: commands, JSONCompactEachRow selects with bound
-// parameters, JSONEachRow inserts with a column list and RowBinary inserts.
+// parameters, JSONEachRow inserts with a column list, RowBinary and Native inserts.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
+import { encodeWriteRequest } from '@rootsight/common';
+import { decodeWriteRequestSamples } from '../src/ingest/write-request-rows.ts';
 import { createTableStatements, localTableName } from '../src/storage/clickhouse/ddl.ts';
 import { ClickHouseHttpDriver } from '../src/storage/clickhouse/http-driver.ts';
+import { MetricsStore } from '../src/storage/clickhouse/metrics-store.ts';
 import { migrations, schemaStatementsFor } from '../src/storage/clickhouse/migrations.ts';
+import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
+import { encodeSampleBlock } from '../src/storage/clickhouse/sample-block.ts';
 import { tracesSpec } from '../src/storage/clickhouse/schema.ts';
 import { TelemetryStore } from '../src/storage/clickhouse/telemetry-store.ts';
+import { series } from './helpers.ts';
 
 it('single node: MergeTree tables partitioned by day, no ON CLUSTER', () => {
   const all = schemaStatementsFor({});
@@ -98,6 +104,16 @@ it('HTTP driver: migrations, bound parameters and inserts go over ClickHouse HTT
       assert.equal(insert.raw.subarray(8, 24).toString('hex'), '0102030405060708090a0b0c0d0e0f10');
       assert.equal(insert.raw.subarray(24, 32).toString('hex'), '1112131415161718');
       assert.equal(insert.raw.subarray(32, 40).toString('hex'), '0000000000000000');
+
+      // Samples travel as a Native block, after their series row (RowBinary).
+      const samples = decodeWriteRequestSamples(encodeWriteRequest({ timeseries: [series('up', { job: 'j' }, [[1_700_000_000_000, 1], [1_700_000_015_000, 0]])], metadata: [] }), 1_700_000_060_000).samples;
+      const block = new RowBinaryWriter();
+      encodeSampleBlock(samples, block);
+      await new MetricsStore(db).insertSampleBatch(samples);
+      const [seriesInsert, samplesInsert] = fake.seen.slice(-2);
+      assert.match(seriesInsert!.query, /^INSERT INTO metrics_series \(`day`, `metric_name`, `fingerprint`, `labels`\) SETTINGS max_partitions_per_insert_block = 0 FORMAT RowBinary$/);
+      assert.match(samplesInsert!.query, /^INSERT INTO metrics_series_samples \(`metric_name`, `fingerprint`, `ts`, `value`\) SETTINGS max_partitions_per_insert_block = 0 FORMAT Native$/);
+      assert.deepEqual(samplesInsert!.raw, Buffer.from(block.view()));
 
       const spans = await store.selectSpans({ traceId: '0102030405060708090a0b0c0d0e0f10' });
       assert.deepEqual(fake.seen.at(-1)!.params, { limit: '100000', traceId: '0102030405060708090a0b0c0d0e0f10' });

@@ -11,8 +11,9 @@ import { decodeWriteRequestSamples, SeriesIdentityCache } from '../src/ingest/wr
 import { SampleHead } from '../src/metrics/sample-head.ts';
 import { ClickHouseSeriesReader } from '../src/metrics/series-reader.ts';
 import { InsertJournal, type JournalStorage } from '../src/storage/clickhouse/insert-journal.ts';
-import { MetricsStore, encodeSampleBatch, sampleColumns, type SampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
+import { MetricsStore, seriesColumns, type SampleBatch } from '../src/storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../src/storage/clickhouse/row-binary.ts';
+import { encodeSampleBlock, sampleBlockColumns } from '../src/storage/clickhouse/sample-block.ts';
 import { metricsSeriesSamplesTable } from '../src/storage/clickhouse/schema.ts';
 import type { ClickHouseSession } from '../src/storage/clickhouse/session.ts';
 import { series } from './helpers.ts';
@@ -26,6 +27,15 @@ tempChdbSession((session, tmp) => { db = session; dir = tmp; }, 'ch');
 
 const batch = (name: string, samples: [number, number][]): SampleBatch =>
   decodeWriteRequestSamples(encodeWriteRequest({ timeseries: [series(name, { job: 'j' }, samples)], metadata: [] }), T0 + 86_400_000, new SeriesIdentityCache()).samples;
+
+/** A metrics_series RowBinary row: the day, then the series' row bytes. */
+function seriesRow(day: number, row: Uint8Array): Uint8Array {
+  const w = new RowBinaryWriter();
+  w.buf.writeUInt16LE(day, 0);
+  w.pos = 2;
+  w.bytes(row);
+  return w.view();
+}
 
 const read = async (reader: ClickHouseSeriesReader, name: string) =>
   (await reader.selectSeries([{ name: '__name__', type: '=', value: name }], T0 - 60_000, T0 + 60_000)).map((s) => Array.from(s.values));
@@ -42,7 +52,7 @@ it('readers see every acknowledged batch; the journal is empty once inserted', a
 
 it('batches journaled while an insert runs go into storage together, one INSERT per table', async () => {
   const paths: string[] = [];
-  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file) => { paths.push(file); await db.insertRowBinaryFile(table, columns, file); } };
+  const counting: JournalStorage = { insertFile: async (table, columns, file, format) => { paths.push(file); await db.insertFile(table, columns, file, format); } };
   const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting) });
   const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
   await Promise.all(Array.from({ length: 20 }, (_, i) => store.insertSampleBatch(batch(`together_${i % 3}`, [[T0 + i * 1000, i]]))));
@@ -57,7 +67,7 @@ it('batches journaled while an insert runs go into storage together, one INSERT 
 it('batches wait to be inserted as one group until the group is big enough, its delay is over or a reader waits', async () => {
   const paths: string[] = [];
   const settings: unknown[] = [];
-  const counting: JournalStorage = { insertRowBinaryFile: async (table, columns, file, s) => { paths.push(file); settings.push(s); await db.insertRowBinaryFile(table, columns, file, s); } };
+  const counting: JournalStorage = { insertFile: async (table, columns, file, format, s) => { paths.push(file); settings.push(s); await db.insertFile(table, columns, file, format, s); } };
   // Neither the size nor the delay is reached here: only the reader starts the insert.
   const store = new MetricsStore(db, { journal: await InsertJournal.open(journalDir(), counting), insertGroupBytes: 1 << 30, insertDelayMs: 60_000 });
   const reader = new ClickHouseSeriesReader(db, { settled: () => store.settled() });
@@ -86,30 +96,35 @@ it('a journaled batch left by a dead process is inserted at the next open; a hal
   const dead = await InsertJournal.open(journalDir(), db);
   const b = batch('replayed', [[T0, 7], [T0 + 1000, 8]]);
   const w = new RowBinaryWriter();
-  const days = encodeSampleBatch(b, w);
+  const days = encodeSampleBlock(b, w);
   assert.equal(days.length, 1);
-  const rows = new RowBinaryWriter();
-  rows.buf.writeUInt16LE(days[0]!.day, 0); rows.pos = 2; rows.bytes(days[0]!.series.seriesRow);
-  await dead.append([{ table: 'metrics_series', columns: ['day', 'metric_name', 'fingerprint', 'labels'], payload: rows.view() }, { table: metricsSeriesSamplesTable, columns: sampleColumns, payload: w.view() }]);
+  await dead.append([{ table: 'metrics_series', columns: seriesColumns, format: 'RowBinary', payload: seriesRow(days[0]!.day, days[0]!.series.seriesRow) }, { table: metricsSeriesSamplesTable, columns: sampleBlockColumns, format: 'Native', payload: w.view() }]);
   const half = new RowBinaryWriter();
-  encodeSampleBatch(batch('half_written', [[T0, 1]]), half);
-  writeFileSync(join(journalDir(), `000000000099-0-${metricsSeriesSamplesTable}-${sampleColumns.join(',')}.rowbinary.tmp`), half.view());
+  encodeSampleBlock(batch('half_written', [[T0, 1]]), half);
+  writeFileSync(join(journalDir(), `000000000099-0-${metricsSeriesSamplesTable}-${sampleBlockColumns.join('+')}.native.tmp`), half.view());
+  // Samples journaled as RowBinary rows by an earlier release (before Native blocks) are replayed too.
+  const old = batch('rowbinary_left', [[T0, 5]]);
+  const oldRow = new RowBinaryWriter();
+  oldRow.string('rowbinary_left'); oldRow.bigU64(old.series[0]!.fingerprint); oldRow.i64(T0); oldRow.f64(5);
+  writeFileSync(join(journalDir(), `000000000098-0-metrics_series-${seriesColumns.join('+')}.rowbinary`), seriesRow(Math.floor(T0 / 86_400_000), old.series[0]!.seriesRow));
+  writeFileSync(join(journalDir(), `000000000098-1-${metricsSeriesSamplesTable}-${sampleBlockColumns.join('+')}.rowbinary`), oldRow.view());
 
   const logs: string[] = [];
   await InsertJournal.open(journalDir(), db, (m) => logs.push(m));
-  assert.match(logs.join('\n'), /inserted 2 acknowledged metrics file/);
+  assert.match(logs.join('\n'), /inserted 4 acknowledged metrics file/);
   assert.deepEqual(readdirSync(journalDir()), []);
   const reader = new ClickHouseSeriesReader(db);
   assert.deepEqual(await read(reader, 'replayed'), [[7, 8]]);
+  assert.deepEqual(await read(reader, 'rowbinary_left'), [[5]]);
   assert.deepEqual(await read(reader, 'half_written'), []);
 });
 
 it('a failing insert is retried until it succeeds; meanwhile the head declines its times', async () => {
   let failures = 2;
   const flaky: JournalStorage = {
-    insertRowBinaryFile: async (table, columns, file) => {
+    insertFile: async (table, columns, file, format) => {
       if (failures > 0) { failures--; throw new Error('disk hiccup'); }
-      await db.insertRowBinaryFile(table, columns, file);
+      await db.insertFile(table, columns, file, format);
     },
   };
   const head = new SampleHead(await new MetricsStore(db).newestSampleMs());
@@ -131,9 +146,9 @@ it('a failing insert is retried until it succeeds; meanwhile the head declines i
 it('a batch is released for reuse only once stored and copied by the observer, never while its insert is retried', async () => {
   let failures = 1;
   const flaky: JournalStorage = {
-    insertRowBinaryFile: async (table, columns, file) => {
+    insertFile: async (table, columns, file, format) => {
       if (failures > 0) { failures--; throw new Error('disk hiccup'); }
-      await db.insertRowBinaryFile(table, columns, file);
+      await db.insertFile(table, columns, file, format);
     },
   };
   const events: string[] = [];

@@ -7,10 +7,11 @@ import { RemoteWriteDecodeError, SnappyOutput, snappyUncompress, type MetricMeta
 import { requestAuth } from '../auth/access-control.ts';
 import type { MetricsStore, SampleBatch, SeriesDay } from '../storage/clickhouse/metrics-store.ts';
 import { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
+import { encodeSampleBlock } from '../storage/clickhouse/sample-block.ts';
 import { BackpressureError, GroupCommitBatcher } from './batcher.ts';
 import { ReusePool } from './reuse-pool.ts';
 import { SampleColumnsPool } from './sample-columns.ts';
-import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestRows } from './write-request-rows.ts';
+import { InvalidSamplesError, SeriesIdentityCache, decodeWriteRequestSamples } from './write-request-rows.ts';
 
 export const protobufContentType = 'application/x-protobuf';
 
@@ -33,8 +34,8 @@ export const defaultRemoteWriteLimits: RemoteWriteLimits = {
 };
 
 /**
- * One request's samples, already in the table's binary row format, the series rows they may need,
- * and the decoded columns (for the in-memory head once stored).
+ * One request's samples, already as a Native block of the samples table, the series rows they may
+ * need, and the decoded columns (for the in-memory head once stored).
  */
 interface EncodedSamples { payload: Buffer; samples: number; seriesDays: SeriesDay[]; batch: SampleBatch }
 
@@ -95,13 +96,14 @@ export function registerRemoteWrite(app: FastifyInstance, opts: RemoteWriteOptio
     let rows: RowBinaryWriter | undefined;
     try {
       const bytes = snappyUncompress(body, opts.limits.maxDecompressedBytes, decompressed);
-      // Rows are written as the samples are decoded, here rather than in the insert, so this
-      // request's CPU work overlaps the running insert. A sample is ~20 bytes on the wire, ~50 as a row.
-      const rowBytes = Math.max(1024, Math.ceil(bytes.length * 2.5));
+      const decoded = decodeWriteRequestSamples(bytes, now(), seriesCache, undefined, columns);
+      // Encoded here rather than in the insert, so this request's CPU work overlaps the running
+      // insert. A sample is ~20 bytes on the wire and ~25 in a block.
+      const blockBytes = 1024 + decoded.samples.length * 32;
       rows = new RowBinaryWriter(0);
-      rows.buf = rowBuffers.take(rowBytes) ?? Buffer.allocUnsafe(rowBytes);
-      const decoded = decodeWriteRequestRows(bytes, now(), seriesCache, rows, undefined, columns);
-      encoded = { payload: rows.view(), samples: decoded.samples.length, seriesDays: decoded.seriesDays, batch: decoded.samples };
+      rows.buf = rowBuffers.take(blockBytes) ?? Buffer.allocUnsafe(blockBytes);
+      const seriesDays = encodeSampleBlock(decoded.samples, rows);
+      encoded = { payload: rows.view(), samples: decoded.samples.length, seriesDays, batch: decoded.samples };
       metadata = decoded.metadata.filter((m) => m.family !== '');
     } catch (e) {
       if (rows) rowBuffers.give(rows.buf);

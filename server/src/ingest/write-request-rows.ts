@@ -6,8 +6,7 @@
 // encoded once per distinct label set, then remembered by the label bytes as received: senders
 // repeat the same series request after request.
 import { ProtobufReader, RemoteWriteDecodeError, ProtobufDecodeError, type MetricMetadata, type MetricTypeName } from '@rootsight/common';
-import { encodeSeriesIdentity, type SampleBatch, type SeriesDay, type SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
-import type { RowBinaryWriter } from '../storage/clickhouse/row-binary.ts';
+import { encodeSeriesIdentity, type SampleBatch, type SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
 import { SampleColumns, type SampleColumnsPool } from './sample-columns.ts';
 
 export class InvalidSamplesError extends Error {
@@ -32,12 +31,6 @@ export const defaultWriteRequestLimits: WriteRequestLimits = { maxSeries: 1_000_
 export interface DecodedWriteRequest {
   samples: SampleBatch;
   metadata: MetricMetadata[];
-}
-
-/** A WriteRequest decoded with its metrics_series_samples rows written as it went (decodeWriteRequestRows). */
-export interface DecodedWriteRequestRows extends DecodedWriteRequest {
-  /** (series, day) pairs whose series row is not known to be stored yet, as encodeSampleBatch returns them. */
-  seriesDays: SeriesDay[];
 }
 
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -98,29 +91,21 @@ function sameBytes(a: Uint8Array, buf: Uint8Array, ranges: readonly number[]): b
   return p === a.length;
 }
 
-/** Decodes and validates a decompressed WriteRequest. Throws RemoteWriteDecodeError or InvalidSamplesError (both: 400). */
-export function decodeWriteRequestSamples(bytes: Uint8Array, nowMs: number, cache = new SeriesIdentityCache(), limits = defaultWriteRequestLimits): DecodedWriteRequest {
-  return decodeChecked(bytes, nowMs, cache, limits, undefined, undefined);
-}
-
 /**
- * The same, and each sample's metrics_series_samples row (as encodeSampleBatch writes it) appended
- * to `rows` while the sample is at hand: one pass over the samples instead of a decode pass and an
- * encode pass. With `columns`, the samples' columns come from that pool and the batch's release()
- * hands them back.
+ * Decodes and validates a decompressed WriteRequest. Throws RemoteWriteDecodeError or
+ * InvalidSamplesError (both: 400). With `columns`, the samples' columns come from that pool and the
+ * batch's release() hands them back.
  */
-export function decodeWriteRequestRows(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, rows: RowBinaryWriter, limits = defaultWriteRequestLimits, columns?: SampleColumnsPool): DecodedWriteRequestRows {
-  const out = new RowSink(rows);
-  const decoded = decodeChecked(bytes, nowMs, cache, limits, out, columns);
-  return { ...decoded, seriesDays: out.unwritten };
+export function decodeWriteRequestSamples(bytes: Uint8Array, nowMs: number, cache = new SeriesIdentityCache(), limits = defaultWriteRequestLimits, columns?: SampleColumnsPool): DecodedWriteRequest {
+  return decodeChecked(bytes, nowMs, cache, limits, columns);
 }
 
-function decodeChecked(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined, columns: SampleColumnsPool | undefined): DecodedWriteRequest {
+function decodeChecked(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, columns: SampleColumnsPool | undefined): DecodedWriteRequest {
   // Smallest sample on the wire is ~13 bytes; start at a size that rarely needs to grow.
   const capacity = Math.max(16, Math.ceil(bytes.length / 16));
   const cols = columns ? columns.take(capacity) : new SampleColumns(capacity);
   try {
-    const decoded = decodeUnchecked(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), nowMs, cache, limits, rows, cols);
+    const decoded = decodeUnchecked(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), nowMs, cache, limits, cols);
     if (columns) {
       let released = false;
       decoded.samples.release = () => { if (!released) { released = true; columns.give(cols); } };
@@ -133,69 +118,7 @@ function decodeChecked(bytes: Uint8Array, nowMs: number, cache: SeriesIdentityCa
   }
 }
 
-const dayMs = 86_400_000;
-
-/** Where sample rows go while decoding, and which series-days they need (see encodeSampleBatch). */
-class RowSink {
-  readonly unwritten: SeriesDay[] = [];
-  /** Series already listed for a day, when a series' samples come in more than one run. */
-  private listed: Map<number, Set<SeriesIdentity>> | undefined;
-
-  constructor(readonly w: RowBinaryWriter) {}
-
-  /** Appends rows for samples [from, to) of `cols`, all of series `id`. */
-  write(id: SeriesIdentity, cols: SampleColumns, from: number, to: number): void {
-    const key = id.sampleKey;
-    const kn = key.length;
-    const w = this.w;
-    w.reserve((to - from) * (kn + 16));
-    const buf = w.buf;
-    if (buf !== this.outBuf) { this.outBuf = buf; this.out = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
-    if (cols.valueBytes !== this.valueBuf) { this.valueBuf = cols.valueBytes; this.values = new DataView(this.valueBuf.buffer, this.valueBuf.byteOffset, this.valueBuf.byteLength); }
-    const out = this.out!, values = this.values!;
-    const { timestampsMs } = cols;
-    let p = w.pos;
-    let lastDay = NaN;
-    for (let i = from; i < to; i++) {
-      // Native copy and DataView words: measured faster than byte loops for these ~50-byte rows.
-      buf.set(key, p);
-      p += kn;
-      const ts = timestampsMs[i]!;
-      // Validated ≥ 2000-01-01, so a non-negative Int64 in two 32-bit halves.
-      const lo = ts % 0x1_0000_0000;
-      out.setUint32(p, lo, true);
-      out.setUint32(p + 4, (ts - lo) / 0x1_0000_0000, true);
-      p += 8;
-      // The value's bits as received (a stale marker is a NaN payload a JS number would lose).
-      const v = i * 8;
-      out.setUint32(p, values.getUint32(v, true), true);
-      out.setUint32(p + 4, values.getUint32(v + 4, true), true);
-      p += 8;
-      // A series' samples are mostly within one day: look the day up only when it changes.
-      const day = Math.floor(ts / dayMs);
-      if (day !== lastDay) { lastDay = day; this.needsDay(id, day); }
-    }
-    w.pos = p;
-  }
-
-  // DataViews of the row buffer and the value column, made again when either grows.
-  private outBuf: Uint8Array | undefined;
-  private out: DataView | undefined;
-  private valueBuf: Uint8Array | undefined;
-  private values: DataView | undefined;
-
-  private needsDay(id: SeriesIdentity, day: number): void {
-    if (id.writtenDays.includes(day)) return;
-    this.listed ??= new Map();
-    let ids = this.listed.get(day);
-    if (!ids) this.listed.set(day, ids = new Set());
-    if (ids.has(id)) return;
-    ids.add(id);
-    this.unwritten.push({ series: id, day });
-  }
-}
-
-function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, rows: RowSink | undefined, cols: SampleColumns): DecodedWriteRequest {
+function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache, limits: WriteRequestLimits, cols: SampleColumns): DecodedWriteRequest {
   const r = new ProtobufReader(buf);
   const series: SeriesIdentity[] = [];
   const metadata: MetricMetadata[] = [];
@@ -207,7 +130,7 @@ function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache,
       r.expect(2, wt, 'timeseries');
       if (series.length >= limits.maxSeries) throw new RemoteWriteDecodeError(`more than ${limits.maxSeries} series in one request`);
       const [start, end] = r.range();
-      decodeTimeSeries(buf, start, end, series, cols, cache, limits, labelRanges, maxTs, rows);
+      decodeTimeSeries(buf, start, end, series, cols, cache, limits, labelRanges, maxTs);
     } else if (field === 3) {
       r.expect(2, wt, 'metadata');
       metadata.push(decodeMetadata(r.sub()));
@@ -223,7 +146,7 @@ function decodeUnchecked(buf: Buffer, nowMs: number, cache: SeriesIdentityCache,
 
 function decodeTimeSeries(
   buf: Buffer, start: number, end: number, series: SeriesIdentity[], cols: SampleColumns, cache: SeriesIdentityCache,
-  limits: WriteRequestLimits, labelRanges: number[], maxTs: number, rows: RowSink | undefined,
+  limits: WriteRequestLimits, labelRanges: number[], maxTs: number,
 ): void {
   const index = series.length;
   const firstSample = cols.length;
@@ -273,9 +196,6 @@ function decodeTimeSeries(
       throw new InvalidSamplesError(`series ${describe(metricName, labels)}: sample timestamp ${t} ms is out of range; expected milliseconds since the epoch between ${new Date(minTimestampMs).toISOString()} and one hour from now`);
     }
   }
-  // Written while this series' samples are still in cache; a later invalid series throws the
-  // whole request away, rows included.
-  if (rows && cols.length > firstSample) rows.write(id, cols, firstSample, cols.length);
 }
 
 function decodeSample(buf: Buffer, p: number, end: number, cols: SampleColumns, seriesIndex: number): void {

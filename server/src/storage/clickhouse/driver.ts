@@ -24,8 +24,16 @@ export interface ClickHouseDriver {
    * ClickHouse settings for this insert (names and numbers only; ours, not request input).
    */
   insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void>;
+  /**
+   * Inserts a payload of Native blocks (see sample-block.ts) holding `columns` in order, otherwise
+   * as insertRowBinary. A block names its columns' types itself.
+   */
+  insertNative(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The binary input formats our bulk inserts use. */
+export type BinaryFormat = 'RowBinary' | 'Native';
 
 /** Extra per-insert ClickHouse settings: name → number. */
 export type InsertSettings = Readonly<Record<string, number>>;

@@ -2,10 +2,10 @@
 // `--clickhouse-url` is set; the same stores and SQL run on it as on chDB.
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { ClickHouseDriver, InsertSettings } from './driver.ts';
+import type { BinaryFormat, ClickHouseDriver, InsertSettings } from './driver.ts';
 import { checkClusterName } from './ddl.ts';
 import { runMigrations } from './migrations.ts';
-import { ClickHouseQueryError, rowBinaryInsertPrefix, type QueryParams } from './session.ts';
+import { ClickHouseQueryError, binaryInsertPrefix, type QueryParams } from './session.ts';
 
 export interface HttpDriverOptions {
   /** e.g. http://user:password@clickhouse:8123/rootsight — user, password and database may ride in the URL. */
@@ -101,10 +101,18 @@ export class ClickHouseHttpDriver implements ClickHouseDriver {
   }
 
   async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
+    await this.insertBinary(table, columns, 'RowBinary', payload, settings);
+  }
+
+  async insertNative(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
+    await this.insertBinary(table, columns, 'Native', payload, settings);
+  }
+
+  private async insertBinary(table: string, columns: readonly string[], format: BinaryFormat, payload: Uint8Array, settings?: InsertSettings): Promise<void> {
     if (payload.length === 0) return;
     try {
       // The client's insert() knows no binary formats; exec() streams any payload after the statement.
-      const r = await this.client.exec({ query: rowBinaryInsertPrefix(table, columns, settings), values: Readable.from([Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]) });
+      const r = await this.client.exec({ query: binaryInsertPrefix(table, columns, format, settings), values: Readable.from([Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]) });
       // The response body must be consumed for the socket to be reused.
       for await (const _ of r.stream) { /* drain */ }
     } catch (e) {

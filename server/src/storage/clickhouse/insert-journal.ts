@@ -1,4 +1,4 @@
-// Metrics inserts acknowledged before chDB has them: each batch's RowBinary payloads are written
+// Metrics inserts acknowledged before chDB has them: each batch's payloads (RowBinary or Native) are written
 // to files in the data directory (the same durability as a chDB part: written, not fsynced, so it
 // survives the process dying but not the machine), the sender is answered, and the insert runs
 // behind. A file is removed once its insert has finished; whatever is left at start was
@@ -6,23 +6,29 @@
 // crash may be inserted twice: series rows fold, and a sample stored twice for one time reads
 // once). A batch is written as *.tmp files and renamed, so a half-written batch, never
 // acknowledged, is never replayed.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { BinaryFormat } from './driver.ts';
 import type { ClickHouseSession } from './session.ts';
 
 /** What the journal needs of chDB (a test can stand in for it). */
-export type JournalStorage = Pick<ClickHouseSession, 'insertRowBinaryFile'>;
+export type JournalStorage = Pick<ClickHouseSession, 'insertFile'>;
 
-/** A table's rows for one batch; several payloads are written one after another (writev, no concatenation). */
-export interface JournalPart { table: string; columns: readonly string[]; payload: Uint8Array | readonly Uint8Array[] }
+/**
+ * A table's rows for one batch, in `format`; several payloads are written one after another
+ * (writev, no concatenation): RowBinary rows and Native blocks both concatenate.
+ */
+export interface JournalPart { table: string; columns: readonly string[]; format: BinaryFormat; payload: Uint8Array | readonly Uint8Array[] }
 
-interface JournalFile { table: string; columns: readonly string[]; path: string }
+interface JournalFile { table: string; columns: readonly string[]; format: BinaryFormat; path: string }
 
 /** One journaled batch: its files not yet inserted. */
 export interface JournalEntry { files: JournalFile[]; bytes: number }
 
-const suffix = '.rowbinary';
+/** File name ending per format, and back. */
+const suffixes: Record<BinaryFormat, string> = { RowBinary: '.rowbinary', Native: '.native' };
+const formatOf: Record<string, BinaryFormat> = { rowbinary: 'RowBinary', native: 'Native' };
 
 /**
  * Inserts behind the acknowledgement run at a lower OS priority (nice 10; ClickHouse's
@@ -31,9 +37,9 @@ const suffix = '.rowbinary';
  * bound: past MetricsStore's backlog cap new batches wait for them.
  */
 export const behindInsertSettings = { os_thread_priority: 10 };
-// <seq>-<part>-<table>-<column+column…>.rowbinary: everything a replay needs is in the name, and
-// no character of it is special in a ClickHouse file() glob.
-const name = /^(\d{12})-(\d+)-([A-Za-z0-9_]+)-([A-Za-z0-9_.+]+)\.rowbinary$/;
+// <seq>-<part>-<table>-<column+column…>.<rowbinary|native>: everything a replay needs is in the
+// name, and no character of it is special in a ClickHouse file() glob.
+const name = /^(\d{12})-(\d+)-([A-Za-z0-9_]+)-([A-Za-z0-9_.+]+)\.(rowbinary|native)$/;
 
 export class InsertJournal {
   private seq = 0;
@@ -49,7 +55,7 @@ export class InsertJournal {
     for (const f of left) {
       const m = name.exec(f);
       if (!m) { rmSync(join(dir, f), { force: true }); continue; } // *.tmp: never acknowledged
-      await db.insertRowBinaryFile(m[3]!, m[4]!.split('+'), join(dir, f));
+      await db.insertFile(m[3]!, m[4]!.split('+'), join(dir, f), formatOf[m[5]!]!);
       await unlink(join(dir, f));
       replayed++;
     }
@@ -57,12 +63,17 @@ export class InsertJournal {
     return j;
   }
 
-  /** Writes a batch's payloads; once this resolves the batch survives the process. */
+  /**
+   * Writes a batch's payloads; once this resolves the batch survives the process. Written with
+   * blocking calls: a batch is a few hundred KiB into the page cache, less time than the four trips
+   * through libuv's thread pool (open, write, close, rename) that asynchronous calls cost per file,
+   * each waking two threads (measured on remote write with 4 shards: see README, Ingest speed).
+   */
   async append(parts: readonly JournalPart[]): Promise<JournalEntry> {
     const seq = String(++this.seq).padStart(12, '0');
-    const files = parts.map((p, i) => ({ table: p.table, columns: p.columns, path: join(this.dir, `${seq}-${i}-${p.table}-${p.columns.join('+')}${suffix}`) }));
-    await Promise.all(parts.map((p, i) => writePayload(`${files[i]!.path}.tmp`, p.payload)));
-    for (const f of files) await rename(`${f.path}.tmp`, f.path);
+    const files = parts.map((p, i) => ({ table: p.table, columns: p.columns, format: p.format, path: join(this.dir, `${seq}-${i}-${p.table}-${p.columns.join('+')}${suffixes[p.format]}`) }));
+    parts.forEach((p, i) => writePayload(`${files[i]!.path}.tmp`, p.payload));
+    for (const f of files) renameSync(`${f.path}.tmp`, f.path);
     return { files, bytes: parts.reduce((a, p) => a + payloadBytes(p.payload), 0) };
   }
 
@@ -75,7 +86,7 @@ export class InsertJournal {
     const groups = new Map<string, JournalFile[]>();
     for (const e of entries) {
       for (const f of e.files) {
-        const key = `${f.table}-${f.columns.join('+')}`;
+        const key = `${f.table}-${f.columns.join('+')}-${f.format}`;
         let g = groups.get(key);
         if (!g) groups.set(key, g = []);
         g.push(f);
@@ -84,7 +95,7 @@ export class InsertJournal {
     const rank = (t: string) => { const i = tableOrder.indexOf(t); return i < 0 ? tableOrder.length : i; };
     for (const g of [...groups.values()].sort((a, b) => rank(a[0]!.table) - rank(b[0]!.table))) {
       const path = g.length === 1 ? g[0]!.path : join(this.dir, `{${g.map((f) => basename(f.path)).join(',')}}`);
-      await this.db.insertRowBinaryFile(g[0]!.table, g[0]!.columns, path, behindInsertSettings);
+      await this.db.insertFile(g[0]!.table, g[0]!.columns, path, g[0]!.format, behindInsertSettings);
       const done = new Set(g);
       for (const e of entries) e.files = e.files.filter((f) => !done.has(f));
       await Promise.all(g.map((f) => unlink(f.path)));
@@ -99,14 +110,18 @@ export function payloadBytes(payload: Uint8Array | readonly Uint8Array[]): numbe
   return n;
 }
 
-async function writePayload(path: string, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
-  if (payload instanceof Uint8Array) return writeFile(path, payload);
-  const fh = await open(path, 'w');
+function writePayload(path: string, payload: Uint8Array | readonly Uint8Array[]): void {
+  const fd = openSync(path, 'w');
   try {
-    const total = payloadBytes(payload);
-    const { bytesWritten } = await fh.writev(payload as Uint8Array[]);
-    if (bytesWritten !== total) throw new Error(`short write to ${path}: ${bytesWritten} of ${total} bytes (disk full?)`);
+    for (const chunk of payload instanceof Uint8Array ? [payload] : payload) {
+      // A write may take less than it was given (a signal, a full disk): go on from there.
+      for (let done = 0; done < chunk.length;) {
+        const n = writeSync(fd, chunk, done, chunk.length - done);
+        if (n <= 0) throw new Error(`short write to ${path}: ${done} of ${chunk.length} bytes (disk full?)`);
+        done += n;
+      }
+    }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

@@ -7,6 +7,7 @@ import { seriesFingerprint } from './series-fingerprint.ts';
 import type { ClickHouseDriver } from './driver.ts';
 import { payloadBytes, type InsertJournal, type JournalEntry, type JournalPart } from './insert-journal.ts';
 import { RowBinaryWriter } from './row-binary.ts';
+import { encodeSampleBlock, sampleBlockColumns } from './sample-block.ts';
 import type { QueryParams } from './session.ts';
 
 /** A validated sample ready to store: labels sorted, without __name__. */
@@ -27,8 +28,8 @@ export class SeriesIdentity {
     /** Sorted by name, without __name__ and empty values. */
     readonly labels: readonly (readonly [string, string])[],
     readonly fingerprint: bigint,
-    /** RowBinary (metric_name, fingerprint): the head of every sample row of this series. */
-    readonly sampleKey: Uint8Array,
+    /** The fingerprint as 8 little-endian bytes (UInt64), as a sample block copies it per sample. */
+    readonly fingerprintBytes: Uint8Array,
     /** RowBinary (metric_name, fingerprint, labels): a metrics_series row after its day. */
     readonly seriesRow: Uint8Array,
   ) {}
@@ -59,12 +60,9 @@ export interface SampleBatch {
 /** A series whose metrics_series row for `day` may not be stored yet. */
 export interface SeriesDay { series: SeriesIdentity; day: number }
 
-/** Columns of a metrics_series_samples RowBinary payload. */
-export const sampleColumns = ['metric_name', 'fingerprint', 'ts', 'value'] as const;
 /** Columns of a metrics_series RowBinary payload. */
 export const seriesColumns = ['day', 'metric_name', 'fingerprint', 'labels'] as const;
 
-const dayMs = 86_400_000;
 /** Written days remembered per series: enough for a backfill that interleaves a few days. */
 const maxWrittenDays = 4;
 
@@ -78,52 +76,7 @@ export function encodeSeriesIdentity(metricName: string, labels: readonly (reado
   w.varint(labels.length);
   for (const [k, v] of labels) { w.string(k); w.string(v); }
   const row = Uint8Array.prototype.slice.call(w.view());
-  return new SeriesIdentity(metricName, labels, fingerprint, row.subarray(0, keyEnd), row);
-}
-
-/**
- * Appends a batch to a metrics_series_samples RowBinary payload. Returns the (series, day) pairs
- * whose series row is not known to be stored yet; insertEncodedSamples writes those first.
- */
-export function encodeSampleBatch(batch: SampleBatch, w: RowBinaryWriter): SeriesDay[] {
-  const { series, seriesIndex, timestampsMs, valueBytes } = batch;
-  const unwritten: SeriesDay[] = [];
-  // Series already listed for a day, when a series' samples come in more than one run.
-  let listed: Map<number, Set<SeriesIdentity>> | undefined;
-  let lastSeries = -1, lastDay = NaN;
-  for (let i = 0; i < batch.length; i++) {
-    const si = seriesIndex[i]!;
-    const id = series[si]!;
-    const key = id.sampleKey;
-    const kn = key.length;
-    w.reserve(kn + 16);
-    const buf = w.buf;
-    let p = w.pos;
-    // Byte loops: for a few dozen bytes they beat the native copy and write calls.
-    for (let j = 0; j < kn; j++) buf[p + j] = key[j]!;
-    p += kn;
-    const ts = timestampsMs[i]!;
-    // Validated ≥ 2000-01-01, so a non-negative Int64 in two 32-bit halves.
-    const lo = ts % 0x1_0000_0000, hi = (ts - lo) / 0x1_0000_0000;
-    buf[p] = lo & 0xff; buf[p + 1] = (lo >>> 8) & 0xff; buf[p + 2] = (lo >>> 16) & 0xff; buf[p + 3] = lo >>> 24;
-    buf[p + 4] = hi & 0xff; buf[p + 5] = (hi >>> 8) & 0xff; buf[p + 6] = (hi >>> 16) & 0xff; buf[p + 7] = hi >>> 24;
-    p += 8;
-    const v = i * 8;
-    for (let j = 0; j < 8; j++) buf[p + j] = valueBytes[v + j]!;
-    w.pos = p + 8;
-    // A series' samples are adjacent and mostly within one day: check once per run.
-    const day = Math.floor(ts / dayMs);
-    if (si === lastSeries && day === lastDay) continue;
-    lastSeries = si; lastDay = day;
-    if (id.writtenDays.includes(day)) continue;
-    listed ??= new Map();
-    let ids = listed.get(day);
-    if (!ids) listed.set(day, ids = new Set());
-    if (ids.has(id)) continue;
-    ids.add(id);
-    unwritten.push({ series: id, day });
-  }
-  return unwritten;
+  return new SeriesIdentity(metricName, labels, fingerprint, row.subarray(keyEnd - 8, keyEnd), row);
 }
 
 /** metrics_series rows (day, then the series row) for series-days, each once. */
@@ -164,16 +117,16 @@ export interface MetricsStoreOptions {
   /**
    * Journaled bytes not yet inserted beyond which a new batch waits for inserts before it is
    * journaled, so acknowledgements run at most this far ahead of storage. Default 48 MiB (about
-   * 1M samples; their columns wait in memory for the head, ~20 MB).
+   * 2M samples as Native blocks; their columns wait in memory for the head, ~40 MB).
    */
   maxBacklogBytes?: number;
   /**
-   * Journaled batches are inserted together once this many bytes wait (default 16 MiB, ~350k
+   * Journaled batches are inserted together once this many bytes wait (default 16 MiB, ~650k
    * samples), once the oldest has waited insertDelayMs, or at once when a reader waits for them
    * (settled()). Every chDB insert has a fixed cost (about 9 ms of engine CPU, and one more part to
    * merge later): ten 10k-sample batches in one insert cost the engine a third of what ten inserts
-   * do. 16 rather than 4 MiB: a million samples make ~3 parts instead of ~11, which chDB did not
-   * need to merge during the ingest bench (4 MiB: ~0.28 s of merge CPU per million samples).
+   * do. 16 rather than 4 MiB: fewer, bigger parts, which chDB did not need to merge during the
+   * ingest bench (4 MiB of RowBinary rows: ~0.28 s of merge CPU per million samples).
    */
   insertGroupBytes?: number;
   /** Default 1000 ms; 0 inserts whatever waits as soon as the previous insert is done. */
@@ -252,8 +205,8 @@ export class MetricsStore {
   }
 
   /**
-   * Stores an encoded samples payload (see encodeSampleBatch; several are stored as their
-   * concatenation, without making it) after the series rows it needs;
+   * Stores an encoded samples payload (Native blocks, see encodeSampleBlock; several are stored as
+   * their concatenation, without making it) after the series rows it needs;
    * resolves once it is durable. Series rows go first so that a reader never sees samples without
    * their labels; a series is marked written only once its row is durable (journaled batches are
    * inserted in order, so a later batch's samples never overtake it). `batches` are the same
@@ -262,11 +215,15 @@ export class MetricsStore {
   async insertEncodedSamples(payload: Uint8Array | readonly Uint8Array[], seriesDays: readonly SeriesDay[] = [], batches: readonly SampleBatch[] = []): Promise<void> {
     const needed = seriesDays.filter((s) => !s.series.writtenDays.includes(s.day));
     const parts: JournalPart[] = [];
-    if (needed.length > 0) parts.push({ table: metricsSeriesTable, columns: seriesColumns, payload: encodeSeriesRows(needed) });
-    if (payloadBytes(payload) > 0) parts.push({ table: metricsSeriesSamplesTable, columns: sampleColumns, payload });
+    if (needed.length > 0) parts.push({ table: metricsSeriesTable, columns: seriesColumns, format: 'RowBinary', payload: encodeSeriesRows(needed) });
+    if (payloadBytes(payload) > 0) parts.push({ table: metricsSeriesSamplesTable, columns: sampleBlockColumns, format: 'Native', payload });
     if (!this.journal) {
       try {
-        for (const p of parts) await this.db.insertRowBinary(p.table, p.columns, p.payload instanceof Uint8Array ? p.payload : Buffer.concat(p.payload));
+        for (const p of parts) {
+          const bytes = p.payload instanceof Uint8Array ? p.payload : Buffer.concat(p.payload);
+          if (p.format === 'Native') await this.db.insertNative(p.table, p.columns, bytes);
+          else await this.db.insertRowBinary(p.table, p.columns, bytes);
+        }
       } catch (e) {
         if (this.observer) for (const b of batches) this.observer.writeFailed(b);
         throw e;
@@ -352,8 +309,8 @@ export class MetricsStore {
   }
 
   async insertSampleBatch(batch: SampleBatch): Promise<void> {
-    const w = new RowBinaryWriter(Math.max(1024, batch.length * 40));
-    const seriesDays = encodeSampleBatch(batch, w);
+    const w = new RowBinaryWriter(Math.max(1024, batch.length * 30));
+    const seriesDays = encodeSampleBlock(batch, w);
     await this.insertEncodedSamples(w.view(), seriesDays, [batch]);
   }
 

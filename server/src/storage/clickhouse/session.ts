@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session, drainPending } from 'chdb';
-import type { ClickHouseDriver, InsertSettings } from './driver.ts';
+import type { BinaryFormat, ClickHouseDriver, InsertSettings } from './driver.ts';
 import { runMigrations } from './migrations.ts';
 
 /** Values bound server-side to `{name:Type}` placeholders; never spliced into SQL text. */
@@ -50,9 +50,9 @@ export function insertSettingsList(settings: InsertSettings = {}): string {
  * `INSERT INTO t (a, \`b.c\`) SETTINGS … FORMAT RowBinary`, the statement a RowBinary body
  * follows over HTTP. Names are ours (schema.ts), checked anyway.
  */
-export function rowBinaryInsertPrefix(table: string, columns: readonly string[], settings?: InsertSettings): string {
+export function binaryInsertPrefix(table: string, columns: readonly string[], format: BinaryFormat, settings?: InsertSettings): string {
   checkNames(table, columns);
-  return `INSERT INTO ${table} (${columnList(columns)}) SETTINGS ${insertSettingsList(settings)} FORMAT RowBinary`;
+  return `INSERT INTO ${table} (${columnList(columns)}) SETTINGS ${insertSettingsList(settings)} FORMAT ${format}`;
 }
 
 export class ClickHouseSession implements ClickHouseDriver {
@@ -142,21 +142,34 @@ export class ClickHouseSession implements ClickHouseDriver {
    * The file is written by the thread pool and removed once the insert has finished.
    */
   async insertRowBinary(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
+    await this.insertPayload(table, columns, 'RowBinary', payload, settings);
+  }
+
+  async insertNative(table: string, columns: readonly string[], payload: Uint8Array, settings?: InsertSettings): Promise<void> {
+    await this.insertPayload(table, columns, 'Native', payload, settings);
+  }
+
+  private async insertPayload(table: string, columns: readonly string[], format: BinaryFormat, payload: Uint8Array, settings?: InsertSettings): Promise<void> {
     if (payload.length === 0) return;
     checkNames(table, columns);
-    const file = join(this.spoolDir, `${process.pid}-${++this.spoolSeq}.rowbinary`);
+    const file = join(this.spoolDir, `${process.pid}-${++this.spoolSeq}.${format.toLowerCase()}`);
     await writeFile(file, payload);
     try {
-      await this.insertRowBinaryFile(table, columns, file, settings);
+      await this.insertFile(table, columns, file, format, settings);
     } finally {
       await unlink(file).catch(() => undefined);
     }
   }
 
-  /** Inserts a RowBinary file holding `columns` in order (see insertRowBinary); the file stays. */
-  async insertRowBinaryFile(table: string, columns: readonly string[], file: string, settings?: InsertSettings): Promise<void> {
+  /** Inserts a file (or a file() glob) of `format` holding `columns` in order; the file stays. */
+  async insertFile(table: string, columns: readonly string[], file: string, format: BinaryFormat, settings?: InsertSettings): Promise<void> {
     checkNames(table, columns);
     const settingsList = insertSettingsList(settings);
+    if (format === 'Native') {
+      await this.run(`INSERT INTO ${table} (${columnList(columns)}) SETTINGS ${settingsList}
+      SELECT * FROM file(${sqlString(file)}, 'Native')`, {}, 'TSV');
+      return;
+    }
     const types = await this.typesOf(table);
     const structure = columns.map((c) => {
       const t = types.get(c);
