@@ -8,8 +8,10 @@
 // nor Prometheus' leftover work while we are. All bodies (OTLP spans and logs: 8 concurrent
 // senders; remote write: to both servers) are sent by a child process: sent from this process, the
 // sending would share the Rootsight server's event loop, and the figure would measure the sender
-// too. CPU per million samples is reported for both servers.
+// too. CPU and page faults per million samples are reported for both servers (on this VM a page
+// fault costs microseconds), and ours by thread.
 //   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
+// NO_HEAD=1 runs our server without the in-memory PromQL head, to see what keeping it costs.
 // BENCH_PHASE_MARKS=1 prints each phase's start and end on the monotonic clock a --cpu-prof profile
 // uses (µs), so a profile can be cut to one phase.
 import { spawn } from 'node:child_process';
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
 import { startServer } from '../server/src/main.ts';
-import { clockTicks, processTicks, ticksByThread } from './thread-cpu.ts';
+import { clockTicks, processPageFaults, processTicks, ticksByThread } from './thread-cpu.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -237,6 +239,11 @@ function threadCpuSeconds(): Map<string, number> {
   return new Map([...ticksByThread(process.pid)].map(([name, t]) => [name, (t.user + t.system) / clockTicks]));
 }
 
+/** Page faults so far of each of this process' threads, by thread name. */
+function threadPageFaults(): Map<string, number> {
+  return new Map([...ticksByThread(process.pid)].map(([name, t]) => [name, t.pageFaults]));
+}
+
 /** The top thread names by CPU between two threadCpuSeconds() readings, as "name 0.42 s" items. */
 function threadCpuSplit(before: Map<string, number>, after: Map<string, number>): string {
   return [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
@@ -269,7 +276,7 @@ async function settle(promPid: number): Promise<void> {
   }
 }
 
-interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; loopBusy: number; threads: string }
+interface Phase { seconds: number; cpuSeconds: number; pageFaults: number; storedSeconds: number; loopBusy: number; threads: string; threadFaults: string }
 
 /**
  * Times one remote-write phase after both servers settled; CPU is the server's (and for us this
@@ -277,26 +284,31 @@ interface Phase { seconds: number; cpuSeconds: number; storedSeconds: number; lo
  * backlog inserted into chDB; it is awaited before the next phase's settling, so that work never
  * runs while the other server is timed).
  */
-async function phase(label: string, promPid: number, cpu: () => number, run: () => Promise<number>, stored: () => Promise<unknown>): Promise<Phase> {
+async function phase(label: string, promPid: number, serverPid: number, cpu: () => number, run: () => Promise<number>, stored: () => Promise<unknown>): Promise<Phase> {
   await settle(promPid);
   const c0 = cpu();
+  const f0 = processPageFaults(serverPid);
   const t0 = threadCpuSeconds();
+  const pf0 = threadPageFaults();
   const elu0 = performance.eventLoopUtilization();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} start ${process.hrtime.bigint() / 1000n}`);
   const seconds = await run();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} end ${process.hrtime.bigint() / 1000n}`);
   const cpuSeconds = cpu() - c0;
+  const pageFaults = processPageFaults(serverPid) - f0;
   // Our server's event loop (this process): near 1 means the one JS thread is what limits us.
   const loopBusy = performance.eventLoopUtilization(elu0).utilization;
   const threads = threadCpuSplit(t0, threadCpuSeconds());
+  const pf1 = threadPageFaults();
+  const threadFaults = [...pf1].map(([n, v]) => [n, v - (pf0.get(n) ?? 0)] as const).filter(([, v]) => v > 100).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, v]) => `${n} ${fmt(v)}`).join(', ');
   const ended = performance.now();
   await stored();
-  return { seconds, cpuSeconds, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy, threads };
+  return { seconds, cpuSeconds, pageFaults, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy, threads, threadFaults };
 }
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-ingest-'));
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'rootsight'), uiDir: join(work, 'no-ui'), log: () => undefined });
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'rootsight'), uiDir: join(work, 'no-ui'), log: () => undefined, ...(process.env.NO_HEAD ? { metricsHeadSamples: 0 } : {}) });
   const promPort = await freePort();
   writeFileSync(join(work, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
   const prom = spawn('/usr/bin/prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--web.enable-remote-write-receiver'], { stdio: 'ignore' });
@@ -336,12 +348,12 @@ async function main(): Promise<void> {
     writeShardsFile(warmFile, warm.shards);
     await sendShardsFromChild(oursUrl, warmFile);
     await sendShardsFromChild(promUrl, warmFile);
-    const ours1 = await phase('rootsight-1', promPid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
-    const prom1 = await phase('prometheus-1', promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
+    const ours1 = await phase('rootsight-1', promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
+    const prom1 = await phase('prometheus-1', promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
     // The 4-shard stream has its own metric names: the same series and times again would be
     // duplicates (or out of order) for Prometheus.
-    const ours4 = await phase('rootsight-4', promPid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored);
-    const prom4 = await phase('prometheus-4', promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
+    const ours4 = await phase('rootsight-4', promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored);
+    const prom4 = await phase('prometheus-4', promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
     const oursSec = ours1.seconds, promSec = prom1.seconds, ours4Sec = ours4.seconds, prom4Sec = prom4.seconds;
     const cpuPerM = (p: Phase, samples: number) => (p.cpuSeconds / (samples / 1e6)).toFixed(2);
 
@@ -357,9 +369,12 @@ async function main(): Promise<void> {
     console.log(`remote write, 4 shards:  Rootsight ${fmt(rw4.samples / ours4Sec)} samples/s, Prometheus 2.42 ${fmt(rw4.samples / prom4Sec)} samples/s, ratio ${(prom4Sec / ours4Sec).toFixed(2)}× (Rootsight / Prometheus)`);
     console.log(`  until also inserted into chDB (the journal's backlog, plus one usage query): 1 sender ${fmt(rw.samples / ours1.storedSeconds)} samples/s, 4 shards ${fmt(rw4.samples / ours4.storedSeconds)} samples/s`);
     console.log(`CPU seconds per million samples while timed (1 sender / 4 shards): Rootsight ${cpuPerM(ours1, rw.samples)} / ${cpuPerM(ours4, rw4.samples)}, Prometheus ${cpuPerM(prom1, rw.samples)} / ${cpuPerM(prom4, rw4.samples)}`);
+    const faultsPerM = (p: Phase, samples: number) => fmt(p.pageFaults / (samples / 1e6));
+    console.log(`page faults per million samples while timed (1 sender / 4 shards): Rootsight ${faultsPerM(ours1, rw.samples)} / ${faultsPerM(ours4, rw4.samples)}, Prometheus ${faultsPerM(prom1, rw.samples)} / ${faultsPerM(prom4, rw4.samples)}`);
     console.log(`Rootsight's event loop busy while timed (1 sender / 4 shards): ${(ours1.loopBusy * 100).toFixed(0)}% / ${(ours4.loopBusy * 100).toFixed(0)}%`);
     console.log(`  our CPU by thread while timed, 1 sender: ${ours1.threads}`);
     console.log(`  our CPU by thread while timed, 4 shards: ${ours4.threads}`);
+    console.log(`  our page faults by thread while timed (1 sender / 4 shards): ${ours1.threadFaults} / ${ours4.threadFaults}`);
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);

@@ -2,7 +2,7 @@
 // profile shows (kernel time, GC and libuv helper threads, a native addon, chDB's threads).
 import { readdirSync, readFileSync } from 'node:fs';
 
-export interface ThreadTicks { user: number; system: number }
+export interface ThreadTicks { user: number; system: number; pageFaults: number }
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ on Linux). */
 export const clockTicks = 100;
@@ -20,9 +20,10 @@ export function ticksByThread(pid: number): Map<string, ThreadTicks> {
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '') || '?';
     const name = Number(tid) === pid ? 'main thread' : comm;
     const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    const t = out.get(name) ?? { user: 0, system: 0 };
+    const t = out.get(name) ?? { user: 0, system: 0, pageFaults: 0 };
     t.user += Number(f[11]);
     t.system += Number(f[12]);
+    t.pageFaults += Number(f[7]) + Number(f[9]);
     out.set(name, t);
   }
   return out;
@@ -33,4 +34,14 @@ export function processTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime, stime
+}
+
+/**
+ * Page faults of process `pid` so far (minor + major): on a VM each costs microseconds, so
+ * touching fresh memory can cost more than the work done in it.
+ */
+export function processPageFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return Number(f[7]) + Number(f[9]); // minflt, majflt
 }

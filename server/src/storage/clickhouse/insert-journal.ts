@@ -65,9 +65,9 @@ export class InsertJournal {
 
   /**
    * Writes a batch's payloads; once this resolves the batch survives the process. Written with
-   * blocking calls: a batch is a few hundred KiB into the page cache, less time than the four trips
-   * through libuv's thread pool (open, write, close, rename) that asynchronous calls cost per file,
-   * each waking two threads (measured on remote write with 4 shards: see README, Ingest speed).
+   * blocking calls: a batch is a few hundred KiB copied into the page cache, where asynchronous
+   * calls would make four trips through libuv's thread pool per file (open, write, close, rename),
+   * each waking a pool thread and then the event loop.
    */
   async append(parts: readonly JournalPart[]): Promise<JournalEntry> {
     const seq = String(++this.seq).padStart(12, '0');
