@@ -69,7 +69,7 @@ it('answers exactly as storage for random out-of-order batches with repeats, sta
   const written = new Map<string, number | 'stale'>(); // a repeated time repeats its value (storage keeps either copy)
   for (let b = 0; b < 12; b++) {
     const samples: { id: SeriesIdentity; t: number; value: number | 'stale' }[] = [];
-    for (let k = 0; k < 300; k++) {
+    for (let k = 0; k < 1000; k++) {
       const id = pick(ids);
       // Mostly moving forward, sometimes far back (late data), across midnight.
       const t = T0 + Math.floor((rnd() < 0.8 ? b * 600 + rnd() * 900 : rnd() * 8000) * 1000);
