@@ -1,8 +1,8 @@
-// Metrics inserts acknowledged before chDB has them: each batch's payloads (RowBinary or Native) are written
-// to files in the data directory (the same durability as a chDB part: written, not fsynced, so it
-// survives the process dying but not the machine), the sender is answered, and the insert runs
-// behind. A file is removed once its insert has finished; whatever is left at start was
-// acknowledged and is inserted before anything else happens (a batch inserted just before a
+// Metrics inserts acknowledged before chDB has them: each batch's payloads (RowBinary or Native)
+// are written to files in the data directory (the same durability as a chDB part: written, not
+// fsynced, so it survives the process dying but not the machine), the sender is answered, and the
+// insert runs behind. A file is removed once its insert has finished; whatever is left at start
+// was acknowledged and is inserted before anything else happens (a batch inserted just before a
 // crash may be inserted twice: series rows fold, and a sample stored twice for one time reads
 // once). A batch is written as *.tmp files and renamed, so a half-written batch, never
 // acknowledged, is never replayed.
@@ -16,8 +16,8 @@ import type { ClickHouseSession } from './session.ts';
 export type JournalStorage = Pick<ClickHouseSession, 'insertFile'>;
 
 /**
- * A table's rows for one batch, in `format`; several payloads are written one after another
- * (writev, no concatenation): RowBinary rows and Native blocks both concatenate.
+ * A table's rows for one batch, in `format`; several payloads are written one after another into
+ * one file, never concatenated in memory (RowBinary rows and Native blocks both append).
  */
 export interface JournalPart { table: string; columns: readonly string[]; format: BinaryFormat; payload: Uint8Array | readonly Uint8Array[] }
 
