@@ -10,7 +10,9 @@
 // sending would share the Rootsight server's event loop, and the figure would measure the sender
 // too. CPU and page faults per million samples are reported for both servers (on this VM a page
 // fault costs microseconds), and ours by thread.
-//   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000]
+//   node --import tsx bench/ingest-throughput.ts [--spans 400000] [--logs 400000] [--samples 1000000] [--rounds 1]
+// With --rounds N the remote-write phases run N times (new metric names each round) and the ratios
+// of every round are printed with their median.
 // NO_HEAD=1 runs our server without the in-memory PromQL head, to see what keeping it costs.
 // BENCH_PHASE_MARKS=1 prints each phase's start and end on the monotonic clock a --cpu-prof profile
 // uses (µs), so a profile can be cut to one phase.
@@ -24,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
 import { startServer } from '../server/src/main.ts';
+import { median } from './median.ts';
 import { clockTicks, processPageFaults, processTicks, ticksByThread } from './thread-cpu.ts';
 
 const arg = (name: string, def: number) => {
@@ -33,6 +36,8 @@ const arg = (name: string, def: number) => {
 const totalSpans = arg('spans', 400_000);
 const totalLogs = arg('logs', 400_000);
 const totalSamples = arg('samples', 1_000_000);
+/** Remote-write rounds (1 sender and 4 shards, each server in turn); ratios vary from run to run on a shared host. */
+const rounds = arg('rounds', 1);
 const perBody = 5000;
 const concurrency = 8;
 
@@ -356,6 +361,20 @@ async function main(): Promise<void> {
     const prom4 = await phase('prometheus-4', promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
     const oursSec = ours1.seconds, promSec = prom1.seconds, ours4Sec = ours4.seconds, prom4Sec = prom4.seconds;
     const cpuPerM = (p: Phase, samples: number) => (p.cpuSeconds / (samples / 1e6)).toFixed(2);
+    // Further rounds: the same shapes under new metric names, each server in turn again.
+    const perRound = [{ r1: promSec / oursSec, r4: prom4Sec / ours4Sec, cpu4: ours4.cpuSeconds / prom4.cpuSeconds }];
+    let roundSamples = 0;
+    for (let r = 2; r <= rounds; r++) {
+      const one = remoteWriteShards(1, `round${r}_`), four = remoteWriteShards(4, `round${r}_sharded_`);
+      writeShardsFile(rwFile, one.shards);
+      writeShardsFile(rw4File, four.shards);
+      const o1 = await phase(`rootsight-1 round ${r}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
+      const p1 = await phase(`prometheus-1 round ${r}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
+      const o4 = await phase(`rootsight-4 round ${r}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored);
+      const p4 = await phase(`prometheus-4 round ${r}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
+      perRound.push({ r1: p1.seconds / o1.seconds, r4: p4.seconds / o4.seconds, cpu4: o4.cpuSeconds / p4.cpuSeconds });
+      roundSamples += one.samples + four.samples;
+    }
 
     // Let ClickHouse merge what it got, so bytes reflect the steady state rather than many small parts.
     const usage = await server.storage!.usage();
@@ -367,6 +386,10 @@ async function main(): Promise<void> {
     console.log(`log lines  ${fmt(totalLogs / logSec)} lines/s`);
     console.log(`remote write, 1 sender:  Rootsight ${fmt(rw.samples / oursSec)} samples/s, Prometheus 2.42 ${fmt(rw.samples / promSec)} samples/s, ratio ${(promSec / oursSec).toFixed(2)}× (Rootsight / Prometheus)`);
     console.log(`remote write, 4 shards:  Rootsight ${fmt(rw4.samples / ours4Sec)} samples/s, Prometheus 2.42 ${fmt(rw4.samples / prom4Sec)} samples/s, ratio ${(prom4Sec / ours4Sec).toFixed(2)}× (Rootsight / Prometheus)`);
+    if (rounds > 1) {
+      const list = (k: 'r1' | 'r4' | 'cpu4') => `${perRound.map((x) => x[k].toFixed(2)).join(', ')} (median ${median(perRound.map((x) => x[k])).toFixed(2)})`;
+      console.log(`remote write over ${rounds} rounds, Rootsight / Prometheus: 1 sender ${list('r1')}; 4 shards ${list('r4')}; CPU per sample with 4 shards ${list('cpu4')}`);
+    }
     console.log(`  until also inserted into chDB (the journal's backlog, plus one usage query): 1 sender ${fmt(rw.samples / ours1.storedSeconds)} samples/s, 4 shards ${fmt(rw4.samples / ours4.storedSeconds)} samples/s`);
     console.log(`CPU seconds per million samples while timed (1 sender / 4 shards): Rootsight ${cpuPerM(ours1, rw.samples)} / ${cpuPerM(ours4, rw4.samples)}, Prometheus ${cpuPerM(prom1, rw.samples)} / ${cpuPerM(prom4, rw4.samples)}`);
     const faultsPerM = (p: Phase, samples: number) => fmt(p.pageFaults / (samples / 1e6));
@@ -378,7 +401,7 @@ async function main(): Promise<void> {
     console.log('\n== bytes on disk');
     console.log(`per span        ${(by('traces').bytesOnDisk / by('traces').rows).toFixed(1)} B (${fmt(by('traces').bytesOnDisk)} B for ${fmt(by('traces').rows)} spans)`);
     console.log(`per log line    ${(by('logs').bytesOnDisk / by('logs').rows).toFixed(1)} B (${fmt(by('logs').bytesOnDisk)} B for ${fmt(by('logs').rows)} lines)`);
-    const allSamples = warm.samples + rw.samples + rw4.samples;
+    const allSamples = warm.samples + rw.samples + rw4.samples + roundSamples;
     console.log(`per sample      Rootsight ${(by('metrics').bytesOnDisk / allSamples).toFixed(2)} B, Prometheus ${(promBytes / allSamples).toFixed(2)} B (WAL + head; before its 2h block compaction), ratio ${(by('metrics').bytesOnDisk / promBytes).toFixed(2)}×`);
   } finally {
     prom.kill('SIGTERM');
