@@ -115,16 +115,22 @@ function telemetryOptions(f: Record<string, string | undefined>) {
   return { ...rest, telemetry: { queueBytesPerSignal: ingestQueueBytes } };
 }
 
-function waitForSignal(closers: Array<() => Promise<void>>): Promise<number> {
-  return new Promise((done) => {
-    const stop = async (sig: string) => {
-      console.error(`\n${sig}: shutting down`);
-      for (const c of closers) await c().catch((e: Error) => console.error(e.message));
-      done(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+/**
+ * The first SIGINT or SIGTERM. Listened for before anything starts: a signal that came while the
+ * agent or server was still starting (after it had printed that it serves) would otherwise kill
+ * the process at once, with nothing closed. A second signal kills the process as usual.
+ */
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+}
+
+async function shutDownOn(signal: Promise<string>, closers: Array<() => Promise<void>>): Promise<number> {
+  console.error(`\n${await signal}: shutting down`);
+  for (const c of closers) await c().catch((e: Error) => console.error(e.message));
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -150,12 +156,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rootsight ${cmd}: ${e.message}\n\n${commandHelp(cmd, specs)}`);
     return 2;
   }
+  const signal = firstSignal();
   try {
-    if (cmd === 'agent') return await waitForSignal([await runAgent(flags)]);
+    if (cmd === 'agent') return await shutDownOn(signal, [await runAgent(flags)]);
     if (cmd === 'server') {
       const server = await runServer(flags);
       log('server')(`listening on ${server.url}`);
-      return await waitForSignal([server.close]);
+      return await shutDownOn(signal, [server.close]);
     }
     const server = await runServer(flags);
     // The local agent takes its defaults (and env overrides such as CGROUPFS_ROOT) from the
@@ -165,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
       ...agentDefaults, listen: flags['agent-listen'], 'collector-endpoint': server.url, 'scrape-interval': flags['scrape-interval'],
     });
     console.log(`\nRootsight is running. Open the UI: ${server.url}\n`);
-    return await waitForSignal([closeAgent, server.close]);
+    return await shutDownOn(signal, [closeAgent, server.close]);
   } catch (e) {
     if (e instanceof FlagError || e instanceof TelemetryFlagError || e instanceof UpstreamConfigError || (e instanceof Error && /invalid|EADDRINUSE|EACCES/.test(e.message))) {
       process.stderr.write(`rootsight ${cmd}: ${e.message}\n`);

@@ -133,3 +133,21 @@ test('--l7-object: listed in help, an unreadable path exits 1, and the agent loa
     assert.equal(code, 0, out);
   }
 });
+
+test('a SIGTERM that comes while the agent is still starting shuts it down cleanly once started', async () => {
+  // Sent at the agent's first line of output, well before it serves: the signal must wait for the
+  // start to finish and then close everything (exit 0), not kill the process half-started.
+  const child = spawn(process.execPath, [bin, 'agent', '--listen', '127.0.0.1:0', '--disable-l7-tracing'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let sent = false;
+  const onData = (d: Buffer) => {
+    out += d;
+    if (!sent) { sent = true; child.kill('SIGTERM'); }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  assert.ok(sent, 'the agent printed something while starting');
+  assert.equal(code, 0, out);
+  assert.match(out, /SIGTERM: shutting down/);
+});
