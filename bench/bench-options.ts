@@ -1,4 +1,4 @@
-// Command-line options of the agent benches: `--name value`, or the environment variable NAME
+// Command-line options of the benches: `--name value`, or the environment variable NAME
 // (upper case, dashes as underscores) when the flag is not given.
 
 export function option(name: string, def: string): string {

@@ -26,18 +26,15 @@ import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
 import { startServer } from '../server/src/main.ts';
+import { positiveInt } from './bench-options.ts';
 import { median } from './median.ts';
 import { clockTicks, processPageFaults, processTicks, ticksByThread } from './thread-cpu.ts';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const totalSpans = arg('spans', 400_000);
-const totalLogs = arg('logs', 400_000);
-const totalSamples = arg('samples', 1_000_000);
+const totalSpans = positiveInt('spans', 400_000);
+const totalLogs = positiveInt('logs', 400_000);
+const totalSamples = positiveInt('samples', 1_000_000);
 /** Remote-write rounds (1 sender and 4 shards, each server in turn); ratios vary from run to run on a shared host. */
-const rounds = arg('rounds', 1);
+const rounds = positiveInt('rounds', 1);
 const perBody = 5000;
 const concurrency = 8;
 
