@@ -28,7 +28,7 @@ import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput }
 import { startServer } from '../server/src/main.ts';
 import { positiveInt } from './bench-options.ts';
 import { median } from './median.ts';
-import { clockTicks, processPageFaults, processTicks, ticksByThread } from './thread-cpu.ts';
+import { clockTicks, processPageFaults, processTicks, ticksByThread, type ThreadTicks } from './thread-cpu.ts';
 
 const totalSpans = positiveInt('spans', 400_000);
 const totalLogs = positiveInt('logs', 400_000);
@@ -236,21 +236,14 @@ function ourCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** CPU seconds used so far by each of this process' threads, by thread name (see thread-cpu.ts). */
-function threadCpuSeconds(): Map<string, number> {
-  return new Map([...ticksByThread(process.pid)].map(([name, t]) => [name, (t.user + t.system) / clockTicks]));
-}
-
-/** Page faults so far of each of this process' threads, by thread name. */
-function threadPageFaults(): Map<string, number> {
-  return new Map([...ticksByThread(process.pid)].map(([name, t]) => [name, t.pageFaults]));
-}
-
-/** The top thread names by CPU between two threadCpuSeconds() readings, as "name 0.42 s" items. */
-function threadCpuSplit(before: Map<string, number>, after: Map<string, number>): string {
-  return [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const)
-    .filter(([, s]) => s >= 0.01).sort((a, b) => b[1] - a[1]).slice(0, 6)
-    .map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ');
+/**
+ * The top thread names of this process by `value` between two ticksByThread() readings, as
+ * "name <shown value>" items (those under `min` left out).
+ */
+function threadSplit(before: Map<string, ThreadTicks>, after: Map<string, ThreadTicks>, value: (t: ThreadTicks) => number, min: number, show: (v: number) => string): string {
+  return [...after].map(([name, t]) => [name, value(t) - (before.has(name) ? value(before.get(name)!) : 0)] as const)
+    .filter(([, v]) => v >= min).sort((a, b) => b[1] - a[1]).slice(0, 6)
+    .map(([name, v]) => `${name} ${show(v)}`).join(', ');
 }
 
 /** CPU seconds (all threads) used so far by another process, from /proc. */
@@ -290,8 +283,7 @@ async function phase(label: string, promPid: number, serverPid: number, cpu: () 
   await settle(promPid);
   const c0 = cpu();
   const f0 = processPageFaults(serverPid);
-  const t0 = threadCpuSeconds();
-  const pf0 = threadPageFaults();
+  const threads0 = ticksByThread(process.pid);
   const elu0 = performance.eventLoopUtilization();
   if (process.env.BENCH_PHASE_MARKS) console.log(`[mark] ${label} start ${process.hrtime.bigint() / 1000n}`);
   const seconds = await run();
@@ -300,9 +292,9 @@ async function phase(label: string, promPid: number, serverPid: number, cpu: () 
   const pageFaults = processPageFaults(serverPid) - f0;
   // Our server's event loop (this process): near 1 means the one JS thread is what limits us.
   const loopBusy = performance.eventLoopUtilization(elu0).utilization;
-  const threads = threadCpuSplit(t0, threadCpuSeconds());
-  const pf1 = threadPageFaults();
-  const threadFaults = [...pf1].map(([n, v]) => [n, v - (pf0.get(n) ?? 0)] as const).filter(([, v]) => v > 100).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, v]) => `${n} ${fmt(v)}`).join(', ');
+  const threads1 = ticksByThread(process.pid);
+  const threads = threadSplit(threads0, threads1, (t) => (t.user + t.system) / clockTicks, 0.01, (v) => `${v.toFixed(2)} s`);
+  const threadFaults = threadSplit(threads0, threads1, (t) => t.pageFaults, 100, fmt);
   const ended = performance.now();
   await stored();
   return { seconds, cpuSeconds, pageFaults, storedSeconds: seconds + (performance.now() - ended) / 1000, loopBusy, threads, threadFaults };

@@ -1,5 +1,6 @@
-// CPU time of a process by thread name, from /proc: where a process' CPU goes beyond what a JS
-// profile shows (kernel time, GC and libuv helper threads, a native addon, chDB's threads).
+// CPU time and page faults of a process, also by thread name, from /proc: where a process' CPU
+// goes beyond what a JS profile shows (kernel time, GC and libuv helper threads, a native addon,
+// chDB's threads).
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ThreadTicks { user: number; system: number; pageFaults: number }
@@ -8,7 +9,7 @@ export interface ThreadTicks { user: number; system: number; pageFaults: number 
 export const clockTicks = 100;
 
 /**
- * User and system ticks per thread name of process `pid`, threads of one name summed (V8's
+ * User and system ticks and page faults per thread name of process `pid`, threads of one name summed (V8's
  * workers, libuv's pool and chDB's pools each share a name once trailing digits are dropped). The
  * process' first thread is "main thread": the others of a Node process are also called "node".
  */
@@ -29,10 +30,15 @@ export function ticksByThread(pid: number): Map<string, ThreadTicks> {
   return out;
 }
 
+/** The fields after the command name of /proc/<pid>/stat (field 3 of proc(5) is [0]). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
 /** User plus system ticks of all of process `pid`'s threads so far. */
 export function processTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const f = statFields(pid);
   return Number(f[11]) + Number(f[12]); // utime, stime
 }
 
@@ -41,7 +47,6 @@ export function processTicks(pid: number): number {
  * touching fresh memory can cost more than the work done in it.
  */
 export function processPageFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const f = statFields(pid);
   return Number(f[7]) + Number(f[9]); // minflt, majflt
 }
