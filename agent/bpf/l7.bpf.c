@@ -484,6 +484,18 @@ static __always_inline bool rs_pending_take(struct rs_l7_slot *sl, struct rs_l7_
 	return bpf_map_delete_elem(&rs_l7_pending, pk) == 0;
 }
 
+/* Takes the request pending in the slot, if any, counting it unanswered for `reason`. True if
+ * there was one. */
+static __always_inline bool rs_slot_evict(struct rs_l7_slot *sl, __u32 reason)
+{
+	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
+	if (!rs_pending_take(sl, NULL))
+		return false;
+	rs_count(RS_L7_CNT_REQUEST_EVICTED);
+	rs_count_unanswered(reason, direction, protocol);
+	return true;
+}
+
 /* Drops the connection's pending request without a stream id (c may be NULL: an untracked fd's
  * entry in rs_l7_pending), counting it unanswered for `reason`. True if there was one. */
 static __always_inline bool rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u32 reason)
@@ -491,12 +503,7 @@ static __always_inline bool rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u
 	struct rs_l7_slot *sl = c ? rs_slot(c) : NULL;
 	if (!sl)
 		return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
-	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
-	if (!rs_pending_take(sl, NULL))
-		return false;
-	rs_count(RS_L7_CNT_REQUEST_EVICTED);
-	rs_count_unanswered(reason, direction, protocol);
-	return true;
+	return rs_slot_evict(sl, reason);
 }
 
 /* One slot more (+1) or fewer (-1) held by the process of connection key ck. */
@@ -529,11 +536,8 @@ static __always_inline __u32 rs_take_slot(__u64 ck, __u64 start)
 		rs_count_slots(ck, 1);
 		if (owner != 0)
 			rs_count_slots(owner, -1);
-		if (owner != 0 && __sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
-			/* its owner aged out of rs_l7_conns, unclosed, with this request unanswered */
-			rs_count(RS_L7_CNT_REQUEST_EVICTED);
-			rs_count_unanswered(RS_L7_UNANSWERED_EVICTED, sl->req.direction, sl->req.protocol);
-		}
+		if (owner != 0) /* its owner aged out of rs_l7_conns, unclosed: a request left is unanswered */
+			rs_slot_evict(sl, RS_L7_UNANSWERED_EVICTED);
 		sl->conn_start = start;
 		return idx;
 	}
@@ -671,10 +675,7 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 	c.slot = rs_take_slot(ck, c.start_ns);
 	if (bpf_map_update_elem(&rs_l7_conns, &ck, &c, BPF_ANY) != 0) {
 		rs_count(RS_L7_CNT_CONN_MAP_FULL);
-		__u32 idx = c.slot;
-		struct rs_l7_slot *sl = idx < RS_L7_SLOTS ? bpf_map_lookup_elem(&rs_l7_slots, &idx) : NULL;
-		if (sl && __sync_val_compare_and_swap(&sl->conn, ck, 0) == ck)
-			rs_count_slots(ck, -1);
+		rs_release_slot(&c);
 		return 0;
 	}
 	return 1;
@@ -1619,11 +1620,7 @@ static long rs_exit_slot(struct bpf_map *map, __u32 *idx, struct rs_l7_slot *sl,
 		rs_conn_gone(ck, c, RS_L7_UNANSWERED_PROCESS_EXITED);
 		return w->slots <= 0;
 	}
-	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
-	if (__sync_val_compare_and_swap(&sl->full, 1, 0) == 1) {
-		rs_count(RS_L7_CNT_REQUEST_EVICTED);
-		rs_count_unanswered(RS_L7_UNANSWERED_PROCESS_EXITED, direction, protocol);
-	}
+	rs_slot_evict(sl, RS_L7_UNANSWERED_PROCESS_EXITED);
 	__sync_val_compare_and_swap(&sl->conn, ck, 0);
 	return w->slots <= 0;
 }
