@@ -15,7 +15,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'ephemeral-port-range', help: 'destination ports treated as client ports and not tracked', default: '32768-60999' },
   { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
   { name: 'disable-l7-tracing', help: 'do not trace read/write syscalls: no request metrics or spans, TCP metrics only', boolean: true },
-  { name: 'disable-tls-tracing', help: 'do not attach uprobes to OpenSSL (libssl, node) and Go crypto/tls: HTTPS requests are not seen', boolean: true },
+  { name: 'disable-tls-tracing', help: 'do not attach uprobes to OpenSSL (libssl, node), GnuTLS, Go crypto/tls and rustls: HTTPS requests are not seen', boolean: true },
   { name: 'l7-object', help: 'the L7 tracing BPF object to load instead of agent/bpf/build/l7.bpf.o (e.g. an older build, to compare the two under one load: bench/agent-bpf-ab.ts)' },
 ];
 

@@ -14,7 +14,7 @@ const withTestDeps = process.argv.includes('--test') || process.env.npm_lifecycl
 
 // Debian packages: compiler chain for CO-RE BPF and the addon, plus what the tests run.
 const buildPackages = ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'bpftool', 'g++', 'python3', 'iproute2'];
-const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'golang-go', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'bind9-dnsutils', 'rabbitmq-server', 'nats-server', 'wget'];
+const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'golang-go', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'bind9-dnsutils', 'rabbitmq-server', 'nats-server', 'wget', 'cargo', 'rustc', 'librust-rustls-dev'];
 
 const t0 = Date.now();
 const step = (msg) => console.log(`setup: ${msg}`);
@@ -104,6 +104,14 @@ if (withTestDeps && outdated('test/e2e/go-tls/build/go-tls', ['test/e2e/go-tls']
   step('building test/e2e/go-tls');
   // The standard library only: no module downloads. A private cache keeps $HOME clean.
   run('go', ['build', '-o', 'build/go-tls', '.'], { cwd: join(root, 'test/e2e/go-tls'), env: { ...process.env, GOCACHE: join(root, 'test/e2e/go-tls/build/cache'), GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
+}
+
+// 7. a Rust HTTPS client on rustls (for the rustls probes), from Debian's packaged crates
+if (withTestDeps && outdated('test/e2e/rustls-tls/build/release/rustls-tls', ['test/e2e/rustls-tls'])) {
+  step('building test/e2e/rustls-tls');
+  // Debian's compiler and crates (.cargo/config.toml points cargo at /usr/share/cargo/registry),
+  // whatever other toolchain is on PATH; the target dir keeps $HOME clean.
+  run('/usr/bin/cargo', ['build', '--release', '--offline', '--target-dir', 'build'], { cwd: join(root, 'test/e2e/rustls-tls'), env: { ...process.env, RUSTC: '/usr/bin/rustc', CARGO_HOME: join(root, 'test/e2e/rustls-tls/build/cargo-home') } });
 }
 
 step(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -274,6 +274,23 @@ struct {
 	__type(value, __u64);
 } rs_tls_last_read SEC(".maps");
 
+/* rustls (see "TLS: plaintext at rustls" below) */
+struct rs_rustls_write {
+	__u64 buf;
+	__u64 len;
+};
+
+/* pid_tgid -> plaintext written into rustls, waiting for the thread's next socket write */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct rs_rustls_write);
+} rs_rustls_writes SEC(".maps");
+
+/* Entries in rs_rustls_writes: while there are none, a socket write need not look its thread up. */
+__u64 rs_rustls_unsent = 0;
+
 static __always_inline void rs_count(__u32 idx)
 {
 	rs_inc(&rs_l7_counters, idx);
@@ -1427,6 +1444,19 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 		if (!c)
 			return 0;
 	}
+	/* plaintext this thread wrote into rustls: these are its records (see rs_rustls_write_exit) */
+	if (is_write && rs_rustls_unsent) {
+		struct rs_rustls_write *wp = bpf_map_lookup_elem(&rs_rustls_writes, &id);
+		if (wp) {
+			struct rs_rustls_write w = *wp;
+			if (bpf_map_delete_elem(&rs_rustls_writes, &id) == 0)
+				__sync_fetch_and_add(&rs_rustls_unsent, -1);
+			c->tls = 1;
+			__sync_fetch_and_add(&c->bytes_sent, ret);
+			rs_count(RS_L7_CNT_TLS_CALLS);
+			return rs_process(c, w.buf, 0, w.len, 1);
+		}
+	}
 	/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
 	bool in_tls = false;
 	struct rs_tls_call *tls = rs_tls_inflight ? bpf_map_lookup_elem(&rs_tls_calls, &id) : NULL;
@@ -1812,7 +1842,7 @@ static __always_inline __s64 rs_go_conn_fd(__u64 tls_conn)
 }
 
 /* The tracked connection of this process on fd, marked TLS; NULL when fd is not tracked. */
-static __always_inline struct rs_l7_conn *rs_go_conn(__s64 fd)
+static __always_inline struct rs_l7_conn *rs_tls_conn(__s64 fd)
 {
 	if (fd < 0) {
 		rs_count(RS_L7_CNT_TLS_UNBOUND);
@@ -1836,7 +1866,7 @@ int rs_go_tls_write(struct pt_regs *ctx)
 	__u64 len = ctx->cx;
 	if (len == 0)
 		return 0;
-	struct rs_l7_conn *c = rs_go_conn(rs_go_conn_fd(ctx->ax));
+	struct rs_l7_conn *c = rs_tls_conn(rs_go_conn_fd(ctx->ax));
 	if (!c)
 		return 0;
 	return rs_process(c, ctx->bx, 0, len, 1);
@@ -1865,8 +1895,111 @@ int rs_go_tls_read_return(struct pt_regs *ctx)
 	long n = (long)ctx->ax;
 	if (n <= 0)
 		return 0;
-	struct rs_l7_conn *c = rs_go_conn(r.fd);
+	struct rs_l7_conn *c = rs_tls_conn(r.fd);
 	if (!c)
 		return 0;
 	return rs_process(c, r.buf, 0, n, 0);
+}
+
+/* ---------------- TLS: plaintext at rustls ----------------
+ *
+ * Rust programs carry rustls inside the executable. The agent probes
+ * <rustls::conn::Writer as std::io::Write>::write and <rustls::conn::Reader as std::io::Read>::read
+ * at entry (rs_rustls_enter, both) and at return (uretprobes: Rust stacks do not move).
+ *
+ * Both return io::Result<usize>, which compilers hand back in one of two ways: in registers (RAX
+ * the tag, 0 for Ok, RDX the count; arguments self RDI, buf RSI, len RDX), or, from older rustc
+ * (1.63 in Debian 12), through a hidden pointer passed in RDI and returned in RAX (tag at +0, count
+ * at +8; self RSI, buf RDX). The entry saves RDI, RSI and RDX; the return tells the two apart, as a
+ * tag is never equal to the hidden pointer.
+ *
+ * Neither call does socket I/O. Written plaintext is only buffered: rustls encrypts it and the
+ * program writes the records out next, so it is handed on at this thread's next write to a tracked
+ * socket (rs_rustls_writes), in place of the ciphertext. Read plaintext comes from records the
+ * thread read just before from a socket (rs_tls_last_read). */
+
+struct rs_rustls_call {
+	__u64 rdi;
+	__u64 rsi;
+	__u64 rdx;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct rs_rustls_call);
+} rs_rustls_calls SEC(".maps");
+
+SEC("uprobe")
+int rs_rustls_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_rustls_call call = { .rdi = ctx->di, .rsi = ctx->si, .rdx = ctx->dx };
+	if (bpf_map_update_elem(&rs_rustls_calls, &id, &call, BPF_ANY) != 0)
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	return 0;
+}
+
+/* The call this return ends: the buffer and the byte count of an Ok result; false otherwise. */
+static __always_inline bool rs_rustls_result(struct pt_regs *ctx, __u64 *buf, __u64 *n)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_rustls_call *cp = bpf_map_lookup_elem(&rs_rustls_calls, &id);
+	if (!cp)
+		return false;
+	struct rs_rustls_call call = *cp;
+	bpf_map_delete_elem(&rs_rustls_calls, &id);
+	__u64 ret = ctx->ax;
+	if (ret == call.rdi && ret > 4096) {
+		__u64 result[2] = {};
+		if (bpf_probe_read_user(result, sizeof(result), (const void *)ret) != 0 || result[0] != 0)
+			return false;
+		*buf = call.rdx;
+		*n = result[1];
+	} else {
+		if (ret != 0)
+			return false;
+		*buf = call.rsi;
+		*n = ctx->dx;
+	}
+	return *n > 0 && *n <= 0x7fffffff;
+}
+
+SEC("uretprobe")
+int rs_rustls_write_exit(struct pt_regs *ctx)
+{
+	struct rs_rustls_write w = {};
+	if (!rs_rustls_result(ctx, &w.buf, &w.len))
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	long err = bpf_map_update_elem(&rs_rustls_writes, &id, &w, BPF_NOEXIST);
+	if (err == 0) {
+		__sync_fetch_and_add(&rs_rustls_unsent, 1);
+	} else if (err == -RS_EEXIST) {
+		/* a second write before the records of the first went out: the first is not seen */
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		bpf_map_update_elem(&rs_rustls_writes, &id, &w, BPF_ANY);
+	} else {
+		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int rs_rustls_read_exit(struct pt_regs *ctx)
+{
+	__u64 buf = 0, n = 0;
+	if (!rs_rustls_result(ctx, &buf, &n))
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *fd = bpf_map_lookup_elem(&rs_tls_last_read, &id);
+	if (!fd) {
+		rs_count(RS_L7_CNT_TLS_UNBOUND);
+		return 0;
+	}
+	struct rs_l7_conn *c = rs_tls_conn((__s64)(__u32)*fd);
+	if (!c)
+		return 0;
+	return rs_process(c, buf, 0, n, 0);
 }

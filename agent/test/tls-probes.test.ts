@@ -1,18 +1,21 @@
 // Where the TLS probes go: the ELF reader, Go's RET finder (checked against `go tool objdump` on a
-// real Go binary), hostile files that must give errors, never crashes or reads past the end, and
-// the host's TLS libraries probed before any process maps them.
+// real Go binary), rustls' functions in a real Rust binary (checked against `nm`), hostile files
+// that must give errors, never crashes or reads past the end, and the host's TLS libraries probed
+// before any process maps them.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ElfFile } from '../src/kernel/elf-symbols.ts';
 import { GO_TLS_READ, GO_TLS_WRITE, goReturnOffsets, goTlsProbePoints, goVersion, hasRegisterAbi } from '../src/kernel/go-tls-probes.ts';
+import { RUSTLS_READ, RUSTLS_WRITE, rustlsProbePoints } from '../src/kernel/rustls-probes.ts';
 import { TlsProbes } from '../src/kernel/tls-probes.ts';
 
 const GO_BINARY = fileURLToPath(new URL('../../test/e2e/go-tls/build/go-tls', import.meta.url));
+const RUST_BINARY = fileURLToPath(new URL('../../test/e2e/rustls-tls/build/release/rustls-tls', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rs-elf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -73,6 +76,66 @@ describe('a real Go binary (test/e2e/go-tls, built by setup)', () => {
   });
 });
 
+describe('a real Rust binary with rustls (test/e2e/rustls-tls, built by setup)', () => {
+  /** rustls' two functions as nm lists them (mangled): exactly one of each in this binary. */
+  const nmNames = () => {
+    const names = execFileSync('nm', [RUST_BINARY]).toString().split('\n').map((l) => l.split(' ')[2] ?? '');
+    return {
+      write: names.filter((n) => n.includes('rustls..conn..Writer$u20$as$u20$std..io..Write$GT$5write17h')),
+      read: names.filter((n) => n.includes('rustls..conn..Reader$u20$as$u20$std..io..Read$GT$4read17h')),
+    };
+  };
+
+  test('functionsContaining finds the functions nm lists, at the offsets an exact-name lookup gives', async () => {
+    const { write, read } = nmNames();
+    assert.equal(write.length, 1, 'the write function (not write_all, write_vectored or flush)');
+    assert.equal(read.length, 1);
+    const elf = await ElfFile.open(RUST_BINARY);
+    try {
+      const exact = await elf.functions([write[0]!, read[0]!]);
+      const found = await elf.functionsContaining('$LT$rustls..conn..Writer$u20$as$u20$std..io..Write$GT$5write17h');
+      assert.deepEqual(found, [exact.get(write[0]!)]);
+      assert.deepEqual(await elf.functionsContaining('no-such-name-anywhere'), []);
+      assert.deepEqual(await elf.functionsContaining(''), []);
+    } finally {
+      await elf.close();
+    }
+    const points = await rustlsProbePoints(RUST_BINARY);
+    assert.ok(points);
+    const elf2 = await ElfFile.open(RUST_BINARY);
+    const exact = await elf2.functions([write[0]!, read[0]!]);
+    await elf2.close();
+    const w = exact.get(write[0]!)!.fileOffset, r = exact.get(read[0]!)!.fileOffset;
+    assert.deepEqual(points.map((p) => [p.program, p.offset, p.where]), [
+      ['rs_rustls_write_exit', w, RUSTLS_WRITE],
+      ['rs_rustls_read_exit', r, RUSTLS_READ],
+      ['rs_rustls_enter', w, RUSTLS_WRITE],
+      ['rs_rustls_enter', r, RUSTLS_READ],
+    ], 'return probes before entries');
+  });
+
+  test('no rustls (Node.js, a shell, a Go binary) or no file: no probe points', async () => {
+    for (const p of [process.execPath, '/bin/sh', GO_BINARY, join(dir, 'missing')]) assert.equal(await rustlsProbePoints(p), undefined, p);
+  });
+
+  test('TlsProbes finds it as a process\'s executable and attaches returns before entries', async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'rootsight-fake-proc-'));
+    try {
+      mkdirSync(join(proc, '4242'));
+      writeFileSync(join(proc, '4242', 'maps'), `55d0c0000000-55d0c0100000 r-xp 00000000 08:01 1234 ${RUST_BINARY}\n`);
+      symlinkSync('/', join(proc, '4242', 'root'));
+      const calls: string[] = [];
+      const probes = new TlsProbes({ procRoot: proc, attach: (program, _path, symbol, offset) => { calls.push(`${program} ${symbol}${offset ?? ''}`); } });
+      await probes.check([{ pid: 4242, exe: RUST_BINARY, startedAtMs: 1 }]);
+      const points = (await rustlsProbePoints(RUST_BINARY))!;
+      assert.deepEqual(calls, points.map((p) => `${p.program} ${p.offset}`));
+      assert.deepEqual(probes.targets().map((t) => [t.kind, t.path, t.symbols]), [['rustls', RUST_BINARY, [RUSTLS_WRITE, RUSTLS_READ]]]);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('hostile files', () => {
   test('not ELF, truncated, 32-bit: a clear Error', async () => {
     const cases: Array<[string, Buffer]> = [
@@ -87,6 +150,7 @@ describe('hostile files', () => {
       writeFileSync(p, bytes);
       await assert.rejects(ElfFile.open(p), Error, name);
       assert.equal(await goTlsProbePoints(p), undefined, name);
+      assert.equal(await rustlsProbePoints(p), undefined, name);
     }
   });
 
@@ -120,6 +184,7 @@ describe('hostile files', () => {
         const e = await ElfFile.open(p);
         try {
           await e.functions([GO_TLS_READ, GO_TLS_WRITE]);
+          await e.functionsContaining('runtime.');
           results++;
         } catch (err) {
           assert.ok(err instanceof Error);
@@ -132,6 +197,7 @@ describe('hostile files', () => {
         errors++;
       }
       assert.equal(await goTlsProbePoints(p), undefined);
+      assert.equal(await rustlsProbePoints(p), undefined);
     }
     assert.equal(errors + results, 2000);
   });

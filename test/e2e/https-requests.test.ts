@@ -6,7 +6,8 @@
 //   - Node.js carries OpenSSL inside its own binary and uses memory BIOs (its socket I/O happens
 //     outside the SSL calls), so the agent binds each SSL * to its socket another way,
 //   - nginx (the server side) links libssl.so.3 too,
-//   - a Go server and client (test/e2e/go-tls, built by setup) use Go's own crypto/tls.
+//   - a Go server and client (test/e2e/go-tls, built by setup) use Go's own crypto/tls,
+//   - a Rust client (test/e2e/rustls-tls, built by setup from Debian's crates) uses rustls.
 // Counts by status must equal the clients' own counts exactly on both sides, and paths must be
 // visible in the spans.
 import { after, before, test } from 'node:test';
@@ -40,6 +41,9 @@ before(async () => {
   startNginx(web, work, `location = / { return 200 "ok\\n"; }
     location = /fail { return 500 "boom\\n"; }`, 1, certificate);
   web.spawn(GO_TLS, ['server', `:${GO_PORT}`, certificate.cert, certificate.key, `:${GO_PLAIN_PORT}`], { stdio: 'inherit' });
+  // A running copy of the rustls client, for the agent to find and probe (uprobes are per file):
+  // the short-lived runs below are then traced from their first request.
+  client.spawn(RUSTLS_TLS, ['idle'], { stdio: 'inherit' });
 });
 
 after(async () => {
@@ -49,6 +53,7 @@ after(async () => {
 });
 
 const GO_TLS = join(import.meta.dirname, 'go-tls/build/go-tls');
+const RUSTLS_TLS = join(import.meta.dirname, 'rustls-tls/build/release/rustls-tls');
 const GO_PORT = 8443;
 const GO_PLAIN_PORT = 8080;
 const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
@@ -162,6 +167,23 @@ test('Go client and server (crypto/tls, probed at Go function entries and RET in
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'go', GO_PORT);
 });
 
+test('Rust client on rustls (probed at Reader::read and Writer::write, entry and return): counts exact on both sides', async () => {
+  type Tls = Array<{ path: string; kind: string; symbols: string[] }>;
+  const rustls = await eventually('the rustls client to be probed', async () => {
+    const t = ((await (await fetch(`${agent.url}/capabilities`)).json()) as { tls: Tls }).tls;
+    return t.find((x) => x.kind === 'rustls');
+  });
+  assert.deepEqual(rustls.symbols, ['<rustls::conn::Writer as std::io::Write>::write', '<rustls::conn::Reader as std::io::Read>::read'], JSON.stringify(rustls));
+  const before = counts(await scrape());
+  const OK = 11, MISSING = 4, FAILING = 3;
+  // One process, one keep-alive connection, the requests in order.
+  const paths = [...Array(OK).fill('/'), ...Array(MISSING).fill('/missing'), ...Array(FAILING).fill('/fail')];
+  const out = await client.run(RUSTLS_TLS, [`${web.ip}:443`, ...paths]);
+  const codes = out.trim().split('\n').map((l) => l.split(' ')[0]);
+  assert.deepEqual([codes.filter((c) => c === '200').length, codes.filter((c) => c === '404').length, codes.filter((c) => c === '500').length], [OK, MISSING, FAILING], out);
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'rustls');
+});
+
 test('Go plain HTTP server, whose background read takes a request\'s first byte alone: counts exact on both sides', async () => {
   const before = counts(await scrape(), GO_PLAIN_PORT);
   const OK = 200, MISSING = 30, FAILING = 20;
@@ -177,12 +199,12 @@ test('HTTPS requests become spans with their paths and the caller\'s trace id', 
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
     const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3 && !String(x.attributes['http.url']).includes(`:${GO_PLAIN_PORT}/`));
-    return r.length >= 20 + 15 + 31 + 23 ? r : undefined;
+    return r.length >= 20 + 15 + 31 + 23 + 18 ? r : undefined;
   });
-  assert.equal(rows.length, 20 + 15 + 31 + 23, 'one client span per request (curl 20, wget 15, node 31, go 23)');
+  assert.equal(rows.length, 20 + 15 + 31 + 23 + 18, 'one client span per request (curl 20, wget 15, node 31, go 23, rustls 18)');
   const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
   const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
-  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20, 5 + 4 + 7, 3 + 2 + 4]); // curl, wget, node
+  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20 + 11, 5 + 4 + 7 + 4, 3 + 2 + 4 + 3]); // curl, wget, node, rustls
   assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
   assert.ok(rows.every((r) => String(r.attributes['http.url']).startsWith('https://')), 'the scheme says the bytes came from TLS');
   const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');

@@ -69,33 +69,61 @@ export class ElfFile {
 
   /** Function symbols with the given names from .symtab (absent names are left out). */
   async functions(names: readonly string[]): Promise<Map<string, ElfFunction>> {
-    const wanted = new Set(names);
     const found = new Map<string, ElfFunction>();
+    const table = await this.symbolTable();
+    if (!table) return found;
+    const wantedBytes = [...new Set(names)].map((n) => [n, Buffer.from(n + '\0')] as const);
+    this.eachFunction(table.syms, (nameOff) => {
+      // Compare bytes in place: decoding every one of a Go binary's ~100k names would be slow.
+      for (const [n, bytes] of wantedBytes) {
+        if (nameOff + bytes.length <= table.strings.length && table.strings.compare(bytes, 0, bytes.length, nameOff, nameOff + bytes.length) === 0) return n;
+      }
+      return undefined;
+    }, (f) => found.set(f.name, f));
+    return found;
+  }
+
+  /**
+   * Function symbols whose name contains `fragment` (for names with a part that varies, such as the
+   * hash Rust appends to each mangled name). The string table is searched natively for the
+   * fragment; only the names holding it are decoded.
+   */
+  async functionsContaining(fragment: string): Promise<ElfFunction[]> {
+    const found: ElfFunction[] = [];
+    const table = await this.symbolTable();
+    if (!table || fragment.length === 0) return found;
+    const needle = Buffer.from(fragment, 'latin1');
+    const starts = new Set<number>();
+    // Each hit belongs to the name starting after the NUL before it.
+    for (let at = table.strings.indexOf(needle); at >= 0; at = table.strings.indexOf(needle, at + 1)) starts.add(table.strings.lastIndexOf(0, at) + 1);
+    if (starts.size === 0) return found;
+    this.eachFunction(table.syms, (nameOff) => (starts.has(nameOff) ? cString(table.strings, nameOff) : undefined), (f) => found.push(f));
+    return found;
+  }
+
+  /** .symtab and its string table, read whole; undefined when the file has no symbol table (stripped). */
+  private async symbolTable(): Promise<{ syms: Buffer; strings: Buffer } | undefined> {
     const symtab = this.sections.find((s) => s.type === SHT_SYMTAB);
-    if (!symtab) return found;
+    if (!symtab) return undefined;
     if (symtab.size > MAX_SYMTAB_BYTES || symtab.entsize !== 24 || symtab.link >= this.sections.length) throw new Error('bad symbol table');
     const strs = this.sections[symtab.link]!;
     if (strs.size > MAX_SYMTAB_BYTES) throw new Error('bad symbol string table');
-    const syms = await readExact(this.fh, symtab.offset, symtab.size, this.fileSize);
-    const strings = await readExact(this.fh, strs.offset, strs.size, this.fileSize);
-    const wantedBytes = new Map([...wanted].map((n) => [n, Buffer.from(n + '\0')]));
+    return { syms: await readExact(this.fh, symtab.offset, symtab.size, this.fileSize), strings: await readExact(this.fh, strs.offset, strs.size, this.fileSize) };
+  }
+
+  /** Calls `found` for each function symbol that `nameOf` names (by its string-table offset) and whose code lies in the file. */
+  private eachFunction(syms: Buffer, nameOf: (nameOff: number) => string | undefined, found: (f: ElfFunction) => void): void {
     for (let o = 0; o + 24 <= syms.length; o += 24) {
       if ((syms[o + 4]! & 0xf) !== STT_FUNC) continue;
-      const nameOff = syms.readUInt32LE(o);
-      // Compare bytes in place: decoding every one of a Go binary's ~100k names would be slow.
-      let name: string | undefined;
-      for (const [n, bytes] of wantedBytes) {
-        if (nameOff + bytes.length <= strings.length && strings.compare(bytes, 0, bytes.length, nameOff, nameOff + bytes.length) === 0) name = n;
-      }
-      if (!name) continue;
+      const name = nameOf(syms.readUInt32LE(o));
+      if (name === undefined) continue;
       const value = syms.readBigUInt64LE(o + 8);
       const size = Number(syms.readBigUInt64LE(o + 16));
       const shndx = syms.readUInt16LE(o + 6);
       const sec = this.sections[shndx];
       if (!sec || sec.type === SHT_NOBITS || value < sec.addr || value + BigInt(size) > sec.addr + BigInt(sec.size)) continue;
-      found.set(name, { name, fileOffset: sec.offset + Number(value - sec.addr), size });
+      found({ name, fileOffset: sec.offset + Number(value - sec.addr), size });
     }
-    return found;
   }
 
   /** size bytes of the file at offset (e.g. a function's code). */

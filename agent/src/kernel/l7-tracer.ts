@@ -25,6 +25,9 @@ export type { ProgramCapability } from './bpf-tracer.ts';
 
 export const DEFAULT_L7_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/l7.bpf.o', import.meta.url));
 
+/** The TLS programs defined as SEC("uretprobe"). */
+const RETPROBES = new Set(['rs_ssl_exit', 'rs_rustls_write_exit', 'rs_rustls_read_exit']);
+
 /** The programs l7.bpf.c defines, reported even when nothing could be loaded. */
 export const L7_PROGRAMS: readonly ProgramSpec[] = [
   // read/write/send/recv family, connect, accept and close: all at syscall exit (see l7.bpf.c)
@@ -32,7 +35,7 @@ export const L7_PROGRAMS: readonly ProgramSpec[] = [
   // requests left pending by a process that dies
   { program: 'rs_process_exit', attachPoint: 'tp_btf/sched_process_exit' },
   // TLS plaintext (agent/src/kernel/tls-probes.ts attaches them per binary)
-  ...TLS_PROGRAMS.map((program) => ({ program, attachPoint: program === 'rs_ssl_exit' ? 'uretprobe' : 'uprobe' })),
+  ...TLS_PROGRAMS.map((program) => ({ program, attachPoint: RETPROBES.has(program) ? 'uretprobe' : 'uprobe' })),
 ];
 
 export interface L7TracerOptions {

@@ -1,10 +1,12 @@
 // Finds the TLS code that processes run and attaches the plaintext probes of l7.bpf.c to it:
 // every libssl.so and libgnutls.so the processes map, executables that carry OpenSSL themselves
-// (Node.js links it statically and exports SSL_read/SSL_write), and Go executables (crypto/tls).
+// (Node.js links it statically and exports SSL_read/SSL_write), Go executables (crypto/tls) and
+// Rust executables with rustls.
 // The kernel keys uprobes by inode, so one attachment per file covers every process that maps it,
 // now and later; files are therefore tracked by (device, inode) and tried once.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { GO_TLS_PROGRAMS, goTlsProbePoints } from './go-tls-probes.ts';
+import { RUSTLS_PROGRAMS, rustlsProbePoints } from './rustls-probes.ts';
 
 type EntryProbe = { symbol: string; program: string };
 
@@ -38,7 +40,7 @@ export const HOST_LIBRARY_DIRS: readonly string[] = [
 ];
 
 export const OPENSSL_PROGRAMS: readonly string[] = [...OPENSSL_PROBES.map((p) => p.program), RETURN_PROGRAM];
-export const TLS_PROGRAMS: readonly string[] = [...OPENSSL_PROGRAMS, ...GO_TLS_PROGRAMS];
+export const TLS_PROGRAMS: readonly string[] = [...OPENSSL_PROGRAMS, ...GO_TLS_PROGRAMS, ...RUSTLS_PROGRAMS];
 
 /** What attaching needs from the L7 tracer (BpfTracer.attachUprobe): a symbol, or with symbol ""
  * a file offset. */
@@ -55,7 +57,7 @@ export interface ProcessRef {
 export interface TlsTarget {
   /** Path as seen by the agent (through /proc/<pid>/root for other mount namespaces). */
   path: string;
-  kind: 'libssl' | 'gnutls' | 'executable' | 'go';
+  kind: 'libssl' | 'gnutls' | 'executable' | 'go' | 'rustls';
   /** Functions probed. Empty when the file has no TLS code the probes can read. */
   symbols: string[];
   /** Go executables: the release that built it. */
@@ -163,7 +165,7 @@ export class TlsProbes {
     if (this.tried.has(key)) return;
     const target: TlsTarget = { path: pathInProcess, kind, symbols: [] };
     this.tried.set(key, target);
-    if (kind === 'executable' && await this.tryGo(path, target)) return;
+    if (kind === 'executable' && (await this.tryGo(path, target) || await this.tryRustls(path, target))) return;
     const probes = LIBRARIES.find((l) => l.kind === kind)?.probes ?? OPENSSL_PROBES; // executables: static OpenSSL
     for (const probe of probes) {
       try {
@@ -181,6 +183,24 @@ export class TlsProbes {
       }
     }
     if (target.symbols.length > 0) this.opts.log?.(`tls probes: attached to ${pathInProcess} (${target.symbols.join(', ')})`);
+  }
+
+  /** Probes the rustls in a Rust executable. False when it has none the probes can use. */
+  private async tryRustls(path: string, target: TlsTarget): Promise<boolean> {
+    const points = await rustlsProbePoints(path);
+    if (!points) return false;
+    target.kind = 'rustls';
+    try {
+      for (const p of points) {
+        this.opts.attach(p.program, path, '', p.offset);
+        if (!target.symbols.includes(p.where)) target.symbols.push(p.where);
+      }
+      this.opts.log?.(`tls probes: attached to rustls in ${target.path} (${points.length} probes)`);
+    } catch (err) {
+      target.error = (err as Error).message;
+      this.opts.log?.(`tls probes: ${target.path}: ${target.error}`);
+    }
+    return true;
   }
 
   /** Probes a Go executable's crypto/tls. False when it is not one the probes can read. */

@@ -1,0 +1,89 @@
+// A blocking HTTPS/1.1 client on rustls for the agent's rustls tests (test/e2e/https-requests):
+//   rustls-tls <host:port> <path>...
+//   rustls-tls idle      (sleeps until killed: a running process the agent finds and probes, so
+//                         that later short-lived runs of this file are traced from their start)
+// One keep-alive connection; each path is requested in turn and every response read whole
+// (Content-Length bodies). Prints "<status> <path>" per response. The server's certificate is
+// not verified: the test's nginx uses a throwaway self-signed one.
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+struct AcceptAny;
+
+impl rustls::client::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::Certificate,
+        _intermediates: &[rustls::Certificate],
+        _server_name: &rustls::ServerName,
+        _scts: &mut dyn Iterator<Item = &[u8]>,
+        _ocsp: &[u8],
+        _now: SystemTime,
+    ) -> Result<rustls::client::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::ServerCertVerified::assertion())
+    }
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body and returns its status code. Reads go
+/// into a 16 KiB buffer, as HTTP clients read; `pending` keeps bytes past this response.
+fn read_response<R: Read>(r: &mut R, pending: &mut Vec<u8>) -> std::io::Result<u16> {
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed mid-response"));
+        }
+        pending.extend_from_slice(&chunk[..n]);
+    };
+    let text = String::from_utf8_lossy(&pending[..head_end]).to_string();
+    let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let length: usize = text
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .unwrap_or(0);
+    while pending.len() < head_end + length {
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed mid-body"));
+        }
+        pending.extend_from_slice(&chunk[..n]);
+    }
+    pending.drain(..head_end + length);
+    Ok(status)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 2 && args[1] == "idle" {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    if args.len() < 3 {
+        eprintln!("usage: rustls-tls <host:port> <path>...");
+        std::process::exit(2);
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_safe_defaults()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny))
+        .with_no_client_auth();
+    let name = rustls::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
+    let sock = TcpStream::connect(&args[1]).expect("connect");
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    // Host names the server as curl does for port 443: the address without its port.
+    let host = args[1].strip_suffix(":443").unwrap_or(&args[1]);
+    let mut pending = Vec::new();
+    for path in &args[2..] {
+        let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: rustls-tls\r\n\r\n", path, host);
+        tls.write_all(req.as_bytes()).expect("write");
+        tls.flush().expect("flush");
+        let status = read_response(&mut tls, &mut pending).expect("read");
+        println!("{} {}", status, path);
+    }
+}
