@@ -229,7 +229,7 @@ struct rs_tls_call {
 	__u64 buf;
 	__u64 len_ptr; /* _ex variants: size_t * that receives the byte count; 0 otherwise */
 	__s64 fd;      /* socket the library did I/O on during this call; -1 while unknown */
-	__s64 last_read_fd; /* SSL_read: the socket this thread last read ciphertext from (memory BIOs) */
+	__s64 last_read_fd; /* the socket this thread last read ciphertext from (memory BIOs; see rs_tls_exit) */
 	__u8 is_write;
 	__u8 _pad[7];
 };
@@ -1690,7 +1690,8 @@ int BPF_PROG(rs_process_exit, struct task_struct *task)
  *   - socket BIOs (nginx, curl, python): the library reads/writes the fd inside the call, and
  *     rs_enter records that fd in the call;
  *   - memory BIOs (Node.js): the runtime read the ciphertext from the socket just before it calls
- *     SSL_read on the same thread (rs_tls_last_read);
+ *     SSL_read on the same thread (rs_tls_last_read), or SSL_write for a client's first request
+ *     written while its handshake completes;
  * either way the (tgid, SSL *) -> fd binding is kept for later calls that do no I/O (an SSL_write
  * into a memory BIO, an SSL_read served from OpenSSL's buffer). */
 
@@ -1698,12 +1699,11 @@ static __always_inline int rs_tls_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct rs_tls_call call = { .ssl = ssl, .buf = buf, .len_ptr = len_ptr, .fd = -1, .last_read_fd = -1, .is_write = is_write };
-	if (!is_write) {
-		__u64 *last = bpf_map_lookup_elem(&rs_tls_last_read, &id);
-		if (last) {
-			call.last_read_fd = *last;
+	__u64 *last = bpf_map_lookup_elem(&rs_tls_last_read, &id);
+	if (last) {
+		call.last_read_fd = *last;
+		if (!is_write)
 			bpf_map_delete_elem(&rs_tls_last_read, &id);
-		}
 	}
 	long err = bpf_map_update_elem(&rs_tls_calls, &id, &call, BPF_NOEXIST);
 	if (err == 0)
@@ -1725,7 +1725,11 @@ static __always_inline int rs_tls_exit(long ret)
 
 	__u64 tgid_hi = id & 0xffffffff00000000ULL;
 	struct rs_tls_key key = { .tgid = id >> 32, .ssl = call.ssl };
-	__s64 fd = call.fd >= 0 ? call.fd : call.last_read_fd;
+	/* A write names its socket only by I/O inside the call. The thread's last read stands in just
+	 * for an SSL * never bound before: a client that writes its first request while its handshake
+	 * completes (Node.js: the server's last flight was read into the memory BIO right before). A
+	 * later write must not take it: a server thread reads one connection and answers another. */
+	__s64 fd = call.fd >= 0 ? call.fd : !call.is_write || !bpf_map_lookup_elem(&rs_tls_bindings, &key) ? call.last_read_fd : -1;
 	if (fd >= 0) {
 		__u64 ck = tgid_hi | (__u32)fd;
 		struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
@@ -1796,11 +1800,14 @@ int BPF_KPROBE(rs_ssl_read_ex_enter, void *ssl, void *buf, __u64 num, __u64 *rea
 	return rs_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, 0);
 }
 
-/* shared by all four: the call saved at entry says which one it was */
+/* shared by all four: the call saved at entry says which one it was. SSL_read/SSL_write return an
+ * int, so only RAX's low half is theirs: -1 (an error, or "want read" during a handshake) comes as
+ * 0x00000000ffffffff and would read as 4 GiB of plaintext. gnutls_record_* return ssize_t, whose
+ * values (a record's size, small negative errors) survive the same narrowing. */
 SEC("uretprobe")
 int BPF_KRETPROBE(rs_ssl_exit, long ret)
 {
-	return rs_tls_exit(ret);
+	return rs_tls_exit((int)ret);
 }
 
 /* ---------------- TLS: plaintext at Go's crypto/tls ----------------

@@ -7,11 +7,14 @@
 //     outside the SSL calls), so the agent binds each SSL * to its socket another way,
 //   - nginx (the server side) links libssl.so.3 too,
 //   - a Go server and client (test/e2e/go-tls, built by setup) use Go's own crypto/tls,
-//   - a Rust client (test/e2e/rustls-tls, built by setup from Debian's crates) uses rustls.
+//   - a Rust server and client (test/e2e/rustls-tls, built by setup from Debian's crates) use rustls,
+//   - a Node.js server that sends each TLS record in two halves makes the client's SSL_read fail
+//     with "want read" (-1) before each response.
 // Counts by status must equal the clients' own counts exactly on both sides, and paths must be
 // visible in the spans.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,9 +44,24 @@ before(async () => {
   startNginx(web, work, `location = / { return 200 "ok\\n"; }
     location = /fail { return 500 "boom\\n"; }`, 1, certificate);
   web.spawn(GO_TLS, ['server', `:${GO_PORT}`, certificate.cert, certificate.key, `:${GO_PLAIN_PORT}`], { stdio: 'inherit' });
-  // A running copy of the rustls client, for the agent to find and probe (uprobes are per file):
-  // the short-lived runs below are then traced from their first request.
-  client.spawn(RUSTLS_TLS, ['idle'], { stdio: 'inherit' });
+  // The rustls server: a running process of that file, which the agent finds and probes (uprobes
+  // are per file), so the short-lived client runs of it below are traced from their first request.
+  const der = { cert: join(work, 'cert.der'), key: join(work, 'key.der') };
+  execFileSync('openssl', ['x509', '-in', certificate.cert, '-outform', 'DER', '-out', der.cert]);
+  execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', certificate.key, '-outform', 'DER', '-out', der.key]);
+  const rustls = web.spawn(RUSTLS_TLS, ['serve', `0.0.0.0:${RUSTLS_PORT}`, der.cert, der.key], { stdio: 'pipe' });
+  // Its own word that it listens: a probe request would be counted on the server's side.
+  rustlsListening = new Promise((resolve, reject) => {
+    rustls.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+    rustls.on('exit', (code) => reject(new Error(`the rustls server exited (${code})`)));
+  });
+  rustlsListening.catch(() => undefined); // awaited by its test
+  const split = web.spawn(process.execPath, [join(import.meta.dirname, 'split-tls-server.mjs'), String(SPLIT_PORT), certificate.cert, certificate.key], { stdio: 'pipe' });
+  splitListening = new Promise((resolve, reject) => {
+    split.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+    split.on('exit', (code) => reject(new Error(`the split-record server exited (${code})`)));
+  });
+  splitListening.catch(() => undefined);
 });
 
 after(async () => {
@@ -54,6 +72,11 @@ after(async () => {
 
 const GO_TLS = join(import.meta.dirname, 'go-tls/build/go-tls');
 const RUSTLS_TLS = join(import.meta.dirname, 'rustls-tls/build/release/rustls-tls');
+const RUSTLS_PORT = 9443;
+let rustlsListening: Promise<void>;
+/** A Node.js HTTPS server that sends every TLS record in two halves, 50 ms apart (split-tls-server.mjs). */
+const SPLIT_PORT = 10443;
+let splitListening: Promise<void>;
 const GO_PORT = 8443;
 const GO_PLAIN_PORT = 8080;
 const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
@@ -184,6 +207,28 @@ test('Rust client on rustls (probed at Reader::read and Writer::write, entry and
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'rustls');
 });
 
+test('Rust server on rustls, a Node.js client: counts exact on both sides', async () => {
+  await rustlsListening;
+  const before = counts(await scrape(), RUSTLS_PORT);
+  const OK = 13, MISSING = 5, FAILING = 4;
+  const truth: Record<string, number> = {};
+  for (const [path, n] of [['/', OK], ['/missing', MISSING], ['/fail', FAILING]] as const) {
+    Object.assign(truth, JSON.parse(await client.run('env', ['TLS=1', process.execPath, join(import.meta.dirname, 'http-client.mjs'), web.ip, String(RUSTLS_PORT), String(n), path])));
+  }
+  assert.deepEqual(truth, { 200: OK, 404: MISSING, 500: FAILING });
+  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'rustls server', RUSTLS_PORT);
+});
+
+test('records arriving in halves (SSL_read returns -1 first, an int): a Node.js client\'s counts exact on both sides', async () => {
+  // Read as a 64-bit value, that -1 was 4 GiB of "plaintext": whatever the client's read buffer
+  // held (the previous response) answered the pending request, with its status.
+  await splitListening;
+  const before = counts(await scrape(), SPLIT_PORT);
+  const out = await client.run('env', ['TLS=1', process.execPath, join(import.meta.dirname, 'http-client.mjs'), web.ip, String(SPLIT_PORT), '3', '/', '/fail', '/missing']);
+  assert.deepEqual(JSON.parse(out), { 200: 3, 404: 3, 500: 3 });
+  await expectDelta(before, { '2xx': 3, '4xx': 3, '5xx': 3 }, 'split records', SPLIT_PORT);
+});
+
 test('Go plain HTTP server, whose background read takes a request\'s first byte alone: counts exact on both sides', async () => {
   const before = counts(await scrape(), GO_PLAIN_PORT);
   const OK = 200, MISSING = 30, FAILING = 20;
@@ -199,13 +244,15 @@ test('HTTPS requests become spans with their paths and the caller\'s trace id', 
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
     const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3 && !String(x.attributes['http.url']).includes(`:${GO_PLAIN_PORT}/`));
-    return r.length >= 20 + 15 + 31 + 23 + 18 ? r : undefined;
+    return r.length >= 20 + 15 + 31 + 23 + 18 + 22 + 9 ? r : undefined;
   });
-  assert.equal(rows.length, 20 + 15 + 31 + 23 + 18, 'one client span per request (curl 20, wget 15, node 31, go 23, rustls 18)');
+  assert.equal(rows.length, 20 + 15 + 31 + 23 + 18 + 22 + 9, 'one client span per request (curl 20, wget 15, node 31, go 23, rustls 18, node to the rustls server 22, to the split-record server 9)');
   const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
   const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
   assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20 + 11, 5 + 4 + 7 + 4, 3 + 2 + 4 + 3]); // curl, wget, node, rustls
   assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
+  const rustlsServerPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${RUSTLS_PORT}${p}`)).length;
+  assert.deepEqual([rustlsServerPath('/'), rustlsServerPath('/missing'), rustlsServerPath('/fail')], [13, 5, 4]);
   assert.ok(rows.every((r) => String(r.attributes['http.url']).startsWith('https://')), 'the scheme says the bytes came from TLS');
   const curlTrace = rows.filter((r) => r.traceId === '0af7651916cd43dd8448eb211c80319c');
   assert.equal(curlTrace.length, 20, 'curl\'s traceparent read from the plaintext');

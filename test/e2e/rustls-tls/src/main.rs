@@ -1,7 +1,6 @@
-// A blocking HTTPS/1.1 client on rustls for the agent's rustls tests (test/e2e/https-requests):
-//   rustls-tls <host:port> <path>...
-//   rustls-tls idle      (sleeps until killed: a running process the agent finds and probes, so
-//                         that later short-lived runs of this file are traced from their start)
+// Blocking HTTPS/1.1 on rustls for the agent's rustls tests (test/e2e/https-requests):
+//   rustls-tls <host:port> <path>...                     a client
+//   rustls-tls serve <host:port> <cert.der> <key.der>    a server: 200 for /, 500 for /fail, 404 else
 // One keep-alive connection; each path is requested in turn and every response read whole
 // (Content-Length bodies). Prints "<status> <path>" per response. The server's certificate is
 // not verified: the test's nginx uses a throwaway self-signed one.
@@ -23,6 +22,54 @@ impl rustls::client::ServerCertVerifier for AcceptAny {
         _now: SystemTime,
     ) -> Result<rustls::client::ServerCertVerified, rustls::Error> {
         Ok(rustls::client::ServerCertVerified::assertion())
+    }
+}
+
+/// Serves each connection on its own thread until the client closes it.
+fn serve(addr: &str, cert: &str, key: &str) {
+    let cert = rustls::Certificate(std::fs::read(cert).expect("certificate (DER)"));
+    let key = rustls::PrivateKey(std::fs::read(key).expect("private key (DER, PKCS#8)"));
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_safe_defaults()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server certificate"),
+    );
+    let listener = std::net::TcpListener::bind(addr).expect("listen");
+    println!("listening on {}", addr);
+    for sock in listener.incoming().flatten() {
+        let config = config.clone();
+        std::thread::spawn(move || {
+            let conn = rustls::ServerConnection::new(config).expect("TLS server");
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut pending = Vec::new();
+            let mut chunk = [0u8; 16384];
+            loop {
+                let end = match pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                    Some(i) => i + 4,
+                    None => match tls.read(&mut chunk) {
+                        Ok(n) if n > 0 => {
+                            pending.extend_from_slice(&chunk[..n]);
+                            continue;
+                        }
+                        _ => return,
+                    },
+                };
+                let head = String::from_utf8_lossy(&pending[..end]).to_string();
+                pending.drain(..end);
+                let path = head.split(' ').nth(1).unwrap_or("");
+                let (status, body) = match path {
+                    "/" => ("200 OK", "ok\n"),
+                    "/fail" => ("500 Internal Server Error", "boom\n"),
+                    _ => ("404 Not Found", "missing\n"),
+                };
+                let response = format!("HTTP/1.1 {}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{}", status, body.len(), body);
+                if tls.write_all(response.as_bytes()).and_then(|_| tls.flush()).is_err() {
+                    return;
+                }
+            }
+        });
     }
 }
 
@@ -59,10 +106,9 @@ fn read_response<R: Read>(r: &mut R, pending: &mut Vec<u8>) -> std::io::Result<u
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 2 && args[1] == "idle" {
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
+    if args.len() == 5 && args[1] == "serve" {
+        serve(&args[2], &args[3], &args[4]);
+        return;
     }
     if args.len() < 3 {
         eprintln!("usage: rustls-tls <host:port> <path>...");
