@@ -136,6 +136,26 @@ export class ElfFile {
   }
 }
 
+/**
+ * Opens `path`, runs `read` on it and closes it again; undefined when the file cannot be opened or
+ * read (not ELF, malformed, vanished): for callers that only want what a usable file offers.
+ */
+export async function readElf<T>(path: string, read: (elf: ElfFile) => Promise<T | undefined>): Promise<T | undefined> {
+  let elf: ElfFile;
+  try {
+    elf = await ElfFile.open(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    return await read(elf);
+  } catch {
+    return undefined;
+  } finally {
+    await elf.close();
+  }
+}
+
 async function readExact(fh: FileHandle, offset: number, size: number, fileSize: number): Promise<Buffer> {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0 || offset + size > fileSize) {
     throw new Error(`ELF structure points outside the file (offset ${offset}, size ${size}, file ${fileSize} bytes)`);

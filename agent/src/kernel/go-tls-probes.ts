@@ -1,7 +1,7 @@
 // Where to put the Go crypto/tls probes of l7.bpf.c in a Go executable: the entry of
 // (*Conn).Write, the entry of (*Conn).Read, and every RET of (*Conn).Read (return probes must not
 // be uretprobes in Go: they rewrite the return address on a stack the runtime may move).
-import { ElfFile } from './elf-symbols.ts';
+import { readElf, type ElfFile } from './elf-symbols.ts';
 
 export const GO_TLS_WRITE = 'crypto/tls.(*Conn).Write';
 export const GO_TLS_READ = 'crypto/tls.(*Conn).Read';
@@ -54,14 +54,8 @@ export function goReturnOffsets(code: Buffer): number[] {
 
 /** The probe points of a Go executable, or undefined when it is not one that the probes can read
  * (not Go, Go before 1.17, no crypto/tls, stripped symbols, or no recognisable RET). */
-export async function goTlsProbePoints(path: string): Promise<{ version: string; points: UprobePoint[] } | undefined> {
-  let elf: ElfFile;
-  try {
-    elf = await ElfFile.open(path);
-  } catch {
-    return undefined;
-  }
-  try {
+export function goTlsProbePoints(path: string): Promise<{ version: string; points: UprobePoint[] } | undefined> {
+  return readElf(path, async (elf) => {
     const version = await goVersion(elf);
     if (!version || !hasRegisterAbi(version)) return undefined;
     const fns = await elf.functions([GO_TLS_WRITE, GO_TLS_READ]);
@@ -72,14 +66,10 @@ export async function goTlsProbePoints(path: string): Promise<{ version: string;
     return {
       version,
       points: [
-        { program: 'rs_go_tls_write', offset: write.fileOffset, where: GO_TLS_WRITE },
-        { program: 'rs_go_tls_read_enter', offset: read.fileOffset, where: GO_TLS_READ },
+        { program: 'rs_go_tls_write' as const, offset: write.fileOffset, where: GO_TLS_WRITE },
+        { program: 'rs_go_tls_read_enter' as const, offset: read.fileOffset, where: GO_TLS_READ },
         ...rets.map((r) => ({ program: 'rs_go_tls_read_return' as const, offset: read.fileOffset + r, where: `${GO_TLS_READ}+0x${r.toString(16)}` })),
       ],
     };
-  } catch {
-    return undefined;
-  } finally {
-    await elf.close();
-  }
+  });
 }

@@ -3,7 +3,7 @@
 // the two functions every byte of plaintext passes through (rustls is linked into the executable).
 // Rust's default (legacy) mangling names them `_ZN<len><$LT$rustls..conn..Writer$u20$as…$GT$>5write17h<hash>E`;
 // the hash varies by build, so the names are found by their fixed part.
-import { ElfFile, type ElfFunction } from './elf-symbols.ts';
+import { readElf, type ElfFunction } from './elf-symbols.ts';
 
 export const RUSTLS_WRITE = '<rustls::conn::Writer as std::io::Write>::write';
 export const RUSTLS_READ = '<rustls::conn::Reader as std::io::Read>::read';
@@ -27,14 +27,8 @@ export interface RustlsProbePoint {
  * would leave calls open in the map); undefined when it has none the probes can use (no rustls,
  * stripped symbols, only one of the two functions, or v0-mangled names).
  */
-export async function rustlsProbePoints(path: string): Promise<RustlsProbePoint[] | undefined> {
-  let elf: ElfFile;
-  try {
-    elf = await ElfFile.open(path);
-  } catch {
-    return undefined;
-  }
-  try {
+export function rustlsProbePoints(path: string): Promise<RustlsProbePoint[] | undefined> {
+  return readElf(path, async (elf) => {
     // Several copies when several rustls versions are linked in: each is probed.
     const writes = distinctCode(await elf.functionsContaining(WRITE_MANGLED));
     const reads = distinctCode(await elf.functionsContaining(READ_MANGLED));
@@ -45,11 +39,7 @@ export async function rustlsProbePoints(path: string): Promise<RustlsProbePoint[
       ...writes.map((f) => ({ program: 'rs_rustls_enter' as const, offset: f.fileOffset, where: RUSTLS_WRITE })),
       ...reads.map((f) => ({ program: 'rs_rustls_enter' as const, offset: f.fileOffset, where: RUSTLS_READ })),
     ];
-  } catch {
-    return undefined;
-  } finally {
-    await elf.close();
-  }
+  });
 }
 
 /** One function per code address: a symbol listed twice (local and global aliases) is probed once. */
