@@ -276,8 +276,9 @@ struct {
 
 /* rustls (see "TLS: plaintext at rustls" below) */
 struct rs_rustls_write {
-	__u64 buf;
+	__u64 buf;    /* the plaintext, or (write_vectored) its iovec array */
 	__u64 len;
+	__u64 iovcnt; /* 0 for write */
 };
 
 /* pid_tgid -> plaintext written into rustls, waiting for the thread's next socket write */
@@ -1454,7 +1455,7 @@ static __always_inline int rs_io_exit(__u64 id, __u32 fd, __u8 kind, __u8 is_wri
 			c->tls = 1;
 			__sync_fetch_and_add(&c->bytes_sent, ret);
 			rs_count(RS_L7_CNT_TLS_CALLS);
-			return rs_process(c, w.buf, 0, w.len, 1);
+			return rs_process(c, w.buf, w.iovcnt, w.len, 1);
 		}
 	}
 	/* the library's own I/O under SSL_read/SSL_write: that names the call's socket */
@@ -1911,14 +1912,15 @@ int rs_go_tls_read_return(struct pt_regs *ctx)
 /* ---------------- TLS: plaintext at rustls ----------------
  *
  * Rust programs carry rustls inside the executable. The agent probes
- * <rustls::conn::Writer as std::io::Write>::write and <rustls::conn::Reader as std::io::Read>::read
- * at entry (rs_rustls_enter, both) and at return (uretprobes: Rust stacks do not move).
+ * <rustls::conn::Writer as std::io::Write>::write and ::write_vectored (which takes an array of
+ * IoSlice, the same layout as struct iovec) and <rustls::conn::Reader as std::io::Read>::read at
+ * entry (rs_rustls_enter, all three) and at return (uretprobes: Rust stacks do not move).
  *
- * Both return io::Result<usize>, which compilers hand back in one of two ways: in registers (RAX
+ * All return io::Result<usize>, which compilers hand back in one of two ways: in registers (RAX
  * the tag, 0 for Ok, RDX the count; arguments self RDI, buf RSI, len RDX), or, from older rustc
  * (1.63 in Debian 12), through a hidden pointer passed in RDI and returned in RAX (tag at +0, count
- * at +8; self RSI, buf RDX). The entry saves RDI, RSI and RDX; the return tells the two apart, as a
- * tag is never equal to the hidden pointer.
+ * at +8; self RSI, buf RDX, len RCX). The entry saves RDI to RCX; the return tells the two apart,
+ * as a tag is never equal to the hidden pointer.
  *
  * Neither call does socket I/O. Written plaintext is only buffered: rustls encrypts it and the
  * program writes the records out next, so it is handed on at this thread's next write to a tracked
@@ -1929,6 +1931,7 @@ struct rs_rustls_call {
 	__u64 rdi;
 	__u64 rsi;
 	__u64 rdx;
+	__u64 rcx;
 };
 
 struct {
@@ -1942,14 +1945,15 @@ SEC("uprobe")
 int rs_rustls_enter(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct rs_rustls_call call = { .rdi = ctx->di, .rsi = ctx->si, .rdx = ctx->dx };
+	struct rs_rustls_call call = { .rdi = ctx->di, .rsi = ctx->si, .rdx = ctx->dx, .rcx = ctx->cx };
 	if (bpf_map_update_elem(&rs_rustls_calls, &id, &call, BPF_ANY) != 0)
 		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
 	return 0;
 }
 
-/* The call this return ends: the buffer and the byte count of an Ok result; false otherwise. */
-static __always_inline bool rs_rustls_result(struct pt_regs *ctx, __u64 *buf, __u64 *n)
+/* The call this return ends: its buffer argument, the length argument after it (bytes, or IoSlices
+ * for write_vectored) and the byte count of an Ok result; false otherwise. */
+static __always_inline bool rs_rustls_result(struct pt_regs *ctx, __u64 *buf, __u64 *len, __u64 *n)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct rs_rustls_call *cp = bpf_map_lookup_elem(&rs_rustls_calls, &id);
@@ -1963,23 +1967,23 @@ static __always_inline bool rs_rustls_result(struct pt_regs *ctx, __u64 *buf, __
 		if (bpf_probe_read_user(result, sizeof(result), (const void *)ret) != 0 || result[0] != 0)
 			return false;
 		*buf = call.rdx;
+		*len = call.rcx;
 		*n = result[1];
 	} else {
 		if (ret != 0)
 			return false;
 		*buf = call.rsi;
+		*len = call.rdx;
 		*n = ctx->dx;
 	}
 	return *n > 0 && *n <= 0x7fffffff;
 }
 
-SEC("uretprobe")
-int rs_rustls_write_exit(struct pt_regs *ctx)
+/* Keeps written plaintext for this thread's next socket write (see rs_io_exit). */
+static __always_inline void rs_rustls_stash(__u64 buf, __u64 len, __u64 iovcnt)
 {
-	struct rs_rustls_write w = {};
-	if (!rs_rustls_result(ctx, &w.buf, &w.len))
-		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
+	struct rs_rustls_write w = { .buf = buf, .len = len, .iovcnt = iovcnt };
 	long err = bpf_map_update_elem(&rs_rustls_writes, &id, &w, BPF_NOEXIST);
 	if (err == 0) {
 		__sync_fetch_and_add(&rs_rustls_unsent, 1);
@@ -1990,14 +1994,31 @@ int rs_rustls_write_exit(struct pt_regs *ctx)
 	} else {
 		rs_count(RS_L7_CNT_ARGS_MAP_FULL);
 	}
+}
+
+SEC("uretprobe")
+int rs_rustls_write_exit(struct pt_regs *ctx)
+{
+	__u64 buf = 0, len = 0, n = 0;
+	if (rs_rustls_result(ctx, &buf, &len, &n))
+		rs_rustls_stash(buf, n, 0);
+	return 0;
+}
+
+SEC("uretprobe")
+int rs_rustls_writev_exit(struct pt_regs *ctx)
+{
+	__u64 iov = 0, iovcnt = 0, n = 0;
+	if (rs_rustls_result(ctx, &iov, &iovcnt, &n) && iovcnt > 0)
+		rs_rustls_stash(iov, n, iovcnt);
 	return 0;
 }
 
 SEC("uretprobe")
 int rs_rustls_read_exit(struct pt_regs *ctx)
 {
-	__u64 buf = 0, n = 0;
-	if (!rs_rustls_result(ctx, &buf, &n))
+	__u64 buf = 0, len = 0, n = 0;
+	if (!rs_rustls_result(ctx, &buf, &len, &n))
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 *fd = bpf_map_lookup_elem(&rs_tls_last_read, &id);

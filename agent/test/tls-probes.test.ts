@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ElfFile } from '../src/kernel/elf-symbols.ts';
 import { GO_TLS_READ, GO_TLS_WRITE, goReturnOffsets, goTlsProbePoints, goVersion, hasRegisterAbi } from '../src/kernel/go-tls-probes.ts';
-import { RUSTLS_READ, RUSTLS_WRITE, rustlsProbePoints } from '../src/kernel/rustls-probes.ts';
+import { RUSTLS_READ, RUSTLS_SINK_WRITE, RUSTLS_SINK_WRITEV, rustlsProbePoints } from '../src/kernel/rustls-probes.ts';
 import { TlsProbes } from '../src/kernel/tls-probes.ts';
 
 const GO_BINARY = fileURLToPath(new URL('../../test/e2e/go-tls/build/go-tls', import.meta.url));
@@ -77,41 +77,45 @@ describe('a real Go binary (test/e2e/go-tls, built by setup)', () => {
 });
 
 describe('a real Rust binary with rustls (test/e2e/rustls-tls, built by setup)', () => {
-  /** rustls' two functions as nm lists them (mangled): exactly one of each in this binary. */
-  const nmNames = () => {
-    const names = execFileSync('nm', [RUST_BINARY]).toString().split('\n').map((l) => l.split(' ')[2] ?? '');
-    return {
-      write: names.filter((n) => n.includes('rustls..conn..Writer$u20$as$u20$std..io..Write$GT$5write17h')),
-      read: names.filter((n) => n.includes('rustls..conn..Reader$u20$as$u20$std..io..Read$GT$4read17h')),
-    };
-  };
-
-  test('functionsContaining finds the functions nm lists, at the offsets an exact-name lookup gives', async () => {
-    const { write, read } = nmNames();
-    assert.equal(write.length, 1, 'the write function (not write_all, write_vectored or flush)');
-    assert.equal(read.length, 1);
+  /** File offsets of the (mangled) functions nm lists whose names contain `fragment`, one per address, ascending. */
+  const nmOffsets = async (fragment: string): Promise<number[]> => {
+    const names = execFileSync('nm', [RUST_BINARY]).toString().split('\n').map((l) => l.split(' ')[2] ?? '').filter((n) => n.includes(fragment));
     const elf = await ElfFile.open(RUST_BINARY);
     try {
-      const exact = await elf.functions([write[0]!, read[0]!]);
-      const found = await elf.functionsContaining('$LT$rustls..conn..Writer$u20$as$u20$std..io..Write$GT$5write17h');
-      assert.deepEqual(found, [exact.get(write[0]!)]);
+      const exact = await elf.functions(names);
+      return [...new Set(names.map((n) => exact.get(n)!.fileOffset))].sort((a, b) => a - b);
+    } finally {
+      await elf.close();
+    }
+  };
+
+  test('probe points: the PlaintextSink writes and Reader::read that nm lists, returns before entries', async () => {
+    const writes = await nmOffsets('rustls..conn..PlaintextSink$GT$5write17h');
+    const writevs = await nmOffsets('rustls..conn..PlaintextSink$GT$14write_vectored17h');
+    const reads = await nmOffsets('rustls..conn..Reader$u20$as$u20$std..io..Read$GT$4read17h');
+    // Client and server instances of the generic sink; one Reader::read.
+    assert.deepEqual([writes.length, writevs.length, reads.length], [2, 2, 1]);
+    const points = await rustlsProbePoints(RUST_BINARY);
+    assert.ok(points);
+    const returns = [
+      ...writes.map((o) => ['rs_rustls_write_exit', o, RUSTLS_SINK_WRITE]),
+      ...writevs.map((o) => ['rs_rustls_writev_exit', o, RUSTLS_SINK_WRITEV]),
+      ...reads.map((o) => ['rs_rustls_read_exit', o, RUSTLS_READ]),
+    ];
+    assert.deepEqual(points.map((p) => [p.program, p.offset, p.where]), [...returns, ...returns.map(([, o, w]) => ['rs_rustls_enter', o, w])]);
+  });
+
+  test('functionsContaining: every name holding the fragment, nothing for an absent or empty one', async () => {
+    const elf = await ElfFile.open(RUST_BINARY);
+    try {
+      const found = await elf.functionsContaining('rustls..conn..Reader$u20$as$u20$std..io..Read$GT$4read17h');
+      assert.equal(found.length, 1);
+      assert.match(found[0]!.name, /^_ZN\d+_\$LT\$rustls\.\.conn\.\.Reader.*4read17h[0-9a-f]{16}E/);
       assert.deepEqual(await elf.functionsContaining('no-such-name-anywhere'), []);
       assert.deepEqual(await elf.functionsContaining(''), []);
     } finally {
       await elf.close();
     }
-    const points = await rustlsProbePoints(RUST_BINARY);
-    assert.ok(points);
-    const elf2 = await ElfFile.open(RUST_BINARY);
-    const exact = await elf2.functions([write[0]!, read[0]!]);
-    await elf2.close();
-    const w = exact.get(write[0]!)!.fileOffset, r = exact.get(read[0]!)!.fileOffset;
-    assert.deepEqual(points.map((p) => [p.program, p.offset, p.where]), [
-      ['rs_rustls_write_exit', w, RUSTLS_WRITE],
-      ['rs_rustls_read_exit', r, RUSTLS_READ],
-      ['rs_rustls_enter', w, RUSTLS_WRITE],
-      ['rs_rustls_enter', r, RUSTLS_READ],
-    ], 'return probes before entries');
   });
 
   test('no rustls (Node.js, a shell, a Go binary) or no file: no probe points', async () => {
@@ -129,7 +133,7 @@ describe('a real Rust binary with rustls (test/e2e/rustls-tls, built by setup)',
       await probes.check([{ pid: 4242, exe: RUST_BINARY, startedAtMs: 1 }]);
       const points = (await rustlsProbePoints(RUST_BINARY))!;
       assert.deepEqual(calls, points.map((p) => `${p.program} ${p.offset}`));
-      assert.deepEqual(probes.targets().map((t) => [t.kind, t.path, t.symbols]), [['rustls', RUST_BINARY, [RUSTLS_WRITE, RUSTLS_READ]]]);
+      assert.deepEqual(probes.targets().map((t) => [t.kind, t.path, t.symbols]), [['rustls', RUST_BINARY, [RUSTLS_SINK_WRITE, RUSTLS_SINK_WRITEV, RUSTLS_READ]]]);
     } finally {
       rmSync(proc, { recursive: true, force: true });
     }

@@ -190,21 +190,27 @@ test('Go client and server (crypto/tls, probed at Go function entries and RET in
   await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'go', GO_PORT);
 });
 
-test('Rust client on rustls (probed at Reader::read and Writer::write, entry and return): counts exact on both sides', async () => {
+test('Rust client on rustls (probed at Reader::read and the PlaintextSink writes, entry and return): counts exact on both sides, write and write_vectored', async () => {
   type Tls = Array<{ path: string; kind: string; symbols: string[] }>;
   const rustls = await eventually('the rustls client to be probed', async () => {
     const t = ((await (await fetch(`${agent.url}/capabilities`)).json()) as { tls: Tls }).tls;
     return t.find((x) => x.kind === 'rustls');
   });
-  assert.deepEqual(rustls.symbols, ['<rustls::conn::Writer as std::io::Write>::write', '<rustls::conn::Reader as std::io::Read>::read'], JSON.stringify(rustls));
-  const before = counts(await scrape());
-  const OK = 11, MISSING = 4, FAILING = 3;
-  // One process, one keep-alive connection, the requests in order.
-  const paths = [...Array(OK).fill('/'), ...Array(MISSING).fill('/missing'), ...Array(FAILING).fill('/fail')];
-  const out = await client.run(RUSTLS_TLS, [`${web.ip}:443`, ...paths]);
-  const codes = out.trim().split('\n').map((l) => l.split(' ')[0]);
-  assert.deepEqual([codes.filter((c) => c === '200').length, codes.filter((c) => c === '404').length, codes.filter((c) => c === '500').length], [OK, MISSING, FAILING], out);
-  await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, 'rustls');
+  assert.deepEqual(rustls.symbols, [
+    '<rustls::conn::ConnectionCommon<T> as rustls::conn::PlaintextSink>::write',
+    '<rustls::conn::ConnectionCommon<T> as rustls::conn::PlaintextSink>::write_vectored',
+    '<rustls::conn::Reader as std::io::Read>::read',
+  ], JSON.stringify(rustls));
+  // One process, one keep-alive connection, the requests in order; then again with every request
+  // written by write_vectored in two pieces (as hyper over tokio-rustls writes).
+  for (const [vectored, OK, MISSING, FAILING] of [['0', 11, 4, 3], ['1', 7, 3, 2]] as const) {
+    const before = counts(await scrape());
+    const paths = [...Array(OK).fill('/'), ...Array(MISSING).fill('/missing'), ...Array(FAILING).fill('/fail')];
+    const out = await client.run('env', [`VECTORED=${vectored}`, RUSTLS_TLS, `${web.ip}:443`, ...paths]);
+    const codes = out.trim().split('\n').map((l) => l.split(' ')[0]);
+    assert.deepEqual([codes.filter((c) => c === '200').length, codes.filter((c) => c === '404').length, codes.filter((c) => c === '500').length], [OK, MISSING, FAILING], out);
+    await expectDelta(before, { '2xx': OK, '4xx': MISSING, '5xx': FAILING }, `rustls${vectored === '1' ? ', write_vectored' : ''}`);
+  }
 });
 
 test('Rust server on rustls, a Node.js client: counts exact on both sides', async () => {
@@ -244,12 +250,12 @@ test('HTTPS requests become spans with their paths and the caller\'s trace id', 
   await agent.pushNow();
   const rows = await eventually('HTTPS client spans stored', async () => {
     const r = (await server.telemetry!.store.selectSpans({ serviceName: clientId(), limit: 1000 })).filter((x) => x.kind === 3 && !String(x.attributes['http.url']).includes(`:${GO_PLAIN_PORT}/`));
-    return r.length >= 20 + 15 + 31 + 23 + 18 + 22 + 9 ? r : undefined;
+    return r.length >= 20 + 15 + 31 + 23 + 30 + 22 + 9 ? r : undefined;
   });
-  assert.equal(rows.length, 20 + 15 + 31 + 23 + 18 + 22 + 9, 'one client span per request (curl 20, wget 15, node 31, go 23, rustls 18, node to the rustls server 22, to the split-record server 9)');
+  assert.equal(rows.length, 20 + 15 + 31 + 23 + 30 + 22 + 9, 'one client span per request (curl 20, wget 15, node 31, go 23, rustls 18 + 12, node to the rustls server 22, to the split-record server 9)');
   const byPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}${p}`)).length;
   const goPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${GO_PORT}${p}`)).length;
-  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20 + 11, 5 + 4 + 7 + 4, 3 + 2 + 4 + 3]); // curl, wget, node, rustls
+  assert.deepEqual([byPath('/'), byPath('/missing'), byPath('/fail')], [12 + 9 + 20 + 11 + 7, 5 + 4 + 7 + 4 + 3, 3 + 2 + 4 + 3 + 2]); // curl, wget, node, rustls (write, write_vectored)
   assert.deepEqual([goPath('/'), goPath('/missing'), goPath('/fail')], [15, 6, 2]);
   const rustlsServerPath = (p: string) => rows.filter((r) => String(r.attributes['http.url']).endsWith(`${web.ip}:${RUSTLS_PORT}${p}`)).length;
   assert.deepEqual([rustlsServerPath('/'), rustlsServerPath('/missing'), rustlsServerPath('/fail')], [13, 5, 4]);

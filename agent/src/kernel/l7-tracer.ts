@@ -26,7 +26,7 @@ export type { ProgramCapability } from './bpf-tracer.ts';
 export const DEFAULT_L7_OBJECT_PATH = fileURLToPath(new URL('../../bpf/build/l7.bpf.o', import.meta.url));
 
 /** The TLS programs defined as SEC("uretprobe"). */
-const RETPROBES = new Set(['rs_ssl_exit', 'rs_rustls_write_exit', 'rs_rustls_read_exit']);
+const RETPROBES = new Set(['rs_ssl_exit', 'rs_rustls_write_exit', 'rs_rustls_writev_exit', 'rs_rustls_read_exit']);
 
 /** The programs l7.bpf.c defines, reported even when nothing could be loaded. */
 export const L7_PROGRAMS: readonly ProgramSpec[] = [

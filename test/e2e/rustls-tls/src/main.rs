@@ -1,10 +1,11 @@
 // Blocking HTTPS/1.1 on rustls for the agent's rustls tests (test/e2e/https-requests):
-//   rustls-tls <host:port> <path>...                     a client
+//   rustls-tls <host:port> <path>...                     a client (VECTORED=1: each request
+//                                                        written with write_vectored, in two pieces)
 //   rustls-tls serve <host:port> <cert.der> <key.der>    a server: 200 for /, 500 for /fail, 404 else
 // One keep-alive connection; each path is requested in turn and every response read whole
 // (Content-Length bodies). Prints "<status> <path>" per response. The server's certificate is
 // not verified: the test's nginx uses a throwaway self-signed one.
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -119,15 +120,24 @@ fn main() {
         .with_custom_certificate_verifier(Arc::new(AcceptAny))
         .with_no_client_auth();
     let name = rustls::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
-    let sock = TcpStream::connect(&args[1]).expect("connect");
-    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
+    let mut sock = TcpStream::connect(&args[1]).expect("connect");
+    // Stream, not StreamOwned: only Stream passes write_vectored on to rustls whole.
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
     // Host names the server as curl does for port 443: the address without its port.
     let host = args[1].strip_suffix(":443").unwrap_or(&args[1]);
+    let vectored = std::env::var("VECTORED").map(|v| v == "1").unwrap_or(false);
     let mut pending = Vec::new();
     for path in &args[2..] {
         let req = format!("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: rustls-tls\r\n\r\n", path, host);
-        tls.write_all(req.as_bytes()).expect("write");
+        if vectored {
+            // Request line, then the headers: one write_vectored call, as hyper writes.
+            let (line, headers) = req.split_at(req.find("\r\n").unwrap() + 2);
+            let n = tls.write_vectored(&[IoSlice::new(line.as_bytes()), IoSlice::new(headers.as_bytes())]).expect("write_vectored");
+            assert_eq!(n, req.len(), "rustls takes a whole request in one call");
+        } else {
+            tls.write_all(req.as_bytes()).expect("write");
+        }
         tls.flush().expect("flush");
         let status = read_response(&mut tls, &mut pending).expect("read");
         println!("{} {}", status, path);
