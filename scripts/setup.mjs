@@ -106,7 +106,7 @@ if (withTestDeps && outdated('test/e2e/go-tls/build/go-tls', ['test/e2e/go-tls']
   run('go', ['build', '-o', 'build/go-tls', '.'], { cwd: join(root, 'test/e2e/go-tls'), env: { ...process.env, GOCACHE: join(root, 'test/e2e/go-tls/build/cache'), GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
 }
 
-// 7. a Rust HTTPS client on rustls (for the rustls probes), from Debian's packaged crates
+// 7. a Rust HTTPS server and client on rustls (for the rustls probes), from Debian's packaged crates
 if (withTestDeps && outdated('test/e2e/rustls-tls/build/release/rustls-tls', ['test/e2e/rustls-tls'])) {
   step('building test/e2e/rustls-tls');
   // Debian's compiler and crates (.cargo/config.toml points cargo at /usr/share/cargo/registry),

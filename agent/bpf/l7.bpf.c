@@ -1730,7 +1730,9 @@ static __always_inline int rs_tls_exit(long ret)
 	 * for an SSL * never bound before: a client that writes its first request while its handshake
 	 * completes (Node.js: the server's last flight was read into the memory BIO right before). A
 	 * later write must not take it: a server thread reads one connection and answers another. */
-	__s64 fd = call.fd >= 0 ? call.fd : !call.is_write || !bpf_map_lookup_elem(&rs_tls_bindings, &key) ? call.last_read_fd : -1;
+	__s64 fd = call.fd;
+	if (fd < 0 && (!call.is_write || !bpf_map_lookup_elem(&rs_tls_bindings, &key)))
+		fd = call.last_read_fd;
 	if (fd >= 0) {
 		__u64 ck = tgid_hi | (__u32)fd;
 		struct rs_l7_conn *c = bpf_map_lookup_elem(&rs_l7_conns, &ck);
@@ -1911,10 +1913,11 @@ int rs_go_tls_read_return(struct pt_regs *ctx)
 
 /* ---------------- TLS: plaintext at rustls ----------------
  *
- * Rust programs carry rustls inside the executable. The agent probes
- * <rustls::conn::Writer as std::io::Write>::write and ::write_vectored (which takes an array of
- * IoSlice, the same layout as struct iovec) and <rustls::conn::Reader as std::io::Read>::read at
- * entry (rs_rustls_enter, all three) and at return (uretprobes: Rust stacks do not move).
+ * Rust programs carry rustls inside the executable. The agent probes the write and write_vectored
+ * (an array of IoSlice, the same layout as struct iovec) of ConnectionCommon's PlaintextSink, which
+ * rustls::conn::Writer calls through a vtable (or Writer::write where they are absent; see
+ * agent/src/kernel/rustls-probes.ts), and <rustls::conn::Reader as std::io::Read>::read, at entry
+ * (rs_rustls_enter, all of them) and at return (uretprobes: Rust stacks do not move).
  *
  * All return io::Result<usize>, which compilers hand back in one of two ways: in registers (RAX
  * the tag, 0 for Ok, RDX the count; arguments self RDI, buf RSI, len RDX), or, from older rustc

@@ -14,7 +14,7 @@
 // visible in the spans.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,20 +49,23 @@ before(async () => {
   const der = { cert: join(work, 'cert.der'), key: join(work, 'key.der') };
   execFileSync('openssl', ['x509', '-in', certificate.cert, '-outform', 'DER', '-out', der.cert]);
   execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', certificate.key, '-outform', 'DER', '-out', der.key]);
-  const rustls = web.spawn(RUSTLS_TLS, ['serve', `0.0.0.0:${RUSTLS_PORT}`, der.cert, der.key], { stdio: 'pipe' });
-  // Its own word that it listens: a probe request would be counted on the server's side.
-  rustlsListening = new Promise((resolve, reject) => {
-    rustls.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
-    rustls.on('exit', (code) => reject(new Error(`the rustls server exited (${code})`)));
-  });
-  rustlsListening.catch(() => undefined); // awaited by its test
-  const split = web.spawn(process.execPath, [join(import.meta.dirname, 'split-tls-server.mjs'), String(SPLIT_PORT), certificate.cert, certificate.key], { stdio: 'pipe' });
-  splitListening = new Promise((resolve, reject) => {
-    split.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
-    split.on('exit', (code) => reject(new Error(`the split-record server exited (${code})`)));
-  });
-  splitListening.catch(() => undefined);
+  rustlsListening = listening(web.spawn(RUSTLS_TLS, ['serve', `0.0.0.0:${RUSTLS_PORT}`, der.cert, der.key], { stdio: 'pipe' }), 'the rustls server');
+  splitListening = listening(web.spawn(process.execPath, [join(import.meta.dirname, 'split-tls-server.mjs'), String(SPLIT_PORT), certificate.cert, certificate.key], { stdio: 'pipe' }), 'the split-record server');
 });
+
+/**
+ * Resolves when a server says on stdout that it listens (waiting for its own word, since a probe
+ * request would be counted on the server's side); rejects if it exits first. Awaited by the
+ * server's test, so a failure to start fails that test alone.
+ */
+function listening(server: ChildProcess, what: string): Promise<void> {
+  const p = new Promise<void>((resolve, reject) => {
+    server.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+    server.on('exit', (code) => reject(new Error(`${what} exited (${code})`)));
+  });
+  p.catch(() => undefined);
+  return p;
+}
 
 after(async () => {
   await agent?.close();
