@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { TelemetryFlagError, telemetryServerFlags, telemetrySettingsFromFlags } from '../server/src/ingest/telemetry-flags.ts';
 import { UpstreamConfigError } from '../server/src/upstream/upstream-url.ts';
 import { FlagError, formatFlagHelp, parseDurationMs, parseFlags, type FlagSpec } from './flags.ts';
+import { HUGE_PAGES_TUNABLE, mallocHugePages } from './malloc-huge-pages.ts';
 
 const agentFlags: FlagSpec[] = [
   { name: 'listen', help: 'address of the agent\'s /metrics and /capabilities endpoint', default: '127.0.0.1:10300' },
@@ -88,6 +89,7 @@ function l7Object(path: string | undefined): string | undefined {
 
 async function runServer(f: Record<string, string | undefined>): Promise<{ url: string; close: () => Promise<void> }> {
   const { startServer } = await import('../server/src/main.ts');
+  if (!mallocHugePages()) log('server')(`malloc without huge pages: run bin/rootsight.js itself (its #! line sets GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}), or set that, for fewer page faults while ingesting`);
   const anonymousRole = f['auth-anonymous-role'];
   if (anonymousRole !== undefined && !['none', 'viewer', 'editor', 'admin'].includes(anonymousRole)) {
     throw new FlagError(`--auth-anonymous-role: invalid value "${anonymousRole}", expected none, viewer, editor or admin`);

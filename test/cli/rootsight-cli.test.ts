@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -150,4 +150,39 @@ test('a SIGTERM that comes while the agent is still starting shuts it down clean
   assert.ok(sent, 'the agent printed something while starting');
   assert.equal(code, 0, out);
   assert.match(out, /SIGTERM: shutting down/);
+});
+
+test('run as an executable, the server\'s malloc is on huge pages; run through node, it says how to get them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rootsight-hugepages-'));
+  /** Starts `server`, waits until it listens, returns what it logged and its environment as the kernel has it. */
+  const serve = async (command: string, args: string[]): Promise<{ log: string; environ: string[] }> => {
+    const child = spawn(command, [...args, 'server', '--listen', '127.0.0.1:0', '--otlp-grpc-listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (d) => { log += d; });
+    child.stderr.on('data', (d) => { log += d; });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`never listened:\n${log}`)), 60_000);
+        const check = () => { if (/listening on http/.test(log)) { clearTimeout(timer); resolve(); } };
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+        child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${log}`)));
+      });
+      // The env the process was started with: what glibc read its tunables from.
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0');
+      return { log, environ };
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  };
+  try {
+    const direct = await serve(bin, []);
+    assert.ok(direct.environ.includes('GLIBC_TUNABLES=glibc.malloc.hugetlb=1'), direct.environ.filter((e) => e.startsWith('GLIBC')).join(' ') || 'no GLIBC_TUNABLES');
+    assert.doesNotMatch(direct.log, /malloc without huge pages/);
+    const viaNode = await serve(process.execPath, [bin]);
+    assert.match(viaNode.log, /malloc without huge pages: run bin\/rootsight\.js itself/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
