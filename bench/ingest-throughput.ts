@@ -19,7 +19,7 @@
 // runs it without them.
 // BENCH_PHASE_MARKS=1 prints each phase's start and end on the monotonic clock a --cpu-prof profile
 // uses (µs), so a profile can be cut to one phase.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '@rootsight/common';
 import { encodeLogsRequest, encodeTracesRequest, type LogInput, type SpanInput } from '../server/src/ingest/otlp-encode.ts';
 import { startServer } from '../server/src/main.ts';
-import { mallocHugePages, withMallocHugePages } from '../bin/malloc-huge-pages.ts';
+import { rerunWithMallocHugePages } from '../bin/malloc-huge-pages.ts';
 import { positiveInt } from './bench-options.ts';
 import { median } from './median.ts';
 import { clockTicks, processPageFaults, processTicks, ticksByThread, type ThreadTicks } from './thread-cpu.ts';
@@ -407,11 +407,8 @@ const senderArg = process.argv.indexOf('--send-shards');
 const bodiesArg = process.argv.indexOf('--send-bodies');
 if (senderArg > 0) await senderMain(process.argv[senderArg + 1]!, process.argv[senderArg + 2]!);
 else if (bodiesArg > 0) await bodiesSenderMain(process.argv[bodiesArg + 1]!, process.argv[bodiesArg + 2]!, Number(process.argv[bodiesArg + 3]));
-else if (!mallocHugePages() && process.env.MALLOC_HUGE_PAGES !== '0') {
-  // glibc reads GLIBC_TUNABLES at process start only: run this bench again with it set.
-  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withMallocHugePages(process.env), stdio: 'inherit' });
-  process.exitCode = again.status ?? 1;
-} else {
-  console.log(`malloc: ${mallocHugePages() ? `huge pages (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES})` : 'without huge pages (MALLOC_HUGE_PAGES=0)'}`);
-  await main();
+else {
+  const status = rerunWithMallocHugePages();
+  if (status !== undefined) process.exitCode = status;
+  else await main();
 }

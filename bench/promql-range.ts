@@ -6,7 +6,9 @@
 // The data is pushed by this run, so the server's in-memory head answers; NO_HEAD=1 sends every read
 // to chDB instead (as after a restart, for data written before it). Storage reads go through the
 // decoded-sample cache (warm after the first run of a shape: 'ours 1st' is that first, cold run);
-// NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries.
+// NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries. Like the
+// server, it runs with malloc on huge pages (bin/malloc-huge-pages.ts; MALLOC_HUGE_PAGES=0: without).
+import { rerunWithMallocHugePages } from '../bin/malloc-huge-pages.ts';
 import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
 import { generate, spanMs, toOpenMetrics, type GenSeries } from '../test/differential/dataset.ts';
 import { prometheusAvailable, startPrometheus } from '../test/differential/prometheus-process.ts';
@@ -95,4 +97,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const status = rerunWithMallocHugePages();
+if (status !== undefined) process.exitCode = status;
+else await main();
