@@ -52,8 +52,9 @@ export function goReturnOffsets(code: Buffer): number[] {
   return out;
 }
 
-/** The probe points of a Go executable, or undefined when it is not one that the probes can read
- * (not Go, Go before 1.17, no crypto/tls, stripped symbols, or no recognisable RET). */
+/** The probe points of a Go executable, returns first (an entry without its returns would leave
+ * reads open in the map), or undefined when it is not one that the probes can read (not Go, Go
+ * before 1.17, no crypto/tls, stripped symbols, or no recognisable RET). */
 export function goTlsProbePoints(path: string): Promise<{ version: string; points: UprobePoint[] } | undefined> {
   return readElf(path, async (elf) => {
     const version = await goVersion(elf);
@@ -66,9 +67,9 @@ export function goTlsProbePoints(path: string): Promise<{ version: string; point
     return {
       version,
       points: [
+        ...rets.map((r) => ({ program: 'rs_go_tls_read_return' as const, offset: read.fileOffset + r, where: `${GO_TLS_READ}+0x${r.toString(16)}` })),
         { program: 'rs_go_tls_write' as const, offset: write.fileOffset, where: GO_TLS_WRITE },
         { program: 'rs_go_tls_read_enter' as const, offset: read.fileOffset, where: GO_TLS_READ },
-        ...rets.map((r) => ({ program: 'rs_go_tls_read_return' as const, offset: read.fileOffset + r, where: `${GO_TLS_READ}+0x${r.toString(16)}` })),
       ],
     };
   });

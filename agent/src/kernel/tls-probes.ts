@@ -190,16 +190,7 @@ export class TlsProbes {
     const points = await rustlsProbePoints(path);
     if (!points) return false;
     target.kind = 'rustls';
-    try {
-      for (const p of points) {
-        this.opts.attach(p.program, path, '', p.offset);
-        if (!target.symbols.includes(p.where)) target.symbols.push(p.where);
-      }
-      this.opts.log?.(`tls probes: attached to rustls in ${target.path} (${points.length} probes)`);
-    } catch (err) {
-      target.error = (err as Error).message;
-      this.opts.log?.(`tls probes: ${target.path}: ${target.error}`);
-    }
+    this.attachAtOffsets(path, target, points, `rustls in ${target.path}`);
     return true;
   }
 
@@ -209,18 +200,24 @@ export class TlsProbes {
     if (!go) return false;
     target.kind = 'go';
     target.goVersion = go.version;
-    // Returns first, as for OpenSSL: an entry without its returns would leave reads open in the map.
-    const ordered = [...go.points].sort((a, b) => Number(b.program === 'rs_go_tls_read_return') - Number(a.program === 'rs_go_tls_read_return'));
+    this.attachAtOffsets(path, target, go.points, `Go ${go.version} executable ${target.path}`);
+    return true;
+  }
+
+  /**
+   * Attaches programs at file offsets in the order given (returns before entries: an entry without
+   * its return would leave calls open in the map), listing each probed function once in `target`.
+   */
+  private attachAtOffsets(path: string, target: TlsTarget, points: readonly { program: string; offset: number; where: string }[], what: string): void {
     try {
-      for (const p of ordered) {
+      for (const p of points) {
         this.opts.attach(p.program, path, '', p.offset);
-        target.symbols.push(p.where);
+        if (!target.symbols.includes(p.where)) target.symbols.push(p.where);
       }
-      this.opts.log?.(`tls probes: attached to Go ${go.version} executable ${target.path} (${ordered.length} probes)`);
+      this.opts.log?.(`tls probes: attached to ${what} (${points.length} probes)`);
     } catch (err) {
       target.error = (err as Error).message;
       this.opts.log?.(`tls probes: ${target.path}: ${target.error}`);
     }
-    return true;
   }
 }
