@@ -346,26 +346,31 @@ async function main(): Promise<void> {
     writeShardsFile(warmFile, warm.shards);
     await sendShardsFromChild(oursUrl, warmFile);
     await sendShardsFromChild(promUrl, warmFile);
-    const ours1 = await phase('rootsight-1', promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
-    const prom1 = await phase('prometheus-1', promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
-    // The 4-shard stream has its own metric names: the same series and times again would be
-    // duplicates (or out of order) for Prometheus.
-    const ours4 = await phase('rootsight-4', promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored);
-    const prom4 = await phase('prometheus-4', promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
+    /**
+     * One round: the 1-sender stream (rwFile), then the 4-shard one (rw4File, its own metric
+     * names: the same series and times again would be duplicates, or out of order, for
+     * Prometheus), each to our server and then to Prometheus, one phase after another (an object
+     * literal's values are evaluated in order).
+     */
+    const round = async (label: string) => ({
+      ours1: await phase(`rootsight-1${label}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored),
+      prom1: await phase(`prometheus-1${label}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored),
+      ours4: await phase(`rootsight-4${label}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored),
+      prom4: await phase(`prometheus-4${label}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored),
+    });
+    const ratios = (x: Awaited<ReturnType<typeof round>>) => ({ r1: x.prom1.seconds / x.ours1.seconds, r4: x.prom4.seconds / x.ours4.seconds, cpu4: x.ours4.cpuSeconds / x.prom4.cpuSeconds });
+    const first = await round('');
+    const { ours1, prom1, ours4, prom4 } = first;
     const oursSec = ours1.seconds, promSec = prom1.seconds, ours4Sec = ours4.seconds, prom4Sec = prom4.seconds;
     const cpuPerM = (p: Phase, samples: number) => (p.cpuSeconds / (samples / 1e6)).toFixed(2);
     // Further rounds: the same shapes under new metric names, each server in turn again.
-    const perRound = [{ r1: promSec / oursSec, r4: prom4Sec / ours4Sec, cpu4: ours4.cpuSeconds / prom4.cpuSeconds }];
+    const perRound = [ratios(first)];
     let roundSamples = 0;
     for (let r = 2; r <= rounds; r++) {
       const one = remoteWriteShards(1, `round${r}_`), four = remoteWriteShards(4, `round${r}_sharded_`);
       writeShardsFile(rwFile, one.shards);
       writeShardsFile(rw4File, four.shards);
-      const o1 = await phase(`rootsight-1 round ${r}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rwFile), oursStored);
-      const p1 = await phase(`prometheus-1 round ${r}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rwFile), promStored);
-      const o4 = await phase(`rootsight-4 round ${r}`, promPid, process.pid, ourCpuSeconds, () => sendShardsFromChild(oursUrl, rw4File), oursStored);
-      const p4 = await phase(`prometheus-4 round ${r}`, promPid, promPid, promCpu, () => sendShardsFromChild(promUrl, rw4File), promStored);
-      perRound.push({ r1: p1.seconds / o1.seconds, r4: p4.seconds / o4.seconds, cpu4: o4.cpuSeconds / p4.cpuSeconds });
+      perRound.push(ratios(await round(` round ${r}`)));
       roundSamples += one.samples + four.samples;
     }
 

@@ -20,20 +20,28 @@ export function ticksByThread(pid: number): Map<string, ThreadTicks> {
     try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'); } catch { continue; } // the thread ended
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '') || '?';
     const name = Number(tid) === pid ? 'main thread' : comm;
-    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const f = fieldsAfterComm(stat);
     const t = out.get(name) ?? { user: 0, system: 0, pageFaults: 0 };
     t.user += Number(f[11]);
     t.system += Number(f[12]);
-    t.pageFaults += Number(f[7]) + Number(f[9]);
+    t.pageFaults += faults(f);
     out.set(name, t);
   }
   return out;
 }
 
-/** The fields after the command name of /proc/<pid>/stat (field 3 of proc(5) is [0]). */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** The fields after the command name of a /proc stat line (field 3 of proc(5) is [0]). */
+function fieldsAfterComm(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
+function statFields(pid: number): string[] {
+  return fieldsAfterComm(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** Minor plus major page faults from fieldsAfterComm(). */
+function faults(f: readonly string[]): number {
+  return Number(f[7]) + Number(f[9]); // minflt, majflt
 }
 
 /** User plus system ticks of all of process `pid`'s threads so far. */
@@ -47,6 +55,5 @@ export function processTicks(pid: number): number {
  * touching fresh memory can cost more than the work done in it.
  */
 export function processPageFaults(pid: number): number {
-  const f = statFields(pid);
-  return Number(f[7]) + Number(f[9]); // minflt, majflt
+  return faults(statFields(pid));
 }
