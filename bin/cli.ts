@@ -17,6 +17,7 @@ const agentFlags: FlagSpec[] = [
   { name: 'min-container-age', help: 'announce a container (container_info) only once it is this old; 0 = at once', default: '30s' },
   { name: 'disable-l7-tracing', help: 'do not trace read/write syscalls: no request metrics or spans, TCP metrics only', boolean: true },
   { name: 'disable-tls-tracing', help: 'do not attach uprobes to OpenSSL (libssl, node), GnuTLS, Go crypto/tls and rustls: HTTPS requests are not seen', boolean: true },
+  { name: 'disable-nat-resolution', help: 'do not ask conntrack where NAT sent outbound connections: actual_destination always equals destination', boolean: true },
   { name: 'l7-object', help: 'the L7 tracing BPF object to load instead of agent/bpf/build/l7.bpf.o (e.g. an older build, to compare the two under one load: bench/agent-bpf-ab.ts)' },
 ];
 
@@ -68,6 +69,7 @@ async function runAgent(f: Record<string, string | undefined>): Promise<() => Pr
     minContainerAgeMs: f['min-container-age'] === '0' ? 0 : parseDurationMs(f['min-container-age']!, 'min-container-age'),
     disableL7Tracing: f['disable-l7-tracing'] === 'true',
     disableTlsTracing: f['disable-tls-tracing'] === 'true',
+    disableNatResolution: f['disable-nat-resolution'] === 'true',
     l7ObjectPath: l7Object(f['l7-object']),
     log: log('agent'),
   });

@@ -14,7 +14,7 @@ const withTestDeps = process.argv.includes('--test') || process.env.npm_lifecycl
 
 // Debian packages: compiler chain for CO-RE BPF and the addon, plus what the tests run.
 const buildPackages = ['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'zlib1g-dev', 'pkg-config', 'make', 'bpftool', 'g++', 'python3', 'iproute2'];
-const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'golang-go', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'bind9-dnsutils', 'rabbitmq-server', 'nats-server', 'wget', 'cargo', 'rustc', 'librust-rustls-dev'];
+const testPackages = ['nginx-light', 'wrk', 'prometheus', 'chromium', 'fonts-liberation', 'curl', 'postgresql', 'redis-server', 'redis-tools', 'golang-go', 'nghttp2-client', 'mariadb-server', 'sysbench', 'memcached', 'dnsmasq-base', 'libmemcached-tools', 'bind9-dnsutils', 'rabbitmq-server', 'nats-server', 'wget', 'cargo', 'rustc', 'librust-rustls-dev', 'nftables'];
 
 const t0 = Date.now();
 const step = (msg) => console.log(`setup: ${msg}`);

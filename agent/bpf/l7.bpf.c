@@ -83,7 +83,8 @@ struct rs_l7_conn {
 	/* a request without a stream id was stored under the connection's plain key and not yet
 	 * paired: if the entry is missing when the connection next looks, the LRU map dropped it */
 	__u8 awaiting;
-	__u8 _pad2;
+	/* tracked from its connect()/accept(), not found by its I/O: a TCP event of its opening exists */
+	__u8 opened;
 	/* requests of this connection found dropped by the LRU map: its CONN_CLOSE reports them too */
 	__u16 evicted;
 	/* its slot in rs_l7_slots, or RS_NO_SLOT: then its requests wait in rs_l7_pending */
@@ -662,6 +663,7 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 		.start_ns = bpf_ktime_get_ns(),
 		.direction = (__u8)direction,
 		.sock_type = (__u8)type,
+		.opened = !discovered,
 		.pending_streams = { RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM, RS_L7_NO_STREAM },
 	};
 	c.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -1012,7 +1014,7 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 	h->kind = kind;
 	h->direction = c->direction;
 	h->sock_type = c->sock_type;
-	h->flags = c->tls ? RS_L7_F_TLS : 0;
+	h->flags = (c->tls ? RS_L7_F_TLS : 0) | (c->opened ? RS_L7_F_OPENED : 0);
 	h->peer_port = c->peer_port;
 	h->peer_family = c->peer_family;
 	__builtin_memcpy(h->peer_addr, c->peer_addr, sizeof(h->peer_addr));

@@ -48,6 +48,7 @@ enum rs_l7_io {
 /* rs_l7_event.flags */
 #define RS_L7_F_TLS 1 /* the connection is TLS; the bytes were read at SSL_read/SSL_write */
 #define RS_L7_F_UNANSWERED 2 /* CONN_CLOSE: a request of this protocol was still waiting for its response */
+#define RS_L7_F_OPENED 4 /* tracked from its connect()/accept(), so the TCP tracer saw it open (not older than the agent) */
 
 #define RS_L7_NO_STREAM 0xffffffffu
 #define RS_L7_MAX_REQUEST 1024  /* request bytes kept (iovecs concatenated) */

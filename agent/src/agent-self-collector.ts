@@ -20,6 +20,8 @@ export interface AgentSelfState {
   remoteWrite(): PushQueueStats | undefined;
   spans(): PushQueueStats | undefined;
   trackedConnections(): number;
+  /** conntrack lookups for actual_destination (nat-resolver.ts); undefined when NAT resolution is off. */
+  nat(): { lookups: number; translated: number; skipped: number; errors: number } | undefined;
 }
 
 export class AgentSelfCollector implements MetricCollector {
@@ -65,6 +67,20 @@ export class AgentSelfCollector implements MetricCollector {
       },
       { name: 'rootsight_agent_tracked_connections', help: 'Outbound TCP connections tracked now', type: 'gauge', samples: [{ labels: {}, value: this.state.trackedConnections() }] },
     ];
+    const nat = this.state.nat();
+    if (nat) {
+      families.push({
+        name: 'rootsight_agent_nat_lookups_total',
+        help: 'conntrack lookups of new outbound connections, by result: translated (actual_destination differs), not_translated (the entry or no entry), skipped (namespace tracks no connections), error',
+        type: 'counter',
+        samples: [
+          { labels: { result: 'translated' }, value: nat.translated },
+          { labels: { result: 'not_translated' }, value: nat.lookups - nat.translated - nat.errors },
+          { labels: { result: 'skipped' }, value: nat.skipped },
+          { labels: { result: 'error' }, value: nat.errors },
+        ],
+      });
+    }
     const sp = this.state.spans();
     if (sp) {
       families.push(

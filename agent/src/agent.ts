@@ -8,6 +8,7 @@ import { AgentSelfCollector } from './agent-self-collector.ts';
 import { ContainerCollector } from './containers/container-collector.ts';
 import { ExitedProcessOwners } from './procs/exited-process-owners.ts';
 import { ProcessTable } from './procs/process-table.ts';
+import { ProblemLog } from './procs/problem-log.ts';
 import { startAgentHttpEndpoint } from './export/agent-http-endpoint.ts';
 import { gather, withLabels, type MetricCollector, type MetricFamily } from './export/metric-family.ts';
 import { toWriteRequest } from './export/remote-write-request.ts';
@@ -26,6 +27,8 @@ import { parsePortRanges } from './net/address.ts';
 import { ListenScanner, readNamespaceAddresses, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
 import { TcpConnectionTable } from './net/tcp-connection-table.ts';
+import { NatResolver } from './net/nat-resolver.ts';
+import { loadNativeAddon } from './kernel/native-addon.ts';
 import { OrderedEventQueue } from './ordered-event-queue.ts';
 
 export interface AgentOptions {
@@ -42,6 +45,8 @@ export interface AgentOptions {
   disableL7Tracing?: boolean;
   /** No uprobes on OpenSSL: HTTPS and other TLS traffic is not seen in plaintext. */
   disableTlsTracing?: boolean;
+  /** No conntrack lookups: actual_destination is always the dialled address. */
+  disableNatResolution?: boolean;
   /** How often /proc is scanned for new processes (and their OpenSSL code to probe). */
   processScanIntervalMs?: number;
   bpfObjectPath?: string;
@@ -62,7 +67,7 @@ export class Agent {
     private readonly opts: AgentOptions,
     private readonly node: NodeIdentity,
     private readonly processes: ProcessTable,
-    private readonly kernel: { tcp: TcpTracer; l7: L7Tracer | undefined; spans: SpanExporter | undefined; tls: TlsProbes | undefined },
+    private readonly kernel: { tcp: TcpTracer; l7: L7Tracer | undefined; spans: SpanExporter | undefined; tls: TlsProbes | undefined; nat: NatResolver | undefined },
     private readonly sender: PushQueue | undefined,
     private readonly collectors: MetricCollector[],
     private readonly http: { url: string; server: import('node:http').Server },
@@ -79,10 +84,11 @@ export class Agent {
     const processes = new ProcessTable({ procRoot, cgroupfsRoot: opts.cgroupfsRoot });
     await processes.scan();
     const listens = new ListenTable();
+    const nat = opts.disableNatResolution ? undefined : startNatResolver(hostNetns, procRoot, opts.log);
     const connections = new TcpConnectionTable({
       containerOf: (e) => ownerOf(processes, listens, e) ?? exited.ownerOf(e.pid, e.cgroupId, e.comm),
       isHostNetns: (ns) => ns === hostNetns,
-    }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange) });
+    }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange), nat });
 
     // Listen state first, so the first connection events already find their callee.
     const listenScanner = new ListenScanner(procRoot);
@@ -127,6 +133,7 @@ export class Agent {
     // its first request, and every event waits for its pid's container when the pid is new.
     type KernelItem = { kind: 'tcp'; e: TcpEvent } | { kind: 'request'; e: L7Event } | { kind: 'http2'; c: Http2Chunk } | { kind: 'close'; c: L7ConnClose };
     const exited = new ExitedProcessOwners(() => processes.cgroupV2Root);
+    const applyProblems = new ProblemLog(opts.log);
     // A close matters for its owner only when it left a request unanswered (counted per container).
     const originOf = (x: KernelItem) => (x.kind === 'close' ? (x.c.unanswered > 0 ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' } : undefined)
       : x.kind === 'http2' ? { pid: x.c.pid, cgroupId: x.c.cgroupId, comm: '' }
@@ -150,6 +157,7 @@ export class Agent {
         else if (x.kind === 'http2') requests.onHttp2Chunk(x.c);
         else requests.onConnectionClose(x.c);
       },
+      onApplyError: (err) => applyProblems.report(String(err), `a kernel event could not be applied and was skipped: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     const tracer = TcpTracer.start({ objectPath: opts.bpfObjectPath, onEvent: (e) => events.push({ kind: 'tcp', e }), log: opts.log });
     const l7 = opts.disableL7Tracing ? undefined : L7Tracer.start({
@@ -183,7 +191,7 @@ export class Agent {
         l7RingbufLost: () => l7?.lossCounters().ringbufLost ?? [],
         unansweredByContainer: () => requests.unansweredByContainer(),
         skipped: () => ({
-          ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped,
+          ...connections.skipped, listen_overflow: listens.overflow, event_queue_full: events.dropped, event_apply_failed: events.failed,
           request_unknown_owner: requests.skipped.unknownOwner, request_unknown_protocol: requests.skipped.unknownProtocol,
           http2_connections_dropped: requests.skipped.http2ConnectionsDropped, request_without_peer: requests.skipped.recordedWithoutPeer,
           http2_capture_gaps: requests.http2CaptureGaps, broker_stream_lost_sync: requests.brokers.lostSync,
@@ -194,6 +202,7 @@ export class Agent {
         remoteWrite: () => sender?.stats,
         spans: () => spans?.stats,
         trackedConnections: () => connections.trackedConnections,
+        nat: () => nat?.stats,
       }),
     ];
 
@@ -202,7 +211,7 @@ export class Agent {
       metricsText: () => agentRef!.metricsText(),
       capabilities: () => agentRef!.capabilities(),
     });
-    const agent = new Agent(opts, node, processes, { tcp: tracer, l7, spans, tls }, sender, collectors, http);
+    const agent = new Agent(opts, node, processes, { tcp: tracer, l7, spans, tls, nat }, sender, collectors, http);
     agentRef = agent;
 
     let scans = 0;
@@ -272,6 +281,7 @@ export class Agent {
     this.kernel.tcp.stop();
     this.kernel.l7?.stop();
     this.kernel.spans?.close();
+    this.kernel.nat?.close();
     this.sender?.close();
     await new Promise<void>((r) => this.http.server.close(() => r()));
   }
@@ -328,4 +338,14 @@ function ownerOf(processes: ProcessTable, listens: ListenTable, e: TcpEvent): st
   if (byCgroup) return byCgroup.containerId;
   if (e.direction === 'inbound') return listens.ownerOf(e.netns, e.saddr, e.sport);
   return undefined;
+}
+
+/** conntrack lookups through the native addon; without the addon, actual_destination stays the dialled address. */
+function startNatResolver(hostNetns: number, procRoot: string, log: (m: string) => void): NatResolver | undefined {
+  try {
+    return new NatResolver({ netlink: loadNativeAddon(), hostNetns, ownNetns: netnsInode(`${procRoot}/self/ns/net`), procRoot, log });
+  } catch (err) {
+    log(`NAT resolution is off (actual_destination will equal destination): ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }

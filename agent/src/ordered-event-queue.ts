@@ -8,6 +8,8 @@ export interface OrderedEventQueueOptions<E> {
   pidToResolve(e: E): number | undefined;
   resolvePid(pid: number): Promise<unknown>;
   apply(e: E): void;
+  /** An event whose apply threw: it is skipped (counted in `failed`) and the queue carries on. */
+  onApplyError?(err: unknown): void;
   maxQueued?: number;
 }
 
@@ -16,6 +18,7 @@ export class OrderedEventQueue<E> {
   private head = 0;
   private waiting = false;
   dropped = 0;
+  failed = 0;
 
   constructor(private readonly opts: OrderedEventQueueOptions<E>) {}
 
@@ -58,6 +61,12 @@ export class OrderedEventQueue<E> {
 
   private applyHead(): void {
     const e = this.queue[this.head++]!;
-    this.opts.apply(e);
+    try {
+      this.opts.apply(e);
+    } catch (err) {
+      // One bad event must not stop the ones behind it (nor, thrown from a timer, the agent).
+      this.failed++;
+      this.opts.onApplyError?.(err);
+    }
   }
 }

@@ -16,6 +16,7 @@ import {
   L7_EVENT_OFFSETS,
   L7_FLAG_TLS,
   L7_FLAG_UNANSWERED,
+  L7_FLAG_OPENED,
   L7_MAX_CHUNK,
   L7_MAX_REQUEST,
   L7_MAX_RESPONSE,
@@ -63,6 +64,7 @@ describe('l7_events.h layout', () => {
     ioWrite: 'RS_L7_IO_WRITE',
     ioRead: 'RS_L7_IO_READ',
     flagTls: 'RS_L7_F_TLS',
+    flagOpened: 'RS_L7_F_OPENED',
     reasons: 'RS_L7_UNANSWERED_REASONS',
   };
   for (const f of fields) values[`off_${f}`] = `offsetof(struct rs_l7_event, ${f})`;
@@ -89,6 +91,7 @@ ${Object.entries(values).map(([k, v]) => `  printf(",\\"${k}\\":%llu", (unsigned
     assert.equal(c.size, L7_EVENT_HEADER_SIZE);
     assert.equal(c.pad, L7_EVENT_OFFSETS.peer_family + 2);
     assert.equal(c.flagTls, L7_FLAG_TLS);
+    assert.equal(c.flagOpened, L7_FLAG_OPENED);
   });
   for (const f of fields) {
     test(`offset of ${f}`, () => assert.equal(c[`off_${f}`], L7_EVENT_OFFSETS[f as keyof typeof L7_EVENT_OFFSETS]));

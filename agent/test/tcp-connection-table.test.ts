@@ -50,6 +50,37 @@ test('connects, failures, active gauge, bytes and retransmits per destination', 
   assert.equal(t.trackedConnections, 1);
 });
 
+test('NAT: one series per actual destination behind a dialled address, failures by destination only, and the peer knows it', () => {
+  // A Service address whose connections conntrack sends to two backends in turn, and one it does not translate.
+  let turn = 0;
+  const asked: string[] = [];
+  const t = new TcpConnectionTable({ containerOf: () => '/docker/client', isHostNetns: () => false }, {
+    ephemeralPorts: [],
+    nat: { actualDestination: (c) => { asked.push(`${c.saddr}:${c.sport}>${c.daddr}:${c.dport}`); return c.daddr === '10.96.0.10' ? `10.0.1.${1 + (turn++ % 2)}:8080` : undefined; } },
+  });
+  for (let i = 0; i < 6; i++) t.onEvent(ev('connect_ok', { sockId: BigInt(100 + i), sport: 40000 + i, daddr: '10.96.0.10' }));
+  t.onEvent(ev('connect_ok', { sockId: 200n, daddr: '10.0.0.2' }));
+  t.onEvent(ev('connect_fail', { daddr: '10.96.0.10' }));
+  t.onEvent(ev('close', { sockId: 100n, bytesSent: 7 }));
+  assert.equal(asked.length, 7, 'every successful connect is asked once; a failed one is not');
+  assert.equal(asked[0], '10.0.0.1:40000>10.96.0.10:80');
+  const svc = { destination: '10.96.0.10:80' };
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', { ...svc, actual_destination: '10.0.1.1:8080' }), 3);
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', { ...svc, actual_destination: '10.0.1.2:8080' }), 3);
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', { ...svc, actual_destination: '10.96.0.10:80' }), undefined, 'no series for the virtual address itself');
+  assert.equal(value(t, 'container_net_tcp_active_connections', { ...svc, actual_destination: '10.0.1.1:8080' }), 2);
+  assert.equal(value(t, 'container_net_tcp_bytes_sent_total', { ...svc, actual_destination: '10.0.1.1:8080' }), 7);
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', { destination: '10.0.0.2:80', actual_destination: '10.0.0.2:80' }), 1);
+  const failed = t.collect().find((x) => x.name === 'container_net_tcp_failed_connects_total')!.samples;
+  assert.deepEqual(failed.map((s) => [s.labels.destination, s.value]), [['10.96.0.10:80', 1]]);
+  assert.equal(t.peerOf(101n, 0)?.actualAddress, '10.0.1.2:8080');
+  assert.equal(t.peerOf(101n, 0)?.address, '10.96.0.10:80');
+  assert.equal(t.peerOf(200n, 0)?.actualAddress, undefined);
+  // Closed at 0 (the server's FIN): a response read half a second later is still this connection's; 2 s later it is not.
+  assert.equal(t.peerOf(100n, 5e8)?.actualAddress, '10.0.1.1:8080');
+  assert.equal(t.peerOf(100n, 2e9), undefined);
+});
+
 test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
   const t = table();
   t.onEvent(ev('connect_ok', { sockId: 10n, dport: 45000 }));
@@ -91,6 +122,27 @@ test('ordered event queue waits for a pid lookup without reordering later events
   release();
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(applied, ['a', 'connect', 'close', 'b']);
+  assert.equal(q.length, 0);
+});
+
+test('an event whose apply throws is skipped and counted; the ones behind it, after a lookup too, still apply', async () => {
+  const applied: string[] = [];
+  const errors: string[] = [];
+  let resolved = false;
+  const q = new OrderedEventQueue<{ pid: number; tag: string }>({
+    pidToResolve: (e) => (e.pid === 2 && !resolved ? 2 : undefined),
+    resolvePid: async () => { resolved = true; },
+    apply: (e) => { if (e.tag.startsWith('bad')) throw new Error(e.tag); applied.push(e.tag); },
+    onApplyError: (err) => errors.push((err as Error).message),
+  });
+  q.push({ pid: 1, tag: 'bad-1' });
+  q.push({ pid: 1, tag: 'a' });
+  q.push({ pid: 2, tag: 'bad-after-lookup' });
+  q.push({ pid: 1, tag: 'b' });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(applied, ['a', 'b']);
+  assert.deepEqual(errors, ['bad-1', 'bad-after-lookup']);
+  assert.equal(q.failed, 2);
   assert.equal(q.length, 0);
 });
 

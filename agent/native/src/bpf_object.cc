@@ -4,6 +4,8 @@
 // Batch format handed to JS: concatenated [u32 little-endian length][record bytes].
 #include <napi.h>
 
+#include "netlink.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdarg>
@@ -570,6 +572,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   libbpf_set_print(CaptureLibbpfLog);
   BpfObject::Init(env, exports);
   exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
+  InitNetlink(env, exports);
   return exports;
 }
 

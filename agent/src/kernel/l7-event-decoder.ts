@@ -37,6 +37,7 @@ export const L7_EVENT_OFFSETS = {
 /** rs_l7_event.flags bits */
 export const L7_FLAG_TLS = 1;
 export const L7_FLAG_UNANSWERED = 2;
+export const L7_FLAG_OPENED = 4;
 
 /** enum rs_l7_event_kind */
 export const L7_EVENT_KIND_CODES = { request: 1, http2_chunk: 2, message: 3, conn_close: 4 } as const;
@@ -106,6 +107,8 @@ interface L7Common {
   sockType: 'stream' | 'dgram';
   /** The connection is TLS: the bytes were captured in plaintext at SSL_read/SSL_write. */
   tls: boolean;
+  /** Tracked from its connect()/accept(): the TCP tracer has an event of its opening (it is not older than the agent). */
+  opened: boolean;
   /** The other end as the socket had it when tracking started (absent: not connected, e.g.
    * unconnected UDP). IPv4-mapped IPv6 addresses print as IPv4. */
   peer?: SocketPeer;
@@ -257,6 +260,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
       timestampNs: u64(v, off + O.timestamp_ns),
       sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
       tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
+      opened: (buf[off + O.flags]! & L7_FLAG_OPENED) !== 0,
       peer: peerOf(buf, off),
       durationNs: u64(v, off + O.duration_ns),
       // Plain Uint8Array views: a Buffer view costs several times more to make.
@@ -279,6 +283,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     timestampNs: u64(v, off + O.timestamp_ns),
     sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
     tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
+    opened: (buf[off + O.flags]! & L7_FLAG_OPENED) !== 0,
     peer: peerOf(buf, off),
   };
   switch (kind) {

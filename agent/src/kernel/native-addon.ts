@@ -42,6 +42,11 @@ export interface NativeBpfAddon {
   /** Throws only if the object file cannot be opened; per-program failures are in programs(). */
   BpfObject: new (path: string, options?: NativeBpfObjectOptions) => NativeBpfObject;
   libbpfVersion(): string;
+  /** A bound netlink socket (fd) of this protocol, made in netnsPath's network namespace when given. Throws with errno text. */
+  netlinkOpen(protocol: number, netnsPath?: string): number;
+  /** Sends request to the kernel; returns the datagram answering its sequence number. Throws on errors and after 200 ms. */
+  netlinkRequest(fd: number, request: Buffer): Buffer;
+  netlinkClose(fd: number): void;
 }
 
 export const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/rootsight_bpf.node', import.meta.url));

@@ -1,5 +1,5 @@
 // Address helpers shared by the connection and listen tables.
-import { isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 
 /** host:port the way Go's net.JoinHostPort writes it (IPv6 in brackets), as metric labels expect. */
 export function joinHostPort(ip: string, port: number): string {
@@ -62,4 +62,25 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** The 4 or 16 bytes of an IPv4 or IPv6 address in text form (network order); undefined if it is not one. */
+export function ipBytes(ip: string): Uint8Array | undefined {
+  if (isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
+  if (!isIPv6(ip) || ip.includes('%')) return undefined; // a zone (fe80::1%eth0) names no bytes
+  // A dotted IPv4 tail (::ffff:10.0.0.1) stands for the last two groups.
+  let text = ip;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
+  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const before = groups(head);
+  const after = tail === undefined ? [] : groups(tail);
+  const all = [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff; });
+  return out;
 }

@@ -4,6 +4,7 @@
 import type { MetricFamily, MetricSample } from '../export/metric-family.ts';
 import type { TcpEvent } from '../kernel/tcp-event-decoder.ts';
 import { inRanges, isLinkLocal, isLoopback, joinHostPort, type PortRange } from './address.ts';
+import type { OutboundConnection } from './nat-resolver.ts';
 
 /** Who owns an event: resolved by the agent from pid, cgroup id and the listen table. */
 export interface ConnectionOwnerResolver {
@@ -15,6 +16,8 @@ export interface TcpConnectionTableOptions {
   ephemeralPorts: readonly PortRange[];
   /** Most connections tracked at once; beyond it new ones are counted in `untracked`. */
   maxConnections?: number;
+  /** Post-NAT address of a new outbound connection (nat-resolver.ts); without it, actual_destination is destination. */
+  nat?: { actualDestination(c: OutboundConnection): string | undefined };
 }
 
 interface DestinationStats {
@@ -40,12 +43,26 @@ export interface ConnectionPeer {
   port: number;
   /** host:port label value. */
   address: string;
+  /** Outbound: where NAT really sent the connection (host:port), when that differs from address. */
+  actualAddress?: string;
   /** Which end this host is: connect()ed (outbound) or accept()ed (inbound). */
   direction?: 'outbound' | 'inbound';
 }
 
 /** Peers of closed connections are kept this many entries: request events may trail the close. */
 const RECENTLY_CLOSED = 20_000;
+/** ...and this many per sock address: a client opening a connection every few ms reuses a few
+ * addresses in turn, and a request waiting for its connect event (request-pipeline.ts) must still
+ * find its own connection among the later ones. */
+const CLOSED_PER_SOCK = 8;
+
+/**
+ * A close event marks the socket's first step out of ESTABLISHED; when the server closes, that is
+ * the FIN's arrival, which can come before the client reads the response that preceded it. Requests
+ * that end this long after the close still belong to the connection (a later one reusing the sock
+ * is told apart by its later opening).
+ */
+const CLOSE_GRACE_NS = 1e9;
 
 /** A struct sock's memory is reused by later connections, so a sock id names a peer only for a time. */
 interface PeerLifetime extends ConnectionPeer {
@@ -84,7 +101,7 @@ export class TcpConnectionTable {
   peerOf(sockId: bigint, atNs: number): ConnectionPeer | undefined {
     const live = this.peers.get(sockId);
     if (live && live.openedNs <= atNs) return live;
-    return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs!);
+    return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs! + CLOSE_GRACE_NS);
   }
 
   /**
@@ -100,10 +117,10 @@ export class TcpConnectionTable {
     return peer;
   }
 
-  private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound'): void {
+  private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound', actualAddress?: string): void {
     if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
     // The handshake finished at e.timestampNs; the connection existed from its duration earlier.
-    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), direction, openedNs: e.timestampNs - e.durationNs });
+    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), actualAddress, direction, openedNs: e.timestampNs - e.durationNs });
   }
 
   get trackedConnections(): number {
@@ -117,14 +134,15 @@ export class TcpConnectionTable {
     return true;
   }
 
-  private statsFor(containerId: string, destination: string): DestinationStats {
+  /** Stats per destination and actual destination: a Service's address has one series per backend it sent to. */
+  private statsFor(containerId: string, destination: string, actualDestination: string): DestinationStats {
     let dests = this.byContainer.get(containerId);
     if (!dests) this.byContainer.set(containerId, (dests = new Map()));
-    let s = dests.get(destination);
+    const key = destination === actualDestination ? destination : `${destination} ${actualDestination}`;
+    let s = dests.get(key);
     if (!s) {
-      // actual_destination equals destination until NAT resolution (conntrack) lands.
-      s = { destination, actualDestination: destination, successfulConnects: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
-      dests.set(destination, s);
+      s = { destination, actualDestination, successfulConnects: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
+      dests.set(key, s);
     }
     return s;
   }
@@ -132,15 +150,23 @@ export class TcpConnectionTable {
   private onConnect(e: TcpEvent, ok: boolean): void {
     if (!this.tracked(e)) { this.skipped.filtered++; return; }
     const containerId = this.resolver.containerOf(e);
-    if (!containerId) { this.skipped.unknownOwner++; return; }
-    const s = this.statsFor(containerId, joinHostPort(e.daddr, e.dport));
+    if (!containerId) {
+      this.skipped.unknownOwner++;
+      // Its requests may have an owner all the same: they wait for this connect event (request-pipeline.ts).
+      if (ok) this.rememberPeer(e, 'outbound');
+      return;
+    }
+    const destination = joinHostPort(e.daddr, e.dport);
+    // A failed connect carries no actual destination (failed_connects has no such label).
+    const actual = ok ? this.opts.nat?.actualDestination(e) : undefined;
+    const s = this.statsFor(containerId, destination, actual ?? destination);
     if (!ok) { s.failedConnects++; return; }
     s.successfulConnects++;
     s.connectSeconds += e.durationNs / 1e9;
     if (this.open.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; return; }
     s.active++;
     this.open.set(e.sockId, { containerId, stats: s });
-    this.rememberPeer(e, 'outbound');
+    this.rememberPeer(e, 'outbound', actual);
   }
 
   private onClose(e: TcpEvent): void {
@@ -150,7 +176,7 @@ export class TcpConnectionTable {
       peer.closedNs = e.timestampNs;
       const earlier = this.closedPeers.get(e.sockId) ?? [];
       this.closedPeers.delete(e.sockId); // re-insert: the map's order is the eviction order
-      this.closedPeers.set(e.sockId, [peer, ...earlier.slice(0, 3)]);
+      this.closedPeers.set(e.sockId, [peer, ...earlier.slice(0, CLOSED_PER_SOCK - 1)]);
       if (this.closedPeers.size > RECENTLY_CLOSED) this.closedPeers.delete(this.closedPeers.keys().next().value!);
     }
     const c = this.open.get(e.sockId);

@@ -34,7 +34,7 @@ const MAX_UNANSWERED_SERIES = 10_000;
 export interface UnansweredInContainer { containerId: string; protocol: L7Protocol; direction: 'outbound' | 'inbound'; count: number }
 /** TCP and L7 events come through different ring buffers; a request may overtake its connect,
  * by more on a loaded host. Such a request waits for the peer, then is recorded without it. */
-const PEER_WAITS_MS = [100, 500, 2000, 5000];
+const PEER_WAITS_MS = [20, 100, 500, 2000, 5000];
 const MAX_WAITING_FOR_PEER = 10_000;
 
 // CLOCK_MONOTONIC (bpf_ktime_get_ns, process.hrtime) to wall clock, fixed at start.
@@ -131,7 +131,7 @@ export class RequestPipeline {
     else this.skipped.unansweredSeriesDropped++;
   }
 
-  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: ConnectionPeer },
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: ConnectionPeer; opened?: boolean; sockType?: 'stream' | 'dgram' },
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0, owner?: string): void {
     // Named once, when the event is applied: by a retry a short-lived process may have exited and
     // been forgotten by the process table.
@@ -147,11 +147,15 @@ export class RequestPipeline {
     // the other end of the next connection (pgbench -C): a peer learnt for the opposite direction
     // belongs to that other connection, whose close this table has not seen yet. Wait for ours.
     const peer = found?.direction !== undefined && found.direction !== e.direction ? undefined : found;
+    // Where NAT really sent an outbound connection is known from its TCP connect event only (the
+    // socket keeps the dialled address), and that event comes on the other ring buffer, maybe later.
+    const tcpPeer = fromSocket && e.direction === 'outbound' ? this.deps.peerOf(e.connectionId, e.timestampNs) : peer;
+    const awaitingConnect = fromSocket && e.direction === 'outbound' && e.opened && e.sockType === 'stream' && tcpPeer?.direction !== 'outbound';
     // DNS series carry no destination, so a DNS request never waits for its peer.
-    if (!peer && fromSocket === undefined && e.direction === 'outbound' && protocol !== 'dns' && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
+    if (((!peer && fromSocket === undefined && e.direction === 'outbound' && protocol !== 'dns') || awaitingConnect) && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
       // Keep only what record() reads: the event's payloads are views into a whole ring batch.
-      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls, peer: e.peer };
+      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls, peer: e.peer, opened: e.opened, sockType: e.sockType };
       setTimeout(() => {
         this.waitingForPeer--;
         this.record(origin, protocol, request, response, durationNs, attempt + 1, containerId);
@@ -159,10 +163,11 @@ export class RequestPipeline {
       return;
     }
     if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
+    const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress : undefined;
     this.deps.metrics.observe({
       containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
       durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
-      destination: e.direction === 'outbound' ? peer?.address : undefined,
+      destination: e.direction === 'outbound' ? peer?.address : undefined, actualDestination,
       method: request.direction, requestType: dns?.requestType, domain: dns?.domain,
     });
     if (!this.deps.spans || durationNs === undefined) return;

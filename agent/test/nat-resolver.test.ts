@@ -1,0 +1,164 @@
+// NAT resolution against the real kernel: a network namespace with nftables DNAT rules (IPv4 and
+// IPv6) and live connections through them; the resolver must name the real backend, in the
+// host's namespace or the process's, and nothing for connections no rule translated. The
+// conntrack message code is also checked byte by byte and fed hostile answers.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { loadNativeAddon } from '../src/kernel/native-addon.ts';
+import { ipBytes } from '../src/net/address.ts';
+import { conntrackCountRequest, conntrackGetRequest, NETLINK_NETFILTER, parseConntrackAnswer, parseConntrackCount } from '../src/net/conntrack.ts';
+import { NatResolver } from '../src/net/nat-resolver.ts';
+
+const tag = randomBytes(3).toString('hex');
+const natNs = `rs-nat-${tag}`, emptyNs = `rs-empty-${tag}`;
+const procRoot = mkdtempSync(join(tmpdir(), 'rootsight-nat-proc-'));
+const PID = 4242;
+let peers: ChildProcess;
+let conns: { v4: [string, number]; v6: [string, number]; direct: [string, number] };
+const addon = loadNativeAddon();
+const inode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
+const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+
+before(async () => {
+  for (const ns of [natNs, emptyNs]) sh('ip', 'netns', 'add', ns);
+  const ip = (...a: string[]) => sh('ip', '-n', natNs, ...a);
+  ip('link', 'set', 'lo', 'up');
+  ip('link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'n1');
+  ip('link', 'set', 'n1', 'up');
+  ip('addr', 'add', '10.77.0.1/24', 'dev', 'n0');
+  ip('addr', 'add', 'fd77::1/64', 'dev', 'n0', 'nodad');
+  ip('link', 'set', 'n0', 'up');
+  execFileSync('ip', ['netns', 'exec', natNs, 'nft', '-f', '-'], {
+    input: `table ip rs_nat {
+  chain out { type nat hook output priority -100; ip daddr 10.77.0.99 tcp dport 80 dnat to 10.77.0.1:8080; }
+}
+table ip6 rs_nat {
+  chain out { type nat hook output priority -100; ip6 daddr fd77::99 tcp dport 80 dnat to [fd77::1]:8080; }
+}
+`,
+  });
+  // A server and three live connections to it: through each rule, and one straight to it.
+  const script = `const net = require('node:net');
+const srv = net.createServer((s) => s.on('error', () => {})).listen(8080, '::', async () => {
+  const dial = (host, port) => new Promise((r) => { const c = net.connect(port, host, () => r(c)); });
+  const out = {};
+  for (const [k, h, p] of [['v4', '10.77.0.99', 80], ['v6', 'fd77::99', 80], ['direct', '10.77.0.1', 8080]]) { const c = await dial(h, p); out[k] = [c.localAddress.replace('::ffff:', ''), c.localPort]; }
+  console.log(JSON.stringify(out));
+  process.stdin.on('end', () => process.exit(0)).resume();
+});`;
+  peers = spawn('ip', ['netns', 'exec', natNs, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = await once(peers.stdout!, 'data') as [Buffer];
+  conns = JSON.parse(line.toString());
+  mkdirSync(join(procRoot, '1/ns'), { recursive: true });
+  mkdirSync(join(procRoot, `${PID}/ns`), { recursive: true });
+});
+
+after(() => {
+  peers?.stdin?.end();
+  peers?.kill();
+  for (const ns of [natNs, emptyNs]) try { sh('ip', 'netns', 'del', ns); } catch { /* gone */ }
+  rmSync(procRoot, { recursive: true, force: true });
+});
+
+/** A /proc where pid 1 (the host) lives in hostNs and PID in natNs. */
+function resolverWithHost(hostNs: string, root = procRoot) {
+  for (const [pid, ns] of [[1, hostNs], [PID, natNs]] as const) {
+    rmSync(join(root, `${pid}/ns/net`), { force: true });
+    symlinkSync(`/run/netns/${ns}`, join(root, `${pid}/ns/net`));
+  }
+  const logs: string[] = [];
+  return { r: new NatResolver({ netlink: addon, hostNetns: inode(hostNs), procRoot: root, log: (m) => logs.push(m) }), logs };
+}
+
+const conn = (c: [string, number], daddr: string, dport: number) => ({ pid: PID, netns: inode(natNs), saddr: c[0], sport: c[1], daddr, dport });
+
+test('a DNAT in the process\'s own namespace: found after the host namespace, which tracks nothing, is skipped', () => {
+  const { r, logs } = resolverWithHost(emptyNs);
+  assert.equal(r.actualDestination(conn(conns.v4, '10.77.0.99', 80)), '10.77.0.1:8080');
+  assert.equal(r.actualDestination(conn(conns.v6, 'fd77::99', 80)), '[fd77::1]:8080');
+  assert.equal(r.actualDestination(conn(conns.direct, '10.77.0.1', 8080)), undefined, 'not translated: no actual destination of its own');
+  assert.equal(r.actualDestination(conn([conns.v4[0], conns.v4[1] + 1], '10.77.0.99', 80)), undefined, 'no such connection');
+  assert.deepEqual(r.stats, { lookups: 4, translated: 2, skipped: 4, errors: 0 });
+  assert.equal(r.openSockets, 2);
+  assert.deepEqual(logs, []);
+  r.close();
+  assert.equal(r.openSockets, 0);
+});
+
+test('a DNAT in the host namespace is found there, without asking the process\'s', () => {
+  const { r } = resolverWithHost(natNs);
+  assert.equal(r.actualDestination({ ...conn(conns.v4, '10.77.0.99', 80), netns: inode(natNs) }), '10.77.0.1:8080');
+  assert.equal(r.actualDestination({ ...conn(conns.v6, 'fd77::99', 80), pid: 0, netns: 0 }), '[fd77::1]:8080');
+  assert.deepEqual(r.stats, { lookups: 2, translated: 2, skipped: 0, errors: 0 });
+  assert.equal(r.openSockets, 1);
+  r.close();
+});
+
+test('a process gone before its lookup, and a namespace that cannot be entered, cost nothing and do not throw', () => {
+  const { r, logs } = resolverWithHost(emptyNs);
+  assert.equal(r.actualDestination({ ...conn(conns.v4, '10.77.0.99', 80), pid: 99999 }), undefined);
+  assert.equal(r.actualDestination({ ...conn(conns.v4, '10.77.0.99', 80), pid: 0 }), undefined);
+  // Not a namespace file: setns refuses it, the namespace is left out and said once.
+  rmSync(join(procRoot, `${PID}/ns/net`));
+  symlinkSync('/dev/null', join(procRoot, `${PID}/ns/net`));
+  assert.equal(r.actualDestination(conn(conns.v4, '10.77.0.99', 80)), undefined);
+  assert.equal(r.actualDestination(conn(conns.v4, '10.77.0.99', 80)), undefined);
+  assert.equal(logs.length, 1, logs.join('\n'));
+  assert.match(logs[0]!, /NAT resolution is off for network namespace \d+: setns/);
+  r.close();
+});
+
+test('the kernel answers our GET and count requests; their bytes are what ctnetlink expects', () => {
+  const fd = addon.netlinkOpen(NETLINK_NETFILTER, `/run/netns/${natNs}`);
+  try {
+    const req = conntrackGetRequest({ src: conns.v4[0], sport: conns.v4[1], dst: '10.77.0.99', dport: 80 }, 77)!;
+    // nlmsghdr: length, CTNETLINK<<8 | GET, NLM_F_REQUEST, seq; nfgenmsg AF_INET; CTA_TUPLE_ORIG (nested) first.
+    assert.equal(req.readUInt32LE(0), req.length);
+    assert.deepEqual([req.readUInt16LE(4), req.readUInt16LE(6), req.readUInt32LE(8), req[16]], [0x0101, 1, 77, 2]);
+    assert.deepEqual([req.readUInt16LE(22) & 0x3fff, req.readUInt16LE(22) & 0x8000], [1, 0x8000]);
+    const answer = addon.netlinkRequest(fd, req);
+    assert.deepEqual(parseConntrackAnswer(answer, 77), { kind: 'found', replySource: { ip: '10.77.0.1', port: 8080 } });
+    assert.equal(parseConntrackAnswer(answer, 78).kind, 'error', 'another request\'s answer is not taken');
+    const count = parseConntrackCount(addon.netlinkRequest(fd, conntrackCountRequest(79)), 79);
+    assert.ok(count !== undefined && count >= 3, `entries: ${count}`);
+    // Hostile answers: every truncation and 20,000 mutations of a real one never throw.
+    for (let n = 0; n < answer.length; n++) {
+      const r = parseConntrackAnswer(answer.subarray(0, n), 77);
+      assert.equal(r.kind, 'error', `truncated to ${n} bytes`);
+    }
+    let rnd = 12345;
+    const next = () => (rnd = (rnd * 1103515245 + 12345) >>> 0);
+    const kinds = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const b = Buffer.from(answer);
+      for (let k = 0; k < 1 + (next() % 4); k++) b[next() % b.length] = next() & 0xff;
+      kinds.add(parseConntrackAnswer(b, 77).kind);
+      parseConntrackCount(b, 77);
+    }
+    assert.ok(kinds.has('error') && kinds.has('found'), [...kinds].join());
+    assert.equal(parseConntrackAnswer(randomBytes(4096), 77).kind, 'error');
+    assert.equal(parseConntrackAnswer(Buffer.alloc(0), 77).kind, 'error');
+  } finally {
+    addon.netlinkClose(fd);
+  }
+  assert.throws(() => addon.netlinkOpen(NETLINK_NETFILTER, '/nonexistent/ns'), /open \/nonexistent\/ns: No such file/);
+  assert.throws(() => addon.netlinkRequest(-1, Buffer.alloc(16)), /sendto/);
+  assert.throws(() => addon.netlinkRequest(0, Buffer.alloc(3)), /shorter than a netlink header/);
+});
+
+test('addresses in text form become their bytes; mixed families make no request', () => {
+  assert.deepEqual([...ipBytes('10.1.2.3')!], [10, 1, 2, 3]);
+  assert.deepEqual([...ipBytes('fd77::1')!], [0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.deepEqual([...ipBytes('::ffff:10.0.0.1')!], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]);
+  assert.deepEqual([...ipBytes('::')!], new Array(16).fill(0));
+  assert.deepEqual([...ipBytes('1:2:3:4:5:6:7:8')!], [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
+  for (const bad of ['', 'x', '1.2.3', '256.1.1.1', '1::2::3', 'fd77::1%eth0']) assert.equal(ipBytes(bad), undefined, bad);
+  assert.equal(conntrackGetRequest({ src: '10.0.0.1', sport: 1, dst: 'fd77::1', dport: 2 }, 1), undefined);
+  assert.equal(conntrackGetRequest({ src: 'nonsense', sport: 1, dst: '10.0.0.1', dport: 2 }, 1), undefined);
+});
