@@ -1,68 +1,41 @@
 // NAT resolution against the real kernel: a network namespace with nftables DNAT rules (IPv4 and
-// IPv6) and live connections through them; the resolver must name the real backend, in the
+// IPv6) and live connections through them (nat-namespace.ts); the resolver must name the real backend, in the
 // host's namespace or the process's, and nothing for connections no rule translated. The
 // conntrack message code is also checked byte by byte and fed hostile answers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { loadNativeAddon } from '../src/kernel/native-addon.ts';
 import { ipBytes } from '../src/net/address.ts';
 import { conntrackCountRequest, conntrackGetRequest, NETLINK_NETFILTER, parseConntrackAnswer, parseConntrackCount } from '../src/net/conntrack.ts';
 import { NatResolver } from '../src/net/nat-resolver.ts';
+import { NatNamespace } from './nat-namespace.ts';
 
-const tag = randomBytes(3).toString('hex');
-const natNs = `rs-nat-${tag}`, emptyNs = `rs-empty-${tag}`;
+const emptyNs = `rs-empty-${randomBytes(3).toString('hex')}`;
 const procRoot = mkdtempSync(join(tmpdir(), 'rootsight-nat-proc-'));
 const PID = 4242;
-let peers: ChildProcess;
+let nat: NatNamespace;
+let natNs: string;
 let conns: { v4: [string, number]; v6: [string, number]; direct: [string, number] };
 const addon = loadNativeAddon();
 const inode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
-const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
 
 before(async () => {
-  for (const ns of [natNs, emptyNs]) sh('ip', 'netns', 'add', ns);
-  const ip = (...a: string[]) => sh('ip', '-n', natNs, ...a);
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'n1');
-  ip('link', 'set', 'n1', 'up');
-  ip('addr', 'add', '10.77.0.1/24', 'dev', 'n0');
-  ip('addr', 'add', 'fd77::1/64', 'dev', 'n0', 'nodad');
-  ip('link', 'set', 'n0', 'up');
-  execFileSync('ip', ['netns', 'exec', natNs, 'nft', '-f', '-'], {
-    input: `table ip rs_nat {
-  chain out { type nat hook output priority -100; ip daddr 10.77.0.99 tcp dport 80 dnat to 10.77.0.1:8080; }
-}
-table ip6 rs_nat {
-  chain out { type nat hook output priority -100; ip6 daddr fd77::99 tcp dport 80 dnat to [fd77::1]:8080; }
-}
-`,
-  });
-  // A server and three live connections to it: through each rule, and one straight to it.
-  const script = `const net = require('node:net');
-const srv = net.createServer((s) => s.on('error', () => {})).listen(8080, '::', async () => {
-  const dial = (host, port) => new Promise((r) => { const c = net.connect(port, host, () => r(c)); });
-  const out = {};
-  for (const [k, h, p] of [['v4', '10.77.0.99', 80], ['v6', 'fd77::99', 80], ['direct', '10.77.0.1', 8080]]) { const c = await dial(h, p); out[k] = [c.localAddress.replace('::ffff:', ''), c.localPort]; }
-  console.log(JSON.stringify(out));
-  process.stdin.on('end', () => process.exit(0)).resume();
-});`;
-  peers = spawn('ip', ['netns', 'exec', natNs, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = await once(peers.stdout!, 'data') as [Buffer];
-  conns = JSON.parse(line.toString());
+  execFileSync('ip', ['netns', 'add', emptyNs]);
+  nat = await NatNamespace.start();
+  natNs = nat.name;
+  conns = { v4: nat.conns.v4[0]!, v6: nat.conns.v6[0]!, direct: nat.conns.direct[0]! };
   mkdirSync(join(procRoot, '1/ns'), { recursive: true });
   mkdirSync(join(procRoot, `${PID}/ns`), { recursive: true });
 });
 
 after(() => {
-  peers?.stdin?.end();
-  peers?.kill();
-  for (const ns of [natNs, emptyNs]) try { sh('ip', 'netns', 'del', ns); } catch { /* gone */ }
+  nat?.close();
+  try { execFileSync('ip', ['netns', 'del', emptyNs]); } catch { /* gone */ }
   rmSync(procRoot, { recursive: true, force: true });
 });
 
