@@ -54,46 +54,52 @@ export type ConntrackAnswer =
   /** The kernel refused the request (errno), or the answer could not be read (errno 0). */
   | { kind: 'error'; errno: number; reason: string };
 
-function attribute(type: number, payload: Buffer): Buffer {
-  const len = NLA_HDR + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, NLA_HDR);
-  return out;
+/** Sizes of the GET request's nested attributes (headers included) for addresses of `a` bytes. */
+function getRequestSizes(a: number) {
+  const ip = NLA_HDR + 2 * (NLA_HDR + a);
+  const proto = NLA_HDR + 3 * 8; // protocol number (1 byte), two ports (2 bytes): each padded to 8
+  return { ip, proto, tuple: NLA_HDR + ip + proto };
 }
 
-const nested = (type: number, children: Buffer[]) => attribute(type | NLA_F_NESTED, Buffer.concat(children));
-
-function port(p: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(p);
-  return b;
-}
-
-/** The GET request for t's entry, or undefined when t's addresses are not both IPv4 or both IPv6. */
+/**
+ * The GET request for t's entry, or undefined when t's addresses are not both IPv4 or both IPv6.
+ * Written into one buffer in place: this runs once per new outbound connection.
+ */
 export function conntrackGetRequest(t: ConnectionTuple, seq: number): Buffer | undefined {
   const src = ipBytes(t.src), dst = ipBytes(t.dst);
   if (!src || !dst || src.length !== dst.length) return undefined;
-  const v4 = src.length === 4;
-  const tuple = nested(CTA_TUPLE_ORIG, [
-    nested(CTA_TUPLE_IP, [
-      attribute(v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, Buffer.from(src)),
-      attribute(v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, Buffer.from(dst)),
-    ]),
-    nested(CTA_TUPLE_PROTO, [
-      attribute(CTA_PROTO_NUM, Buffer.from([IPPROTO_TCP])),
-      attribute(CTA_PROTO_SRC_PORT, port(t.sport)),
-      attribute(CTA_PROTO_DST_PORT, port(t.dport)),
-    ]),
-  ]);
-  const head = Buffer.alloc(NLMSG_HDR + NFGENMSG);
-  head.writeUInt32LE(head.length + tuple.length, 0);
-  head.writeUInt16LE(CT_GET, 4);
-  head.writeUInt16LE(NLM_F_REQUEST, 6);
-  head.writeUInt32LE(seq >>> 0, 8);
-  head.writeUInt8(v4 ? AF_INET : AF_INET6, NLMSG_HDR);
-  return Buffer.concat([head, tuple]);
+  const a = src.length;
+  const size = getRequestSizes(a);
+  const b = Buffer.alloc(NLMSG_HDR + NFGENMSG + size.tuple);
+  b.writeUInt32LE(b.length, 0);
+  b.writeUInt16LE(CT_GET, 4);
+  b.writeUInt16LE(NLM_F_REQUEST, 6);
+  b.writeUInt32LE(seq >>> 0, 8);
+  b[NLMSG_HDR] = a === 4 ? AF_INET : AF_INET6;
+  let o = NLMSG_HDR + NFGENMSG;
+  const header = (len: number, type: number) => {
+    b.writeUInt16LE(len, o);
+    b.writeUInt16LE(type, o + 2);
+    o += NLA_HDR;
+  };
+  header(size.tuple, CTA_TUPLE_ORIG | NLA_F_NESTED);
+  header(size.ip, CTA_TUPLE_IP | NLA_F_NESTED);
+  header(NLA_HDR + a, a === 4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC);
+  b.set(src, o);
+  o += a;
+  header(NLA_HDR + a, a === 4 ? CTA_IP_V4_DST : CTA_IP_V6_DST);
+  b.set(dst, o);
+  o += a;
+  header(size.proto, CTA_TUPLE_PROTO | NLA_F_NESTED);
+  header(NLA_HDR + 1, CTA_PROTO_NUM);
+  b[o] = IPPROTO_TCP;
+  o += 4;
+  header(NLA_HDR + 2, CTA_PROTO_SRC_PORT);
+  b.writeUInt16BE(t.sport, o);
+  o += 4;
+  header(NLA_HDR + 2, CTA_PROTO_DST_PORT);
+  b.writeUInt16BE(t.dport, o);
+  return b;
 }
 
 /** The payload of the first attribute of this type in buf[from, to), or undefined. Never reads outside it. */
