@@ -80,6 +80,7 @@ struct rs_l7_conn {
 	__u8 peer_addr[16];
 	__u16 peer_port;
 	__u16 peer_family;
+	__u16 local_port;
 	/* a request without a stream id was stored under the connection's plain key and not yet
 	 * paired: if the entry is missing when the connection next looks, the LRU map dropped it */
 	__u8 awaiting;
@@ -671,6 +672,7 @@ __attribute__((noinline)) int rs_track(__u64 ck, __u64 fd, __u64 direction, __u6
 	 * kernel's default ephemeral range is the client. The first syscall's direction is the guess
 	 * only when the ports do not tell (both or neither ephemeral, or not connected). */
 	__u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c.local_port = local_port;
 	bool local_ephemeral = rs_ephemeral(local_port), peer_ephemeral = rs_ephemeral(c.peer_port);
 	if (discovered && c.peer_port != 0 && local_ephemeral != peer_ephemeral)
 		c.direction = local_ephemeral ? RS_L7_DIR_OUTBOUND : RS_L7_DIR_INBOUND;
@@ -1017,6 +1019,7 @@ static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l
 	h->flags = (c->tls ? RS_L7_F_TLS : 0) | (c->opened ? RS_L7_F_OPENED : 0);
 	h->peer_port = c->peer_port;
 	h->peer_family = c->peer_family;
+	h->local_port = c->local_port;
 	__builtin_memcpy(h->peer_addr, c->peer_addr, sizeof(h->peer_addr));
 }
 

@@ -80,7 +80,8 @@ struct rs_l7_event {
 	__u16 peer_port;      /* 94: the other end's port, host order (0: not connected, e.g. unconnected UDP) */
 	__u8 peer_addr[16];   /* 96: the other end's address: 4 bytes for AF_INET, 16 for AF_INET6 */
 	__u16 peer_family;    /* 112: AF_INET, AF_INET6, or 0 when unknown */
-	__u8 _pad[6];         /* 114 */
+	__u16 local_port;     /* 114: this end's port, host order (names a connection older than the agent, with the peer) */
+	__u8 _pad[4];         /* 116 */
 };                        /* size 120 */
 
 /* Counters kept in a per-CPU array map (rs_l7_counters), indexed by enum rs_l7_counter. */

@@ -94,6 +94,7 @@ export class Agent {
     const listenScanner = new ListenScanner(procRoot);
     const first = await listenScanner.scan(listedProcesses(processes));
     listens.reconcile(first.listens);
+    nat?.resolveExisting(first.outbound);
     let addresses = first.addressesByNetns;
 
     const applyTcp = (e: TcpEvent) => {
@@ -122,8 +123,9 @@ export class Agent {
     const requests = new RequestPipeline({
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid, cgroupId)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
         ?? exited.ownerOf(pid, cgroupId, ''),
-      peerOf: (id, atNs) => connections.peerOf(id, atNs),
+      peerOf: (id, atNs, openAtNs) => connections.peerOf(id, atNs, openAtNs),
       peerFromSocket: (peer) => connections.peerFromSocket(peer),
+      existingActualDestination: (destination, localPort) => nat?.existingActualDestination(destination, localPort),
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
       spans,

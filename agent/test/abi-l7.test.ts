@@ -89,7 +89,7 @@ ${Object.entries(values).map(([k, v]) => `  printf(",\\"${k}\\":%llu", (unsigned
 
   test('header size', () => {
     assert.equal(c.size, L7_EVENT_HEADER_SIZE);
-    assert.equal(c.pad, L7_EVENT_OFFSETS.peer_family + 2);
+    assert.equal(c.pad, L7_EVENT_OFFSETS.local_port + 2);
     assert.equal(c.flagTls, L7_FLAG_TLS);
     assert.equal(c.flagOpened, L7_FLAG_OPENED);
   });
@@ -166,10 +166,12 @@ describe('decodeL7Batch', () => {
       b.writeUInt16LE(family, O.peer_family);
       Buffer.from(addr).copy(b, O.peer_addr);
       b.writeUInt16LE(port, O.peer_port);
+      b.writeUInt16LE(port + 1, O.local_port);
       const out: L7Record[] = [];
       decodeL7Batch(frame(b), (r) => out.push(r));
       const r = out[0]!;
       assert.ok(r.kind === 'request');
+      assert.equal(r.event.localPort, port + 1);
       return r.event.peer;
     };
     assert.deepEqual(withPeer(2, [10, 0, 0, 7], 8080), { ip: '10.0.0.7', port: 8080, address: '10.0.0.7:8080' });

@@ -17,7 +17,7 @@ function pgMessage(type: string, body: string): Buffer {
 
 const query: L7Event = {
   protocol: 'postgres', direction: 'outbound', pid: 4242, fd: 7, cgroupId: 99, connectionId: 0xffff8881n, connectionStartNs: 1,
-  timestampNs: 2_000_000, sockType: 'stream', tls: false, opened: true, durationNs: 1000,
+  timestampNs: 2_000_000, sockType: 'stream', tls: false, opened: true, localPort: 40000, durationNs: 1000,
   request: pgMessage('Q', 'SELECT 1\0'), requestSize: 14, response: pgMessage('C', 'SELECT 1\0'), responseSize: 14,
 };
 

@@ -79,6 +79,9 @@ test('NAT: one series per actual destination behind a dialled address, failures 
   // Closed at 0 (the server's FIN): a response read half a second later is still this connection's; 2 s later it is not.
   assert.equal(t.peerOf(100n, 5e8)?.actualAddress, '10.0.1.1:8080');
   assert.equal(t.peerOf(100n, 2e9), undefined);
+  // ...but not for a connection that began after that close (the sock memory's next user, whose connect is still on its way).
+  assert.equal(t.peerOf(100n, 5e8, 1e8), undefined);
+  assert.equal(t.peerOf(100n, 5e8, 0)?.actualAddress, '10.0.1.1:8080');
 });
 
 test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
@@ -166,4 +169,26 @@ test('a reused sock address names the right peer for the time of the request', (
   assert.equal(t.peerOf(77n, 7000)?.address, '10.0.0.9:40000', 'a request on the reused socket');
   assert.equal(t.peerOf(77n, 500), undefined, 'before any connection');
   assert.equal(t.peerOf(78n, 3000), undefined);
+});
+
+test('a late request finds its connection among many later ones on the same sock; the history is bounded in all', () => {
+  const t = table();
+  // 50 short connections, one after another, on the same two sock addresses, each to its own port.
+  for (let i = 0; i < 50; i++) {
+    const sockId = BigInt(500 + (i % 2));
+    t.onEvent(ev('connect_ok', { sockId, timestampNs: i * 1000 + 100, durationNs: 100, dport: 1000 + i }));
+    t.onEvent(ev('close', { sockId, timestampNs: i * 1000 + 900 }));
+  }
+  assert.equal(t.peerOf(500n, 500, 50)?.port, 1000, 'the first connection, asked after all 50 closed');
+  assert.equal(t.peerOf(501n, 41_500, 41_050)?.port, 1041);
+  // 20,000 more closes: the first 50 are forgotten, and nothing grows past the bound.
+  for (let i = 0; i < 20_000; i++) {
+    const sockId = BigInt(1000 + (i % 300));
+    t.onEvent(ev('connect_ok', { sockId, timestampNs: 100_000 + i * 10, durationNs: 1, dport: 80 }));
+    t.onEvent(ev('close', { sockId, timestampNs: 100_000 + i * 10 + 5 }));
+  }
+  assert.equal(t.peerOf(500n, 500, 50), undefined);
+  assert.equal(t.peerOf(1000n, 100_002, 100_001)?.port, 80, 'the oldest of the 20,000 is still kept');
+  const kept = (t as unknown as { closedPeers: Map<bigint, unknown[]> }).closedPeers;
+  assert.equal([...kept.values()].reduce((n, l) => n + l.length, 0), 20_000);
 });

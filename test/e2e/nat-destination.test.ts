@@ -6,7 +6,8 @@
 // backend, and a service map whose edges go to the two nginx containers, not to an external node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ let webs: StandInContainer[];
 let client: StandInContainer;
 let agent: Agent;
 let server: RunningServer;
+let oldClient: ChildProcess;
+let oldClientLines: AsyncIterator<string>;
 const work = mkdtempSync(join(tmpdir(), 'rootsight-nat-'));
 
 before(async () => {
@@ -40,32 +43,38 @@ before(async () => {
 }
 `,
   });
-  server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'data'), log: () => {} });
-  agent = await Agent.start({
-    listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
-    ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
-  });
   for (const web of webs) {
     const dir = join(work, web.name);
     mkdirSync(dir);
     startNginx(web, dir, `location = / { return 200 "${web.name}\\n"; }
     location = /missing { return 404 "${web.name}\\n"; }`);
   }
-});
-
-after(async () => {
-  await agent?.close();
-  await server?.close();
-  await net?.destroy();
-});
-
-test('connections and requests to a DNAT\'ed address carry the backend each reached as actual_destination', async () => {
   // Readiness is probed from inside each web container: the client's counters start untouched.
   for (const web of webs) {
     await eventually(`${web.name} to answer`, async () => {
       try { await web.run('curl', ['-sf', '-o', '/dev/null', 'http://127.0.0.1/']); return true; } catch { return undefined; }
     });
   }
+  // A keep-alive connection through the virtual address, opened before the agent starts: no connect event will name its backend.
+  oldClient = client.spawn(process.execPath, [join(import.meta.dirname, 'paced-http-client.mjs'), SERVICE_IP, '80', '/'], { stdio: 'pipe' });
+  oldClientLines = createInterface({ input: oldClient.stdout! })[Symbol.asyncIterator]();
+  assert.equal((await oldClientLines.next()).value, 'ready');
+
+  server = await startServer({ listen: '127.0.0.1:0', dataDir: join(work, 'data'), log: () => {} });
+  agent = await Agent.start({
+    listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
+    ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
+  });
+});
+
+after(async () => {
+  oldClient?.stdin?.end();
+  await agent?.close();
+  await server?.close();
+  await net?.destroy();
+});
+
+test('connections and requests to a DNAT\'ed address carry the backend each reached as actual_destination', async () => {
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   const webIds = webs.map((w) => `/docker/${w.runtimeId.slice(0, 12)}`);
   const backendOf = (name: string) => `${webs.find((w) => w.name === name)!.ip}:80`;
@@ -107,7 +116,7 @@ test('connections and requests to a DNAT\'ed address carry the backend each reac
   assert.equal(pick(settled, 'rootsight_agent_nat_lookups_total', { result: 'error' })[0]?.value, 0);
   // The servers' side is unchanged by NAT: each counts the requests it answered.
   for (const [i, web] of webs.entries()) {
-    assert.equal(pick(settled, 'container_http_inbound_requests_total', { container_id: webIds[i]!, status: '2xx' })[0]?.value, (truth[web.name]!['200'] ?? 0) + 1, `${web.name}: the client's 200s and the readiness probe`);
+    assert.equal(pick(settled, 'container_http_inbound_requests_total', { container_id: webIds[i]!, status: '2xx' })[0]?.value, truth[web.name]!['200'] ?? 0, `${web.name}: the client's 200s`);
   }
 
   // The service map resolves the virtual address to the two containers behind it.
@@ -116,4 +125,27 @@ test('connections and requests to a DNAT\'ed address carry the backend each reac
   const fromClient = map.edges.filter((e) => e.source === clientId).sort((a, b) => a.target.localeCompare(b.target));
   assert.deepEqual(fromClient.map((e) => [e.target, e.connects, e.destinations]), webIds.map((id, i) => [id, total(webs[i]!.name), [SERVICE]]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     `edges from the client: ${JSON.stringify(map.edges)}`);
+});
+
+test('requests on a connection through the virtual address opened before the agent started carry its backend too', async () => {
+  const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
+  const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
+  const before = await scrape();
+  const inbound = (s: Awaited<ReturnType<typeof scrape>>, w: StandInContainer) => pick(s, 'container_http_inbound_requests_total', { container_id: `/docker/${w.runtimeId.slice(0, 12)}`, status: '2xx' })[0]?.value ?? 0;
+  const outbound = (s: Awaited<ReturnType<typeof scrape>>, actual: string) => pick(s, 'container_http_requests_total', { container_id: clientId, destination: SERVICE, actual_destination: actual, status: '2xx' })[0]?.value ?? 0;
+
+  const N = 20;
+  oldClient.stdin!.write(`go ${N}\n`);
+  assert.deepEqual(JSON.parse((await oldClientLines.next()).value as string), { 200: N }, 'the old connection carried the requests');
+  // Ground truth for the backend: the web container that served N more requests.
+  let seen = '';
+  await eventually(() => `the old connection's requests under its backend; last seen ${seen}`, async () => {
+    const s = await scrape();
+    const served = webs.filter((w) => inbound(s, w) - inbound(before, w) === N);
+    const counted = Object.fromEntries([...webs.map((w) => `${w.ip}:80`), SERVICE].map((a) => [a, outbound(s, a) - outbound(before, a)]));
+    seen = JSON.stringify({ served: served.map((w) => w.name), counted });
+    if (served.length !== 1) return undefined;
+    const want = Object.fromEntries([...webs.map((w) => `${w.ip}:80`), SERVICE].map((a) => [a, a === `${served[0]!.ip}:80` ? N : 0]));
+    return JSON.stringify(counted) === JSON.stringify(want) ? true : undefined;
+  });
 });

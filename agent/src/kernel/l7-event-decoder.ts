@@ -32,6 +32,7 @@ export const L7_EVENT_OFFSETS = {
   peer_port: 94,
   peer_addr: 96,
   peer_family: 112,
+  local_port: 114,
 } as const;
 
 /** rs_l7_event.flags bits */
@@ -109,6 +110,8 @@ interface L7Common {
   tls: boolean;
   /** Tracked from its connect()/accept(): the TCP tracer has an event of its opening (it is not older than the agent). */
   opened: boolean;
+  /** This end's port (0 when unknown): with the peer, it names a connection older than the agent. */
+  localPort: number;
   /** The other end as the socket had it when tracking started (absent: not connected, e.g.
    * unconnected UDP). IPv4-mapped IPv6 addresses print as IPv4. */
   peer?: SocketPeer;
@@ -261,6 +264,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
       sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
       tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
       opened: (buf[off + O.flags]! & L7_FLAG_OPENED) !== 0,
+      localPort: buf.readUInt16LE(off + O.local_port),
       peer: peerOf(buf, off),
       durationNs: u64(v, off + O.duration_ns),
       // Plain Uint8Array views: a Buffer view costs several times more to make.
@@ -284,6 +288,7 @@ export function decodeL7Record(buf: Buffer, off: number, len: number): L7Record 
     sockType: buf[off + O.sock_type] === 2 ? 'dgram' : 'stream',
     tls: (buf[off + O.flags]! & L7_FLAG_TLS) !== 0,
     opened: (buf[off + O.flags]! & L7_FLAG_OPENED) !== 0,
+    localPort: buf.readUInt16LE(off + O.local_port),
     peer: peerOf(buf, off),
   };
   switch (kind) {

@@ -3,7 +3,8 @@
 // learn which process (and so which container) owns each listening inode.
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import type { ListenSocket } from './listen-table.ts';
-import { parseFibTrieLocalAddresses, parseIfInet6, parseProcNetTcp, TCP_STATE_LISTEN } from './proc-net-tcp.ts';
+import type { OutboundConnection } from './nat-resolver.ts';
+import { parseFibTrieLocalAddresses, parseIfInet6, parseProcNetTcp, TCP_STATE_ESTABLISHED, TCP_STATE_LISTEN, type ProcTcpSocket } from './proc-net-tcp.ts';
 
 export interface ScannedProcess {
   pid: number;
@@ -14,6 +15,9 @@ export interface ScannedProcess {
 export interface ListenScanResult {
   listens: ListenSocket[];
   addressesByNetns: Map<number, string[]>;
+  /** Established connections whose local port listens nowhere in their namespace: this end dialled
+   * them (pid: a process of that namespace). For NAT lookups of connections older than the agent. */
+  outbound: OutboundConnection[];
 }
 
 async function readOrEmpty(path: string): Promise<string> {
@@ -70,6 +74,7 @@ export class ListenScanner {
       else byNetns.set(p.netns, [p]);
     }
     const listens: ListenSocket[] = [];
+    const outbound: OutboundConnection[] = [];
     const addressesByNetns = new Map<number, string[]>();
     const owners = new Map<number, { pid: number; containerId: string }>();
     for (const [netns, procs] of byNetns) {
@@ -79,7 +84,9 @@ export class ListenScanner {
       ]);
       addressesByNetns.set(netns, addresses);
       const unattributed = new Map<number, { ip: string; port: number }>();
-      for (const s of [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)]) {
+      const sockets = [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)];
+      outbound.push(...dialled(sockets, netns, procs[0]!.pid));
+      for (const s of sockets) {
         if (s.state !== TCP_STATE_LISTEN || s.inode <= 0) continue;
         const known = this.owners.get(s.inode);
         if (known && alive.has(known.pid)) {
@@ -101,6 +108,13 @@ export class ListenScanner {
       }
     }
     this.owners = owners;
-    return { listens, addressesByNetns };
+    return { listens, addressesByNetns, outbound };
   }
+}
+
+function dialled(sockets: readonly ProcTcpSocket[], netns: number, pid: number): OutboundConnection[] {
+  const listening = new Set(sockets.filter((s) => s.state === TCP_STATE_LISTEN).map((s) => s.localPort));
+  return sockets
+    .filter((s) => s.state === TCP_STATE_ESTABLISHED && !listening.has(s.localPort))
+    .map((s) => ({ pid, netns, saddr: s.localIp, sport: s.localPort, daddr: s.remoteIp, dport: s.remotePort }));
 }

@@ -49,12 +49,12 @@ export interface ConnectionPeer {
   direction?: 'outbound' | 'inbound';
 }
 
-/** Peers of closed connections are kept this many entries: request events may trail the close. */
+/**
+ * Peers of the last this many closed connections are kept (request events may trail the close),
+ * however many shared a sock address: a client opening a connection every few ms reuses a few
+ * addresses in turn, and a late request must still find its own connection among the later ones.
+ */
 const RECENTLY_CLOSED = 20_000;
-/** ...and this many per sock address: a client opening a connection every few ms reuses a few
- * addresses in turn, and a request waiting for its connect event (request-pipeline.ts) must still
- * find its own connection among the later ones. */
-const CLOSED_PER_SOCK = 8;
 
 /**
  * A close event marks the socket's first step out of ESTABLISHED; when the server closes, that is
@@ -77,7 +77,10 @@ export class TcpConnectionTable {
   private readonly byContainer = new Map<string, Map<string, DestinationStats>>();
   private readonly open = new Map<bigint, TrackedConnection>();
   private readonly peers = new Map<bigint, PeerLifetime>();
+  /** Per sock address, newest first; closedOrder holds the same entries' sock ids in closing order. */
   private readonly closedPeers = new Map<bigint, PeerLifetime[]>();
+  private closedOrder: bigint[] = [];
+  private closedHead = 0;
   /** Events whose owner could not be found, connections over the cap, filtered destinations. */
   readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
 
@@ -98,10 +101,12 @@ export class TcpConnectionTable {
    * The peer of the connection that had this sock id at monotonic time atNs (an L7 event's
    * time): live, or closed recently. A connection that reused the memory later is not it.
    */
-  peerOf(sockId: bigint, atNs: number): ConnectionPeer | undefined {
+  peerOf(sockId: bigint, atNs: number, openAtNs = 0): ConnectionPeer | undefined {
     const live = this.peers.get(sockId);
     if (live && live.openedNs <= atNs) return live;
-    return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs! + CLOSE_GRACE_NS);
+    // openAtNs: when the caller knows its connection was open (its tracking start). A connection
+    // that had closed by then was an earlier user of the same sock memory, however recent.
+    return this.closedPeers.get(sockId)?.find((p) => p.openedNs <= atNs && atNs <= p.closedNs! + CLOSE_GRACE_NS && p.closedNs! >= openAtNs);
   }
 
   /**
@@ -174,10 +179,11 @@ export class TcpConnectionTable {
     if (peer) {
       this.peers.delete(e.sockId);
       peer.closedNs = e.timestampNs;
-      const earlier = this.closedPeers.get(e.sockId) ?? [];
-      this.closedPeers.delete(e.sockId); // re-insert: the map's order is the eviction order
-      this.closedPeers.set(e.sockId, [peer, ...earlier.slice(0, CLOSED_PER_SOCK - 1)]);
-      if (this.closedPeers.size > RECENTLY_CLOSED) this.closedPeers.delete(this.closedPeers.keys().next().value!);
+      const list = this.closedPeers.get(e.sockId);
+      if (list) list.unshift(peer);
+      else this.closedPeers.set(e.sockId, [peer]);
+      this.closedOrder.push(e.sockId);
+      if (this.closedOrder.length - this.closedHead > RECENTLY_CLOSED) this.forgetOldestClosed();
     }
     const c = this.open.get(e.sockId);
     if (!c) return; // inbound, or opened before the agent started
@@ -185,6 +191,18 @@ export class TcpConnectionTable {
     c.stats.active--;
     c.stats.bytesSent += e.bytesSent;
     c.stats.bytesReceived += e.bytesReceived;
+  }
+
+  /** Drops the connection that closed first of those kept: the oldest entry of its sock's list. */
+  private forgetOldestClosed(): void {
+    const sockId = this.closedOrder[this.closedHead++]!;
+    const list = this.closedPeers.get(sockId)!;
+    list.pop();
+    if (list.length === 0) this.closedPeers.delete(sockId);
+    if (this.closedHead >= RECENTLY_CLOSED) {
+      this.closedOrder = this.closedOrder.slice(this.closedHead);
+      this.closedHead = 0;
+    }
   }
 
   private onRetransmit(e: TcpEvent): void {

@@ -18,10 +18,13 @@ import { spanFromRequest } from './request-span.ts';
 export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
   /** The peer of the connection with that id at that monotonic time. */
-  peerOf(connectionId: bigint, atNs: number): ConnectionPeer | undefined;
+  /** The TCP table's peer of the connection open at atNs (and, when given, still open at openAtNs). */
+  peerOf(connectionId: bigint, atNs: number, openAtNs?: number): ConnectionPeer | undefined;
   /** The peer a socket reported (see TcpConnectionTable.peerFromSocket): null when filtered out,
    * undefined when only the TCP event can tell. */
   peerFromSocket?(peer: ConnectionPeer): ConnectionPeer | null | undefined;
+  /** Where NAT sent a connection older than the agent, by its dialled host:port and local port (nat-resolver.ts). */
+  existingActualDestination?(destination: string, localPort: number): string | undefined;
   resourceOf(containerId: string): SpanResource;
   metrics: RequestMetrics;
   spans?: SpanExporter;
@@ -131,7 +134,7 @@ export class RequestPipeline {
     else this.skipped.unansweredSeriesDropped++;
   }
 
-  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: ConnectionPeer; opened?: boolean; sockType?: 'stream' | 'dgram' },
+  private record(e: { pid: number; cgroupId: number; connectionId: bigint; direction: 'outbound' | 'inbound'; timestampNs: number; tls: boolean; peer?: ConnectionPeer; opened?: boolean; sockType?: 'stream' | 'dgram'; localPort?: number; connectionStartNs?: number },
     protocol: L7Protocol, request: L7RequestInfo, response: L7ResponseInfo | undefined, durationNs: number | undefined, attempt = 0, owner?: string): void {
     // Named once, when the event is applied: by a retry a short-lived process may have exited and
     // been forgotten by the process table.
@@ -149,13 +152,13 @@ export class RequestPipeline {
     const peer = found?.direction !== undefined && found.direction !== e.direction ? undefined : found;
     // Where NAT really sent an outbound connection is known from its TCP connect event only (the
     // socket keeps the dialled address), and that event comes on the other ring buffer, maybe later.
-    const tcpPeer = fromSocket && e.direction === 'outbound' ? this.deps.peerOf(e.connectionId, e.timestampNs) : peer;
+    const tcpPeer = fromSocket && e.direction === 'outbound' ? this.deps.peerOf(e.connectionId, e.timestampNs, e.connectionStartNs) : peer;
     const awaitingConnect = fromSocket && e.direction === 'outbound' && e.opened && e.sockType === 'stream' && tcpPeer?.direction !== 'outbound';
     // DNS series carry no destination, so a DNS request never waits for its peer.
     if (((!peer && fromSocket === undefined && e.direction === 'outbound' && protocol !== 'dns') || awaitingConnect) && attempt < PEER_WAITS_MS.length && this.waitingForPeer < MAX_WAITING_FOR_PEER) {
       this.waitingForPeer++;
       // Keep only what record() reads: the event's payloads are views into a whole ring batch.
-      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls, peer: e.peer, opened: e.opened, sockType: e.sockType };
+      const origin = { pid: e.pid, cgroupId: e.cgroupId, connectionId: e.connectionId, direction: e.direction, timestampNs: e.timestampNs, tls: e.tls, peer: e.peer, opened: e.opened, sockType: e.sockType, localPort: e.localPort, connectionStartNs: e.connectionStartNs };
       setTimeout(() => {
         this.waitingForPeer--;
         this.record(origin, protocol, request, response, durationNs, attempt + 1, containerId);
@@ -163,7 +166,8 @@ export class RequestPipeline {
       return;
     }
     if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
-    const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress : undefined;
+    const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress
+      : peer && e.direction === 'outbound' && !e.opened && e.localPort ? this.deps.existingActualDestination?.(peer.address, e.localPort) : undefined;
     this.deps.metrics.observe({
       containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
       durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
