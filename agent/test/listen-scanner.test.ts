@@ -45,3 +45,21 @@ test('listen owners are found through fd links once, then remembered', async () 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('established connections whose local port listens nowhere in the namespace are the outbound ones', async () => {
+  const root = fakeProc();
+  // 192.168.77.10:80 listens; an accepted connection on it (inbound), and one this end dialled
+  // from port 40000 to 10.96.0.10:5432; a TIME_WAIT (06) one is no live connection.
+  const conn = (n: number, local: string, remote: string, state: string, inode: number) =>
+    `   ${n}: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`;
+  writeFileSync(join(root, '20', 'net', 'tcp'), header + listenLine(0, '0A4DA8C0', 80, 555)
+    + conn(1, '0A4DA8C0:0050', '0B4DA8C0:A000', '01', 600)
+    + conn(2, '0A4DA8C0:9C40', '0A00600A:1538', '01', 601)
+    + conn(3, '0A4DA8C0:9C41', '0A00600A:1538', '06', 0));
+  try {
+    const result = await new ListenScanner(root).scan([{ pid: 20, netns: 9, containerId: '/docker/web' }]);
+    assert.deepEqual(result.outbound, [{ pid: 20, netns: 9, saddr: '192.168.77.10', sport: 40000, daddr: '10.96.0.10', dport: 5432 }]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

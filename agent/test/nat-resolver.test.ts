@@ -73,6 +73,18 @@ test('a DNAT in the host namespace is found there, without asking the process\'s
   r.close();
 });
 
+test('connections older than the agent: looked up once, then found by dialled address and local port', () => {
+  const { r } = resolverWithHost(emptyNs);
+  r.resolveExisting([conn(conns.v4, '10.77.0.99', 80), conn(conns.v6, 'fd77::99', 80), conn(conns.direct, '10.77.0.1', 8080)]);
+  assert.equal(r.stats.lookups, 3);
+  assert.equal(r.existingActualDestination('10.77.0.99:80', conns.v4[1]), '10.77.0.1:8080');
+  assert.equal(r.existingActualDestination('[fd77::99]:80', conns.v6[1]), '[fd77::1]:8080');
+  assert.equal(r.existingActualDestination('10.77.0.1:8080', conns.direct[1]), undefined, 'not translated: nothing kept');
+  assert.equal(r.existingActualDestination('10.77.0.99:80', conns.v4[1] + 1), undefined, 'another local port');
+  assert.equal(r.stats.lookups, 3, 'answers come from memory');
+  r.close();
+});
+
 test('a process gone before its lookup, and a namespace that cannot be entered, cost nothing and do not throw', () => {
   const { r, logs } = resolverWithHost(emptyNs);
   assert.equal(r.actualDestination({ ...conn(conns.v4, '10.77.0.99', 80), pid: 99999 }), undefined);
