@@ -92,9 +92,9 @@ export class Agent {
 
     // Listen state first, so the first connection events already find their callee.
     const listenScanner = new ListenScanner(procRoot);
-    const first = await listenScanner.scan(listedProcesses(processes));
+    const first = await listenScanner.scan(listedProcesses(processes), { outbound: true });
     listens.reconcile(first.listens);
-    nat?.resolveExisting(first.outbound);
+    connections.addExisting(first.outbound);
     let addresses = first.addressesByNetns;
 
     const applyTcp = (e: TcpEvent) => {
@@ -125,7 +125,7 @@ export class Agent {
         ?? exited.ownerOf(pid, cgroupId, ''),
       peerOf: (id, atNs, openAtNs) => connections.peerOf(id, atNs, openAtNs),
       peerFromSocket: (peer) => connections.peerFromSocket(peer),
-      existingActualDestination: (destination, localPort) => nat?.existingActualDestination(destination, localPort),
+      existingActualDestination: (destination, localPort) => connections.existingActualDestination(destination, localPort),
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
       spans,

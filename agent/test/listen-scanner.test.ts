@@ -57,8 +57,12 @@ test('established connections whose local port listens nowhere in the namespace 
     + conn(2, '0A4DA8C0:9C40', '0A00600A:1538', '01', 601)
     + conn(3, '0A4DA8C0:9C41', '0A00600A:1538', '06', 0));
   try {
-    const result = await new ListenScanner(root).scan([{ pid: 20, netns: 9, containerId: '/docker/web' }]);
-    assert.deepEqual(result.outbound, [{ pid: 20, netns: 9, saddr: '192.168.77.10', sport: 40000, daddr: '10.96.0.10', dport: 5432 }]);
+    // The dialled socket is held by pid 21, of another container in the same namespace (a pod's sidecar).
+    symlinkSync('socket:[601]', join(root, '21', 'fd', '5'));
+    const procs = [{ pid: 20, netns: 9, containerId: '/docker/web' }, { pid: 21, netns: 9, containerId: '/docker/sidecar' }];
+    const result = await new ListenScanner(root).scan(procs, { outbound: true });
+    assert.deepEqual(result.outbound, [{ pid: 21, netns: 9, containerId: '/docker/sidecar', saddr: '192.168.77.10', sport: 40000, daddr: '10.96.0.10', dport: 5432 }]);
+    assert.deepEqual((await new ListenScanner(root).scan(procs)).outbound, [], 'only when asked: it reads every fd link of the namespace');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { loadNativeAddon } from '../src/kernel/native-addon.ts';
 import { ipBytes } from '../src/net/address.ts';
 import { conntrackCountRequest, conntrackGetRequest, NETLINK_NETFILTER, parseConntrackAnswer, parseConntrackCount } from '../src/net/conntrack.ts';
-import { NatResolver } from '../src/net/nat-resolver.ts';
+import { NatResolver, type OutboundConnection } from '../src/net/nat-resolver.ts';
+import { TcpConnectionTable } from '../src/net/tcp-connection-table.ts';
 import { NatNamespace } from './nat-namespace.ts';
 
 const emptyNs = `rs-empty-${randomBytes(3).toString('hex')}`;
@@ -73,14 +74,16 @@ test('a DNAT in the host namespace is found there, without asking the process\'s
   r.close();
 });
 
-test('connections older than the agent: looked up once, then found by dialled address and local port', () => {
+test('connections older than the agent: looked up once when taken in, then found by dialled address and local port', () => {
   const { r } = resolverWithHost(emptyNs);
-  r.resolveExisting([conn(conns.v4, '10.77.0.99', 80), conn(conns.v6, 'fd77::99', 80), conn(conns.direct, '10.77.0.1', 8080)]);
+  const table = new TcpConnectionTable({ containerOf: () => '/x', isHostNetns: () => false }, { ephemeralPorts: [], nat: r });
+  const existing = (c: OutboundConnection) => ({ ...c, containerId: '/docker/client' });
+  table.addExisting([existing(conn(conns.v4, '10.77.0.99', 80)), existing(conn(conns.v6, 'fd77::99', 80)), existing(conn(conns.direct, '10.77.0.1', 8080))]);
   assert.equal(r.stats.lookups, 3);
-  assert.equal(r.existingActualDestination('10.77.0.99:80', conns.v4[1]), '10.77.0.1:8080');
-  assert.equal(r.existingActualDestination('[fd77::99]:80', conns.v6[1]), '[fd77::1]:8080');
-  assert.equal(r.existingActualDestination('10.77.0.1:8080', conns.direct[1]), undefined, 'not translated: nothing kept');
-  assert.equal(r.existingActualDestination('10.77.0.99:80', conns.v4[1] + 1), undefined, 'another local port');
+  assert.equal(table.existingActualDestination('10.77.0.99:80', conns.v4[1]), '10.77.0.1:8080');
+  assert.equal(table.existingActualDestination('[fd77::99]:80', conns.v6[1]), '[fd77::1]:8080');
+  assert.equal(table.existingActualDestination('10.77.0.1:8080', conns.direct[1]), undefined, 'not translated');
+  assert.equal(table.existingActualDestination('10.77.0.99:80', conns.v4[1] + 1), undefined, 'another local port');
   assert.equal(r.stats.lookups, 3, 'answers come from memory');
   r.close();
 });

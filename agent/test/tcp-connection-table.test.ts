@@ -84,6 +84,35 @@ test('NAT: one series per actual destination behind a dialled address, failures 
   assert.equal(t.peerOf(100n, 5e8, 0)?.actualAddress, '10.0.1.1:8080');
 });
 
+test('connections open before the agent: active with their actual destination until their close, which names them by address and port', () => {
+  const t = new TcpConnectionTable({ containerOf: () => '/docker/client', isHostNetns: () => false }, {
+    ephemeralPorts: parsePortRanges('32768-60999'),
+    nat: { actualDestination: (c) => (c.daddr === '10.96.0.10' ? '10.0.1.1:5432' : undefined) },
+  });
+  const base = { pid: 100, netns: POD_NS, containerId: '/docker/client', saddr: '10.0.0.1' };
+  t.addExisting([
+    { ...base, sport: 40001, daddr: '10.96.0.10', dport: 5432 },
+    { ...base, sport: 40002, daddr: '10.96.0.10', dport: 5432 },
+    { ...base, sport: 40003, daddr: '10.0.0.2', dport: 80 },
+    { ...base, sport: 40004, daddr: '10.0.0.2', dport: 45000 }, // an ephemeral destination port: filtered
+  ]);
+  const svc = { container_id: '/docker/client', destination: '10.96.0.10:5432', actual_destination: '10.0.1.1:5432' };
+  assert.equal(value(t, 'container_net_tcp_active_connections', svc), 2);
+  assert.equal(value(t, 'container_net_tcp_successful_connects_total', svc), 0, 'not new connects');
+  assert.equal(value(t, 'container_net_tcp_active_connections', { destination: '10.0.0.2:80', actual_destination: '10.0.0.2:80' }), 1);
+  assert.equal(t.trackedConnections, 3);
+  assert.equal(t.skipped.filtered, 1);
+  assert.equal(t.existingActualDestination('10.96.0.10:5432', 40002), '10.0.1.1:5432');
+  assert.equal(t.existingActualDestination('10.0.0.2:80', 40003), undefined);
+  // The close event of one of them (its sock address never seen before) ends it.
+  t.onEvent(ev('close', { sockId: 9001n, sport: 40001, daddr: '10.96.0.10', dport: 5432, bytesSent: 300, bytesReceived: 7000 }));
+  t.onEvent(ev('close', { sockId: 9002n, sport: 49999, daddr: '10.96.0.10', dport: 5432 })); // unknown: ignored
+  assert.equal(value(t, 'container_net_tcp_active_connections', svc), 1);
+  assert.equal(value(t, 'container_net_tcp_bytes_received_total', svc), 7000);
+  assert.equal(t.existingActualDestination('10.96.0.10:5432', 40001), undefined);
+  assert.equal(t.trackedConnections, 2);
+});
+
 test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
   const t = table();
   t.onEvent(ev('connect_ok', { sockId: 10n, dport: 45000 }));

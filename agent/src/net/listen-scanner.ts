@@ -3,7 +3,7 @@
 // learn which process (and so which container) owns each listening inode.
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import type { ListenSocket } from './listen-table.ts';
-import type { OutboundConnection } from './nat-resolver.ts';
+import type { ExistingConnection } from './tcp-connection-table.ts';
 import { parseFibTrieLocalAddresses, parseIfInet6, parseProcNetTcp, TCP_STATE_ESTABLISHED, TCP_STATE_LISTEN, type ProcTcpSocket } from './proc-net-tcp.ts';
 
 export interface ScannedProcess {
@@ -15,9 +15,9 @@ export interface ScannedProcess {
 export interface ListenScanResult {
   listens: ListenSocket[];
   addressesByNetns: Map<number, string[]>;
-  /** Established connections whose local port listens nowhere in their namespace: this end dialled
-   * them (pid: a process of that namespace). For NAT lookups of connections older than the agent. */
-  outbound: OutboundConnection[];
+  /** With { outbound: true }: established connections whose local port listens nowhere in their
+   * namespace (this end dialled them), with the process and container that hold them. */
+  outbound: ExistingConnection[];
 }
 
 async function readOrEmpty(path: string): Promise<string> {
@@ -64,7 +64,7 @@ export class ListenScanner {
 
   constructor(private readonly procRoot = '/proc') {}
 
-  async scan(processes: readonly ScannedProcess[]): Promise<ListenScanResult> {
+  async scan(processes: readonly ScannedProcess[], opts: { outbound?: boolean } = {}): Promise<ListenScanResult> {
     const byNetns = new Map<number, ScannedProcess[]>();
     const alive = new Set<number>();
     for (const p of processes) {
@@ -74,7 +74,7 @@ export class ListenScanner {
       else byNetns.set(p.netns, [p]);
     }
     const listens: ListenSocket[] = [];
-    const outbound: OutboundConnection[] = [];
+    const outbound: ExistingConnection[] = [];
     const addressesByNetns = new Map<number, string[]>();
     const owners = new Map<number, { pid: number; containerId: string }>();
     for (const [netns, procs] of byNetns) {
@@ -85,7 +85,7 @@ export class ListenScanner {
       addressesByNetns.set(netns, addresses);
       const unattributed = new Map<number, { ip: string; port: number }>();
       const sockets = [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)];
-      outbound.push(...dialled(sockets, netns, procs[0]!.pid));
+      if (opts.outbound) outbound.push(...await this.dialled(sockets, netns, procs));
       for (const s of sockets) {
         if (s.state !== TCP_STATE_LISTEN || s.inode <= 0) continue;
         const known = this.owners.get(s.inode);
@@ -110,11 +110,24 @@ export class ListenScanner {
     this.owners = owners;
     return { listens, addressesByNetns, outbound };
   }
-}
 
-function dialled(sockets: readonly ProcTcpSocket[], netns: number, pid: number): OutboundConnection[] {
-  const listening = new Set(sockets.filter((s) => s.state === TCP_STATE_LISTEN).map((s) => s.localPort));
-  return sockets
-    .filter((s) => s.state === TCP_STATE_ESTABLISHED && !listening.has(s.localPort))
-    .map((s) => ({ pid, netns, saddr: s.localIp, sport: s.localPort, daddr: s.remoteIp, dport: s.remotePort }));
+  /**
+   * The namespace's connections this end dialled, each with the process that holds its socket
+   * (found through fd links: processes of one namespace may belong to different containers).
+   */
+  private async dialled(sockets: readonly ProcTcpSocket[], netns: number, procs: readonly ScannedProcess[]): Promise<ExistingConnection[]> {
+    const listening = new Set(sockets.filter((s) => s.state === TCP_STATE_LISTEN).map((s) => s.localPort));
+    const byInode = new Map(sockets.filter((s) => s.state === TCP_STATE_ESTABLISHED && s.inode > 0 && !listening.has(s.localPort)).map((s) => [s.inode, s]));
+    const out: ExistingConnection[] = [];
+    for (const p of procs) {
+      if (byInode.size === 0) break;
+      for (const inode of await socketInodesOf(this.procRoot, p.pid)) {
+        const s = byInode.get(inode);
+        if (!s) continue;
+        byInode.delete(inode);
+        out.push({ pid: p.pid, netns, containerId: p.containerId, saddr: s.localIp, sport: s.localPort, daddr: s.remoteIp, dport: s.remotePort });
+      }
+    }
+    return out;
+  }
 }

@@ -52,18 +52,13 @@ const COUNT_TTL_MS = 1000;
 /** A namespace's socket keeps the namespace alive: close it once unused this long. */
 const IDLE_CLOSE_MS = 120_000;
 const MAX_SOCKETS = 1024;
-/** Connections older than the agent remembered with their translation. */
-const MAX_EXISTING = 100_000;
 
-const existingKey = (destination: string, localPort: number) => `${destination}|${localPort}`;
 
 export class NatResolver {
   private readonly sockets = new Map<number, NamespaceSocket>();
   private seq = 1;
   private lastSweepMs = 0;
   private readonly problems: ProblemLog;
-  /** Translations of connections older than the agent, by the dialled host:port and local port. */
-  private readonly existing = new Map<string, string>();
   /** Lookups made, translations found, namespaces not asked (tracking nothing), failures. */
   readonly stats = { lookups: 0, translated: 0, skipped: 0, errors: 0 };
 
@@ -94,23 +89,6 @@ export class NatResolver {
       return joinHostPort(actual.ip, actual.port);
     }
     return undefined;
-  }
-
-  /**
-   * Looks up connections that were open before the agent started (from /proc, see
-   * listen-scanner.ts): their requests carry no connect event to take the answer from.
-   */
-  resolveExisting(connections: readonly OutboundConnection[]): void {
-    for (const c of connections) {
-      if (this.existing.size >= MAX_EXISTING) break;
-      const actual = this.actualDestination(c);
-      if (actual) this.existing.set(existingKey(joinHostPort(c.daddr, c.dport), c.sport), actual);
-    }
-  }
-
-  /** The post-NAT host:port of a connection resolveExisting() was given, by its dialled host:port and local port. */
-  existingActualDestination(destination: string, localPort: number): string | undefined {
-    return this.existing.size === 0 ? undefined : this.existing.get(existingKey(destination, localPort));
   }
 
   get openSockets(): number {

@@ -24,6 +24,8 @@ interface DestinationStats {
   destination: string;
   actualDestination: string;
   successfulConnects: number;
+  /** Connections already open when the agent started (no connect event): shown all the same. */
+  adopted: number;
   connectSeconds: number;
   failedConnects: number;
   active: number;
@@ -36,6 +38,15 @@ interface TrackedConnection {
   containerId: string;
   stats: DestinationStats;
 }
+
+/** An established outbound connection found in /proc when the agent started (listen-scanner.ts). */
+export interface ExistingConnection extends OutboundConnection {
+  containerId: string;
+}
+
+/** Connections older than the agent are known by their dialled host:port and local port: what
+ * both their close event and their requests' events carry (no sock address is in /proc). */
+const existingKey = (destination: string, localPort: number) => `${destination}|${localPort}`;
 
 /** The other end of a connection, for request metrics and spans that arrive on another ring buffer. */
 export interface ConnectionPeer {
@@ -76,6 +87,7 @@ const ALWAYS_KEPT_PORT = 50051;
 export class TcpConnectionTable {
   private readonly byContainer = new Map<string, Map<string, DestinationStats>>();
   private readonly open = new Map<bigint, TrackedConnection>();
+  private readonly existing = new Map<string, TrackedConnection & { actualAddress?: string }>();
   private readonly peers = new Map<bigint, PeerLifetime>();
   /** Per sock address, newest first; closedOrder holds the same entries' sock ids in closing order. */
   private readonly closedPeers = new Map<bigint, PeerLifetime[]>();
@@ -129,13 +141,35 @@ export class TcpConnectionTable {
   }
 
   get trackedConnections(): number {
-    return this.open.size;
+    return this.open.size + this.existing.size;
   }
 
-  private tracked(e: TcpEvent): boolean {
-    if (e.dport !== ALWAYS_KEPT_PORT && inRanges(e.dport, this.opts.ephemeralPorts)) return false;
-    if (isLinkLocal(e.daddr)) return false;
-    if (isLoopback(e.daddr) && !this.resolver.isHostNetns(e.netns)) return false;
+  /**
+   * Takes in the connections that were open before the agent started: counted as active (with
+   * their actual destination) until their close event, which names them by address and port.
+   */
+  addExisting(connections: readonly ExistingConnection[]): void {
+    for (const c of connections) {
+      if (!this.tracked(c.daddr, c.dport, c.netns)) { this.skipped.filtered++; continue; }
+      if (this.open.size + this.existing.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; continue; }
+      const destination = joinHostPort(c.daddr, c.dport);
+      const actualAddress = this.opts.nat?.actualDestination(c);
+      const stats = this.statsFor(c.containerId, destination, actualAddress ?? destination);
+      stats.adopted++;
+      stats.active++;
+      this.existing.set(existingKey(destination, c.sport), { containerId: c.containerId, stats, actualAddress });
+    }
+  }
+
+  /** Where NAT sent a connection addExisting() took in, by its dialled host:port and local port. */
+  existingActualDestination(destination: string, localPort: number): string | undefined {
+    return this.existing.size === 0 ? undefined : this.existing.get(existingKey(destination, localPort))?.actualAddress;
+  }
+
+  private tracked(daddr: string, dport: number, netns: number): boolean {
+    if (dport !== ALWAYS_KEPT_PORT && inRanges(dport, this.opts.ephemeralPorts)) return false;
+    if (isLinkLocal(daddr)) return false;
+    if (isLoopback(daddr) && !this.resolver.isHostNetns(netns)) return false;
     return true;
   }
 
@@ -146,14 +180,14 @@ export class TcpConnectionTable {
     const key = destination === actualDestination ? destination : `${destination} ${actualDestination}`;
     let s = dests.get(key);
     if (!s) {
-      s = { destination, actualDestination, successfulConnects: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
+      s = { destination, actualDestination, successfulConnects: 0, adopted: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
       dests.set(key, s);
     }
     return s;
   }
 
   private onConnect(e: TcpEvent, ok: boolean): void {
-    if (!this.tracked(e)) { this.skipped.filtered++; return; }
+    if (!this.tracked(e.daddr, e.dport, e.netns)) { this.skipped.filtered++; return; }
     const containerId = this.resolver.containerOf(e);
     if (!containerId) {
       this.skipped.unknownOwner++;
@@ -185,12 +219,20 @@ export class TcpConnectionTable {
       this.closedOrder.push(e.sockId);
       if (this.closedOrder.length - this.closedHead > RECENTLY_CLOSED) this.forgetOldestClosed();
     }
-    const c = this.open.get(e.sockId);
-    if (!c) return; // inbound, or opened before the agent started
+    const c = this.open.get(e.sockId) ?? this.takeExisting(e);
+    if (!c) return; // inbound, or filtered
     this.open.delete(e.sockId);
     c.stats.active--;
     c.stats.bytesSent += e.bytesSent;
     c.stats.bytesReceived += e.bytesReceived;
+  }
+
+  private takeExisting(e: TcpEvent): TrackedConnection | undefined {
+    if (this.existing.size === 0) return undefined;
+    const key = existingKey(joinHostPort(e.daddr, e.dport), e.sport);
+    const c = this.existing.get(key);
+    if (c) this.existing.delete(key);
+    return c;
   }
 
   /** Drops the connection that closed first of those kept: the oldest entry of its sock's list. */
@@ -212,7 +254,7 @@ export class TcpConnectionTable {
 
   collect(): MetricFamily[] {
     // A destination that only ever failed has no successful-connect series, as in Coroot's agent.
-    const connected = (s: DestinationStats) => s.successfulConnects > 0;
+    const connected = (s: DestinationStats) => s.successfulConnects > 0 || s.adopted > 0;
     const fam = (name: string, help: string, type: 'counter' | 'gauge', value: (s: DestinationStats) => number,
       include: (s: DestinationStats) => boolean, withActual = true): MetricFamily => {
       const samples: MetricSample[] = [];
