@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadNativeAddon } from '../src/kernel/native-addon.ts';
-import { ipBytes } from '../src/net/address.ts';
+import { ipBytes, splitHostPort } from '../src/net/address.ts';
 import { conntrackCountRequest, conntrackGetRequest, NETLINK_NETFILTER, parseConntrackAnswer, parseConntrackCount } from '../src/net/conntrack.ts';
 import { NatResolver, type OutboundConnection } from '../src/net/nat-resolver.ts';
 import { TcpConnectionTable } from '../src/net/tcp-connection-table.ts';
@@ -147,6 +147,9 @@ test('addresses in text form become their bytes; mixed families make no request'
   assert.deepEqual([...ipBytes('::')!], new Array(16).fill(0));
   assert.deepEqual([...ipBytes('1:2:3:4:5:6:7:8')!], [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
   for (const bad of ['', 'x', '1.2.3', '256.1.1.1', '1::2::3', 'fd77::1%eth0']) assert.equal(ipBytes(bad), undefined, bad);
+  assert.deepEqual(splitHostPort('10.0.0.1:8080'), { ip: '10.0.0.1', port: 8080 });
+  assert.deepEqual(splitHostPort('[fd77::1]:443'), { ip: 'fd77::1', port: 443 });
+  for (const bad of ['', ':80', '10.0.0.1', '10.0.0.1:x', '10.0.0.1:70000', 'fd77::1:443', 'host:80', '[10.0.0.1]:80']) assert.equal(splitHostPort(bad), undefined, bad);
   assert.equal(conntrackGetRequest({ src: '10.0.0.1', sport: 1, dst: 'fd77::1', dport: 2 }, 1), undefined);
   assert.equal(conntrackGetRequest({ src: 'nonsense', sport: 1, dst: '10.0.0.1', dport: 2 }, 1), undefined);
 });

@@ -119,8 +119,23 @@ test('connections and requests to a DNAT\'ed address carry the backend each reac
     assert.equal(pick(settled, 'container_http_inbound_requests_total', { container_id: webIds[i]!, status: '2xx' })[0]?.value, truth[web.name]!['200'] ?? 0, `${web.name}: the client's 200s`);
   }
 
-  // The service map resolves the virtual address to the two containers behind it.
+  // Each request's span names the backend it reached as its peer (net.peer.*), with the path.
   await agent.pushNow();
+  const spans = await eventually('the client\'s spans stored', async () => {
+    const rows = (await server.telemetry!.store.selectSpans({ serviceName: clientId, limit: 1000 })).filter((r) => r.kind === 3);
+    return rows.length >= OK + MISSING ? rows : undefined;
+  });
+  const spanCounts: Record<string, Record<string, number>> = {};
+  for (const r of spans) {
+    const web = webs.find((w) => w.ip === r.attributes['net.peer.name']);
+    const backend = web?.name ?? String(r.attributes['net.peer.name']);
+    assert.equal(String(r.attributes['net.peer.port']), '80');
+    const status = String(r.attributes['http.status_code']);
+    (spanCounts[backend] ??= {})[status] = (spanCounts[backend]![status] ?? 0) + 1;
+  }
+  assert.deepEqual(spanCounts, truth, 'spans per backend and status equal the client\'s');
+
+  // The service map resolves the virtual address to the two containers behind it.
   const map = await (await fetch(`${server.url}/api/service-map?window=300`)).json() as { edges: Array<{ source: string; target: string; connects: number; destinations: string[] }> };
   const fromClient = map.edges.filter((e) => e.source === clientId).sort((a, b) => a.target.localeCompare(b.target));
   assert.deepEqual(fromClient.map((e) => [e.target, e.connects, e.destinations]), webIds.map((id, i) => [id, total(webs[i]!.name), [SERVICE]]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),

@@ -6,6 +6,17 @@ export function joinHostPort(ip: string, port: number): string {
   return isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** The ip and port of a host:port as joinHostPort writes it; undefined when it is not one. */
+export function splitHostPort(address: string): { ip: string; port: number } | undefined {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  const host = address.slice(0, colon);
+  const ip = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bracketed = host.startsWith('[');
+  return (isIPv4(ip) && !bracketed) || (isIPv6(ip) && bracketed) ? { ip, port } : undefined;
+}
+
 export function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
 }

@@ -14,6 +14,7 @@ import { BrokerStreams } from './broker-streams.ts';
 import { DnsDomains } from './dns-domains.ts';
 import type { RequestMetrics } from './request-metrics.ts';
 import { spanFromRequest } from './request-span.ts';
+import { splitHostPort } from '../net/address.ts';
 
 export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
@@ -176,9 +177,11 @@ export class RequestPipeline {
     });
     if (!this.deps.spans || durationNs === undefined) return;
     const end = BigInt(Math.round(e.timestampNs)) + monoToUnixNs;
+    // net.peer.* name the actual destination when NAT is known (the dialled one otherwise), as Coroot's spans do.
+    const spanPeer = (actualDestination && splitHostPort(actualDestination)) || peer;
     const span = spanFromRequest({
       protocol, direction: e.direction, request, response, startUnixNano: end - BigInt(Math.round(durationNs)), durationNs: BigInt(Math.round(durationNs)),
-      peerIp: peer?.ip ?? '', peerPort: peer?.port ?? 0, tls: e.tls,
+      peerIp: spanPeer?.ip ?? '', peerPort: spanPeer?.port ?? 0, tls: e.tls,
     });
     if (span) this.deps.spans.add(this.deps.resourceOf(containerId), span);
   }
