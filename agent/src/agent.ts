@@ -23,6 +23,7 @@ import { SpanExporter } from './export/span-exporter.ts';
 import { AGENT_VERSION, NodeCollector } from './host/node-collector.ts';
 import { RequestMetrics } from './requests/request-metrics.ts';
 import { RequestPipeline } from './requests/request-pipeline.ts';
+import { IpToFqdn } from './requests/ip-to-fqdn.ts';
 import { parsePortRanges } from './net/address.ts';
 import { ListenScanner, readNamespaceAddresses, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
@@ -119,6 +120,7 @@ export class Agent {
 
     // Requests: kernel-paired L7 events → parsers → request metrics and spans.
     const requestMetrics = new RequestMetrics();
+    const ipToFqdn = new IpToFqdn();
     const spans = collectorBase ? new SpanExporter({ url: `${collectorBase}/v1/traces`, apiKey: opts.apiKey, scopeVersion: AGENT_VERSION, log: opts.log }) : undefined;
     const requests = new RequestPipeline({
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid, cgroupId)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId
@@ -126,6 +128,7 @@ export class Agent {
       peerOf: (id, atNs, openAtNs) => connections.peerOf(id, atNs, openAtNs),
       peerFromSocket: (peer) => connections.peerFromSocket(peer),
       existingActualDestination: (destination, localPort) => connections.existingActualDestination(destination, localPort),
+      ipToFqdn,
       resourceOf: (containerId) => ({ serviceName: processes.container(containerId)?.appId ?? containerId, containerId, hostName: node.hostname, hostId: node.machineId }),
       metrics: requestMetrics,
       spans,
@@ -184,6 +187,7 @@ export class Agent {
       new ContainerCollector(processes, opts.minContainerAgeMs),
       { collect: () => connections.collect() },
       { collect: () => requestMetrics.collect() },
+      ipToFqdn,
       { collect: () => [listens.collect((ns) => addresses.get(ns) ?? [], hostNetns)] },
       new AgentSelfCollector({
         capabilities: () => [...tracer.capabilities(), ...(l7?.capabilities() ?? [])],

@@ -36,6 +36,9 @@ const edge = (source: string, target: string) => {
 before(async () => {
   srv = await startTestServer();
   const res = await push(srv.url, [
+    // The worker resolved example.com to the external address it calls (and an unrelated pair).
+    gauge('ip_to_fqdn', { ip: '93.184.216.34', fqdn: 'example.com', machine_id: 'm2' }, 1),
+    gauge('ip_to_fqdn', { ip: '198.51.100.7', fqdn: 'other.example', machine_id: 'm2' }, 1),
     gauge('container_info', { container_id: frontend, machine_id: 'm1', image: 'nginx' }, 1),
     gauge('container_info', { container_id: frontend, machine_id: 'm2', image: 'nginx' }, 1),
     gauge('container_info', { container_id: api, machine_id: 'm3', image: 'api' }, 1),
@@ -89,7 +92,7 @@ describe('service map', () => {
 
   it('has exactly the four real edges', () => {
     assert.deepEqual(map.edges.map((e) => [e.source, e.target]), [
-      [api, frontend], [frontend, api], [worker, api], [worker, 'external:93.184.216.34:443'],
+      [api, frontend], [frontend, api], [worker, api], [worker, 'external:example.com:443'],
     ]);
   });
 
@@ -118,7 +121,7 @@ describe('service map', () => {
   });
 
   it('an address nobody listens on is external; retransmits make it a warning', () => {
-    const e = edge(worker, 'external:93.184.216.34:443');
+    const e = edge(worker, 'external:example.com:443');
     assertClose(e.connects, 20, 'connects');
     assertClose(e.retransmits, 10, 'retransmits');
     assert.equal(e.failures, 0);
@@ -159,6 +162,17 @@ describe('service map builder', () => {
       generatedAt: 0,
     });
     assert.equal(m.edges[0]!.target, 'external:10.0.0.5:82');
+  });
+
+  it('names an external destination by the domain its callers resolved, the dialled one when NAT hid it, else by address', () => {
+    const c = (destination: string, actualDestination: string) => ({ containerId: 'c', destination, actualDestination, connects: 1, failures: 0, retransmits: 0, activeConnections: 0 });
+    const m = buildServiceMap({
+      instances: [], listens: [],
+      connections: [c('203.0.113.5:443', '203.0.113.5:443'), c('[2001:db8::5]:443', ''), c('198.51.100.9:5432', '10.0.0.9:5432'), c('198.51.100.10:80', '')],
+      fqdnByIp: new Map([['203.0.113.5', 'api.example.com'], ['2001:db8::5', 'v6.example.com'], ['198.51.100.9', 'db.example.com']]),
+      generatedAt: 0,
+    });
+    assert.deepEqual(m.edges.map((e) => e.target).sort(), ['external:198.51.100.10:80', 'external:api.example.com:443', 'external:db.example.com:5432', 'external:v6.example.com:443']);
   });
 
   it('matches IPv6 listen addresses by IP', () => {

@@ -133,6 +133,10 @@ test('DNS requests by type, domain and status equal the client\'s outcomes, on b
   assert.ok(webLatency > 0 && webLatency / 6 < 1, `mean latency of web.${DOMAIN} ${webLatency / 6} s is positive and below 1 s`);
   const buckets = settled.filter((s) => s.name === 'container_dns_requests_duration_seconds_total_bucket' && s.labels.container_id === clientId && s.labels.domain === `web.${DOMAIN}`);
   assert.ok(buckets.length > 5 && buckets.some((b) => b.labels.le === '+Inf'), 'a latency histogram with buckets per domain');
+
+  // The answers' addresses, named by the questions that got them (ip_to_fqdn); nothing from NXDOMAIN, REFUSED or reverse lookups.
+  const pairs = settled.filter((x) => x.name === 'ip_to_fqdn' && x.labels.fqdn?.endsWith(DOMAIN)).map((x) => `${x.labels.ip} ${x.labels.fqdn} ${x.value}`).sort();
+  assert.deepEqual(pairs, [`${SUBNET}.50 web.${DOMAIN} 1`, `${SUBNET}.51 db.${DOMAIN} 1`, `fd00::52 v6.${DOMAIN} 1`]);
 });
 
 test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exactly on both sides', async () => {

@@ -15,6 +15,7 @@ import { DnsDomains } from './dns-domains.ts';
 import type { RequestMetrics } from './request-metrics.ts';
 import { spanFromRequest } from './request-span.ts';
 import { splitHostPort } from '../net/address.ts';
+import type { IpToFqdn } from './ip-to-fqdn.ts';
 
 export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
@@ -26,6 +27,8 @@ export interface RequestPipelineDeps {
   peerFromSocket?(peer: ConnectionPeer): ConnectionPeer | null | undefined;
   /** Where NAT sent a connection older than the agent, by its dialled host:port and local port (nat-resolver.ts). */
   existingActualDestination?(destination: string, localPort: number): string | undefined;
+  /** Fed with every DNS answer's addresses (ip_to_fqdn). */
+  ipToFqdn?: IpToFqdn;
   resourceOf(containerId: string): SpanResource;
   metrics: RequestMetrics;
   spans?: SpanExporter;
@@ -142,6 +145,7 @@ export class RequestPipeline {
     const containerId = owner ?? this.deps.containerOf(e.pid, e.cgroupId);
     if (!containerId) { this.skipped.unknownOwner++; return; }
     const dns = protocol === 'dns' ? this.dnsDomains.labels(containerId, request, response) : undefined;
+    if (protocol === 'dns' && response?.addresses && request.domain !== undefined) this.deps.ipToFqdn?.observe(request.domain, response.addresses);
     if (protocol === 'dns' && !dns) return;
     // What the socket itself said when tracking began is authoritative; the TCP table decides for
     // loopback peers, whose filter depends on the owner's netns, and when the kernel had no peer.

@@ -25,13 +25,14 @@ export function registerServiceMapApi(app: FastifyInstance, source: SeriesSource
 export async function serviceMap(source: SeriesSource, windowSeconds: number, timeMs: number): Promise<ServiceMap> {
   const w = `${windowSeconds}s`;
   const byKey = 'container_id, destination, actual_destination';
-  const [info, listen, connects, failures, retransmits, active] = await Promise.all([
+  const [info, listen, connects, failures, retransmits, active, fqdns] = await Promise.all([
     instantQuery(source, `container_info[${w}]`, timeMs),
     instantQuery(source, `container_net_tcp_listen_info[${w}]`, timeMs),
     instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_successful_connects_total[${w}]))`, timeMs),
     instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_failed_connects_total[${w}]))`, timeMs),
     instantQuery(source, `sum by (${byKey}) (increase_pure(container_net_tcp_retransmits_total[${w}]))`, timeMs),
     instantQuery(source, `sum by (${byKey}) (container_net_tcp_active_connections)`, timeMs),
+    instantQuery(source, `max by (ip, fqdn) (last_over_time(ip_to_fqdn[${w}]))`, timeMs),
   ]);
 
   const instances: ContainerInstance[] = series(info)
@@ -63,7 +64,15 @@ export async function serviceMap(source: SeriesSource, windowSeconds: number, ti
   add(retransmits, 'retransmits');
   add(active, 'activeConnections');
 
-  return buildServiceMap({ instances, listens, connections: [...stats.values()], generatedAt: timeMs });
+  // An address some agent saw answer for more than one name keeps the first in label order: stable between requests.
+  const fqdnByIp = new Map<string, string>();
+  if (fqdns.resultType === 'vector') {
+    for (const { metric } of [...fqdns.result].sort((a, b) => (a.metric.fqdn ?? '').localeCompare(b.metric.fqdn ?? ''))) {
+      if (metric.ip && metric.fqdn && !fqdnByIp.has(metric.ip)) fqdnByIp.set(metric.ip, metric.fqdn);
+    }
+  }
+
+  return buildServiceMap({ instances, listens, connections: [...stats.values()], fqdnByIp, generatedAt: timeMs });
 }
 
 function series(r: InstantResult): { metric: Record<string, string>; values: [number, string][] }[] {

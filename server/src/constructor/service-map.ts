@@ -23,6 +23,8 @@ export interface ServiceMapInput {
   instances: readonly ContainerInstance[];
   listens: readonly ListenAddress[];
   connections: readonly ConnectionStats[];
+  /** IP → the domain name DNS answers gave it (ip_to_fqdn): external destinations are named by it. */
+  fqdnByIp?: ReadonlyMap<string, string>;
   generatedAt: number;
 }
 
@@ -34,7 +36,7 @@ export function buildServiceMap(input: ServiceMapInput): ServiceMap {
     if (i.instance !== '') s.add(i.instance);
   }
 
-  const resolve = targetResolver(input.listens);
+  const resolve = targetResolver(input.listens, input.fqdnByIp ?? new Map());
   const edges = new Map<string, ServiceMapEdge & { dests: Set<string> }>();
   for (const c of input.connections) {
     // A key with no activity in the window is history, not a link: drawing it would be a phantom.
@@ -72,9 +74,10 @@ function edgeStatus(e: { failures: number; retransmits: number }): EdgeStatus {
 /**
  * Maps a dialled address to the application behind it: an exact listen address first (post-NAT,
  * then as dialled); else, if exactly one application listens anywhere on that IP, that one — so
- * connects refused by a closed port of a known app still point at the app; else external.
+ * connects refused by a closed port of a known app still point at the app; else external, named
+ * by the domain its callers resolved ("external:api.example.com:443") when known, else by address.
  */
-function targetResolver(listens: readonly ListenAddress[]): (actual: string, dialled: string) => string {
+function targetResolver(listens: readonly ListenAddress[], fqdnByIp: ReadonlyMap<string, string>): (actual: string, dialled: string) => string {
   const byAddr = new Map<string, Set<string>>();
   const byIp = new Map<string, Set<string>>();
   const add = (m: Map<string, Set<string>>, k: string, v: string): void => {
@@ -96,7 +99,9 @@ function targetResolver(listens: readonly ListenAddress[]): (actual: string, dia
     }
     const ip = hostOf(addr);
     const byHost = ip === undefined ? undefined : only(byIp.get(ip));
-    return byHost ?? `external:${addr}`;
+    if (byHost !== undefined) return byHost;
+    const fqdn = ip === undefined ? undefined : fqdnByIp.get(ip) ?? fqdnByIp.get(hostOf(dialled) ?? '');
+    return fqdn !== undefined ? `external:${fqdn}:${addr.slice(addr.lastIndexOf(':') + 1)}` : `external:${addr}`;
   };
 }
 
