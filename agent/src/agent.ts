@@ -86,10 +86,11 @@ export class Agent {
     await processes.scan();
     const listens = new ListenTable();
     const nat = opts.disableNatResolution ? undefined : startNatResolver(hostNetns, procRoot, opts.log);
+    const ipToFqdn = new IpToFqdn();
     const connections = new TcpConnectionTable({
       containerOf: (e) => ownerOf(processes, listens, e) ?? exited.ownerOf(e.pid, e.cgroupId, e.comm),
       isHostNetns: (ns) => ns === hostNetns,
-    }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange), nat });
+    }, { ephemeralPorts: parsePortRanges(opts.ephemeralPortRange), nat, fqdn: ipToFqdn });
 
     // Listen state first, so the first connection events already find their callee.
     const listenScanner = new ListenScanner(procRoot);
@@ -120,7 +121,6 @@ export class Agent {
 
     // Requests: kernel-paired L7 events → parsers → request metrics and spans.
     const requestMetrics = new RequestMetrics();
-    const ipToFqdn = new IpToFqdn();
     const spans = collectorBase ? new SpanExporter({ url: `${collectorBase}/v1/traces`, apiKey: opts.apiKey, scopeVersion: AGENT_VERSION, log: opts.log }) : undefined;
     const requests = new RequestPipeline({
       containerOf: (pid, cgroupId) => processes.containerOfPid(pid, cgroupId)?.containerId ?? processes.containerOfCgroupId(cgroupId)?.containerId

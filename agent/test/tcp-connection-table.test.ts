@@ -113,6 +113,19 @@ test('connections open before the agent: active with their actual destination un
   assert.equal(t.trackedConnections, 2);
 });
 
+test('FQDN mode: connections to a public pool behind a name are one series under the name, without actual_destination', () => {
+  const t = new TcpConnectionTable({ containerOf: () => '/docker/client', isHostNetns: () => false }, {
+    ephemeralPorts: [],
+    fqdn: { destinationOf: (ip, port) => (ip.startsWith('203.0.113.') ? `cdn.example.com:${port}` : undefined) },
+  });
+  t.onEvent(ev('connect_ok', { sockId: 1n, daddr: '203.0.113.10', dport: 443 }));
+  t.onEvent(ev('connect_ok', { sockId: 2n, daddr: '203.0.113.11', dport: 443 }));
+  t.onEvent(ev('connect_ok', { sockId: 3n, daddr: '10.0.0.2', dport: 80 }));
+  const ok = t.collect().find((f) => f.name === 'container_net_tcp_successful_connects_total')!.samples;
+  assert.deepEqual(ok.map((s) => [s.labels.destination, s.labels.actual_destination, s.value]), [['cdn.example.com:443', undefined, 2], ['10.0.0.2:80', '10.0.0.2:80', 1]]);
+  assert.equal(t.peerOf(1n, 0)?.address, '203.0.113.10:443', 'the peer stays the address (spans name it)');
+});
+
 test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
   const t = table();
   t.onEvent(ev('connect_ok', { sockId: 10n, dport: 45000 }));

@@ -3,7 +3,7 @@
 // gauge is the number of connections opened and not yet closed.
 import type { MetricFamily, MetricSample } from '../export/metric-family.ts';
 import type { TcpEvent } from '../kernel/tcp-event-decoder.ts';
-import { inRanges, isLinkLocal, isLoopback, joinHostPort, type PortRange } from './address.ts';
+import { inRanges, isLinkLocal, isLoopback, joinHostPort, splitHostPort, type PortRange } from './address.ts';
 import type { OutboundConnection } from './nat-resolver.ts';
 
 /** Who owns an event: resolved by the agent from pid, cgroup id and the listen table. */
@@ -18,6 +18,8 @@ export interface TcpConnectionTableOptions {
   maxConnections?: number;
   /** Post-NAT address of a new outbound connection (nat-resolver.ts); without it, actual_destination is destination. */
   nat?: { actualDestination(c: OutboundConnection): string | undefined };
+  /** FQDN mode (ip-to-fqdn.ts): the name to label a connection to this actual ip and dialled port by, if any. */
+  fqdn?: { destinationOf(ip: string, port: number): string | undefined };
 }
 
 interface DestinationStats {
@@ -195,10 +197,12 @@ export class TcpConnectionTable {
       if (ok) this.rememberPeer(e, 'outbound');
       return;
     }
-    const destination = joinHostPort(e.daddr, e.dport);
+    const dialled = joinHostPort(e.daddr, e.dport);
     // A failed connect carries no actual destination (failed_connects has no such label).
     const actual = ok ? this.opts.nat?.actualDestination(e) : undefined;
-    const s = this.statsFor(containerId, destination, actual ?? destination);
+    const byName = this.opts.fqdn?.destinationOf(actual ? splitHostPort(actual)?.ip ?? e.daddr : e.daddr, e.dport);
+    const destination = byName ?? dialled;
+    const s = this.statsFor(containerId, destination, byName !== undefined ? '' : actual ?? destination);
     if (!ok) { s.failedConnects++; return; }
     s.successfulConnects++;
     s.connectSeconds += e.durationNs / 1e9;
@@ -262,7 +266,7 @@ export class TcpConnectionTable {
         for (const s of dests.values()) {
           if (!include(s)) continue;
           const labels: Record<string, string> = { container_id: containerId, destination: s.destination };
-          if (withActual) labels.actual_destination = s.actualDestination;
+          if (withActual && s.actualDestination !== '') labels.actual_destination = s.actualDestination;
           samples.push({ labels, value: value(s) });
         }
       }

@@ -66,7 +66,10 @@ interface PeerSeries {
 /** The labels a request series has besides status/method: its container and peer (or DNS question). */
 function peerLabels(containerId: string, dns: boolean, outbound: boolean, a: string, b: string): Record<string, string> {
   const labels: Record<string, string> = { container_id: containerId };
-  if (dns) { labels.request_type = a; labels.domain = b; } else if (outbound) { labels.destination = a; labels.actual_destination = b; }
+  if (dns) { labels.request_type = a; labels.domain = b; } else if (outbound) {
+    labels.destination = a;
+    if (b !== '') labels.actual_destination = b; // '' in FQDN mode: the name is the destination
+  }
   return labels;
 }
 

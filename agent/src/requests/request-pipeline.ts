@@ -173,10 +173,13 @@ export class RequestPipeline {
     if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
     const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress
       : peer && e.direction === 'outbound' && !e.opened && e.localPort ? this.deps.existingActualDestination?.(peer.address, e.localPort) : undefined;
+    // FQDN mode: a connection to one of a public pool of addresses behind a name is labelled by the name.
+    const byName = peer && e.direction === 'outbound' && this.deps.ipToFqdn
+      ? this.deps.ipToFqdn.destinationOf(actualDestination ? splitHostPort(actualDestination)?.ip ?? peer.ip : peer.ip, peer.port) : undefined;
     this.deps.metrics.observe({
       containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
       durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
-      destination: e.direction === 'outbound' ? peer?.address : undefined, actualDestination,
+      destination: e.direction === 'outbound' ? byName ?? peer?.address : undefined, actualDestination: byName !== undefined ? '' : actualDestination,
       method: request.direction, requestType: dns?.requestType, domain: dns?.domain,
     });
     if (!this.deps.spans || durationNs === undefined) return;
