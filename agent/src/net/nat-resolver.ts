@@ -53,7 +53,6 @@ const COUNT_TTL_MS = 1000;
 const IDLE_CLOSE_MS = 120_000;
 const MAX_SOCKETS = 1024;
 
-
 export class NatResolver {
   private readonly sockets = new Map<number, NamespaceSocket>();
   private seq = 1;

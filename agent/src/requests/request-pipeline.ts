@@ -19,13 +19,12 @@ import type { IpToFqdn } from './ip-to-fqdn.ts';
 
 export interface RequestPipelineDeps {
   containerOf(pid: number, cgroupId: number): string | undefined;
-  /** The peer of the connection with that id at that monotonic time. */
   /** The TCP table's peer of the connection open at atNs (and, when given, still open at openAtNs). */
   peerOf(connectionId: bigint, atNs: number, openAtNs?: number): ConnectionPeer | undefined;
   /** The peer a socket reported (see TcpConnectionTable.peerFromSocket): null when filtered out,
    * undefined when only the TCP event can tell. */
   peerFromSocket?(peer: ConnectionPeer): ConnectionPeer | null | undefined;
-  /** Where NAT sent a connection older than the agent, by its dialled host:port and local port (nat-resolver.ts). */
+  /** Where NAT sent a connection older than the agent, by its dialled host:port and local port (TcpConnectionTable). */
   existingActualDestination?(destination: string, localPort: number): string | undefined;
   /** Fed with every DNS answer's addresses (ip_to_fqdn). */
   ipToFqdn?: IpToFqdn;
