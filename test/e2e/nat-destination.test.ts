@@ -3,7 +3,10 @@
 // to two nginx containers in turn. The agent must report the dialled address as destination and
 // the backend each connection really reached as actual_destination, with counts equal to the
 // client's own for connections and HTTP requests alike, no series for the virtual address as a
-// backend, and a service map whose edges go to the two nginx containers, not to an external node.
+// backend, spans that name the backend, and a service map whose edges go to the two nginx
+// containers, not to an external node. A keep-alive connection through the same address opened
+// before the agent started must be found at its start: active under its backend, and its
+// requests counted there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
