@@ -77,6 +77,13 @@ export class ListenScanner {
     const outbound: ExistingConnection[] = [];
     const addressesByNetns = new Map<number, string[]>();
     const owners = new Map<number, { pid: number; containerId: string }>();
+    // Listen owners and dialled connections are both found through fd links: read each process's once.
+    const socketsOfPid = new Map<number, Promise<number[]>>();
+    const inodesOf = (pid: number) => {
+      let p = socketsOfPid.get(pid);
+      if (!p) socketsOfPid.set(pid, (p = socketInodesOf(this.procRoot, pid)));
+      return p;
+    };
     for (const [netns, procs] of byNetns) {
       const probe = `${this.procRoot}/${procs[0]!.pid}/net`;
       const [tcp4, tcp6, addresses] = await Promise.all([
@@ -85,7 +92,7 @@ export class ListenScanner {
       addressesByNetns.set(netns, addresses);
       const unattributed = new Map<number, { ip: string; port: number }>();
       const sockets = [...parseProcNetTcp(tcp4), ...parseProcNetTcp(tcp6)];
-      if (opts.outbound) outbound.push(...await this.dialled(sockets, netns, procs));
+      if (opts.outbound) outbound.push(...await dialled(sockets, netns, procs, inodesOf));
       for (const s of sockets) {
         if (s.state !== TCP_STATE_LISTEN || s.inode <= 0) continue;
         const known = this.owners.get(s.inode);
@@ -98,7 +105,7 @@ export class ListenScanner {
       }
       for (const p of procs) {
         if (unattributed.size === 0) break;
-        for (const inode of await socketInodesOf(this.procRoot, p.pid)) {
+        for (const inode of await inodesOf(p.pid)) {
           const l = unattributed.get(inode);
           if (!l) continue;
           owners.set(inode, { pid: p.pid, containerId: p.containerId });
@@ -110,24 +117,25 @@ export class ListenScanner {
     this.owners = owners;
     return { listens, addressesByNetns, outbound };
   }
+}
 
-  /**
-   * The namespace's connections this end dialled, each with the process that holds its socket
-   * (found through fd links: processes of one namespace may belong to different containers).
-   */
-  private async dialled(sockets: readonly ProcTcpSocket[], netns: number, procs: readonly ScannedProcess[]): Promise<ExistingConnection[]> {
-    const listening = new Set(sockets.filter((s) => s.state === TCP_STATE_LISTEN).map((s) => s.localPort));
-    const byInode = new Map(sockets.filter((s) => s.state === TCP_STATE_ESTABLISHED && s.inode > 0 && !listening.has(s.localPort)).map((s) => [s.inode, s]));
-    const out: ExistingConnection[] = [];
-    for (const p of procs) {
-      if (byInode.size === 0) break;
-      for (const inode of await socketInodesOf(this.procRoot, p.pid)) {
-        const s = byInode.get(inode);
-        if (!s) continue;
-        byInode.delete(inode);
-        out.push({ pid: p.pid, netns, containerId: p.containerId, saddr: s.localIp, sport: s.localPort, daddr: s.remoteIp, dport: s.remotePort });
-      }
+/**
+ * The namespace's connections this end dialled, each with the process that holds its socket
+ * (found through fd links: processes of one namespace may belong to different containers).
+ */
+async function dialled(sockets: readonly ProcTcpSocket[], netns: number, procs: readonly ScannedProcess[],
+  inodesOf: (pid: number) => Promise<number[]>): Promise<ExistingConnection[]> {
+  const listening = new Set(sockets.filter((s) => s.state === TCP_STATE_LISTEN).map((s) => s.localPort));
+  const byInode = new Map(sockets.filter((s) => s.state === TCP_STATE_ESTABLISHED && s.inode > 0 && !listening.has(s.localPort)).map((s) => [s.inode, s]));
+  const out: ExistingConnection[] = [];
+  for (const p of procs) {
+    if (byInode.size === 0) break;
+    for (const inode of await inodesOf(p.pid)) {
+      const s = byInode.get(inode);
+      if (!s) continue;
+      byInode.delete(inode);
+      out.push({ pid: p.pid, netns, containerId: p.containerId, saddr: s.localIp, sport: s.localPort, daddr: s.remoteIp, dport: s.remotePort });
     }
-    return out;
   }
+  return out;
 }
