@@ -8,10 +8,9 @@
 //   node --import tsx bench/nat-lookups.ts [--connections 1000] [--rounds 5] [--rate 2000]
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { loadNativeAddon } from '../agent/src/kernel/native-addon.ts';
 import { NatResolver, type OutboundConnection } from '../agent/src/net/nat-resolver.ts';
-import { NatNamespace } from '../agent/test/nat-namespace.ts';
+import { namedNetnsInode as inode, NatNamespace } from '../agent/test/nat-namespace.ts';
 import { median } from './median.ts';
 import { positiveInt } from './bench-options.ts';
 
@@ -30,7 +29,6 @@ const emptyNs = `rs-empty-${randomBytes(3).toString('hex')}`;
 execFileSync('ip', ['netns', 'add', emptyNs]);
 try {
   const addon = loadNativeAddon();
-  const inode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
   const asked = (r: NatResolver, ns: string, list: OutboundConnection[]) => {
     const netns = inode(ns);
     const calls = list.map((c) => ({ ...c, netns }));

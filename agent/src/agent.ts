@@ -28,7 +28,7 @@ import { parsePortRanges } from './net/address.ts';
 import { ListenScanner, readNamespaceAddresses, type ScannedProcess } from './net/listen-scanner.ts';
 import { ListenTable } from './net/listen-table.ts';
 import { TcpConnectionTable } from './net/tcp-connection-table.ts';
-import { NatResolver } from './net/nat-resolver.ts';
+import { NatResolver, type NatResolverOptions } from './net/nat-resolver.ts';
 import { loadNativeAddon } from './kernel/native-addon.ts';
 import { OrderedEventQueue } from './ordered-event-queue.ts';
 
@@ -81,11 +81,12 @@ export class Agent {
     const node = readNodeIdentity();
     // The agent runs in the host network namespace (hostNetwork in Kubernetes); pid 1's link is
     // the authority, but some sandboxes deny reading it, and then our own is the same answer.
-    const hostNetns = netnsInode(`${procRoot}/1/ns/net`) || netnsInode(`${procRoot}/self/ns/net`);
+    const ownNetns = netnsInode(`${procRoot}/self/ns/net`);
+    const hostNetns = netnsInode(`${procRoot}/1/ns/net`) || ownNetns;
     const processes = new ProcessTable({ procRoot, cgroupfsRoot: opts.cgroupfsRoot });
     await processes.scan();
     const listens = new ListenTable();
-    const nat = opts.disableNatResolution ? undefined : startNatResolver(hostNetns, procRoot, opts.log);
+    const nat = opts.disableNatResolution ? undefined : startNatResolver({ hostNetns, ownNetns, procRoot, log: opts.log });
     const ipToFqdn = new IpToFqdn();
     const connections = new TcpConnectionTable({
       containerOf: (e) => ownerOf(processes, listens, e) ?? exited.ownerOf(e.pid, e.cgroupId, e.comm),
@@ -347,11 +348,11 @@ function ownerOf(processes: ProcessTable, listens: ListenTable, e: TcpEvent): st
 }
 
 /** conntrack lookups through the native addon; without the addon, actual_destination stays the dialled address. */
-function startNatResolver(hostNetns: number, procRoot: string, log: (m: string) => void): NatResolver | undefined {
+function startNatResolver(opts: Omit<NatResolverOptions, 'netlink'>): NatResolver | undefined {
   try {
-    return new NatResolver({ netlink: loadNativeAddon(), hostNetns, ownNetns: netnsInode(`${procRoot}/self/ns/net`), procRoot, log });
+    return new NatResolver({ netlink: loadNativeAddon(), ...opts });
   } catch (err) {
-    log(`NAT resolution is off (actual_destination will equal destination): ${err instanceof Error ? err.message : String(err)}`);
+    opts.log(`NAT resolution is off (actual_destination will equal destination): ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
 }

@@ -14,7 +14,7 @@ test('pairs from answers: the latest name per address, reverse lookups left out,
   assert.deepEqual(pairs(t), ['10.0.0.1 api.example.com', '10.0.0.2 api.example.com']);
   assert.equal(t.collect()[0]!.name, 'ip_to_fqdn');
   t.observe('cdn.example.com', ['10.0.0.1']); // the address now answers for another name
-  assert.equal(t.fqdnOf('10.0.0.1'), 'cdn.example.com');
+  assert.ok(pairs(t).includes('10.0.0.1 cdn.example.com'));
   now = 1_800_000;
   t.observe('db.example.com', ['fd00::1', '10.0.0.9']); // 4 pairs for 3 places: the oldest goes
   assert.deepEqual(pairs(t), ['10.0.0.1 cdn.example.com', 'fd00::1 db.example.com', '10.0.0.9 db.example.com']);

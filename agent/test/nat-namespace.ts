@@ -9,6 +9,11 @@ import { statSync } from 'node:fs';
 
 export type Endpoint = [ip: string, port: number];
 
+/** The inode of a named network namespace (/run/netns/<name>): what kernel events call it. */
+export function namedNetnsInode(name: string): number {
+  return statSync(`/run/netns/${name}`).ino;
+}
+
 export class NatNamespace {
   private constructor(
     readonly name: string,
@@ -16,10 +21,6 @@ export class NatNamespace {
     readonly conns: { v4: Endpoint[]; v6: Endpoint[]; direct: Endpoint[] },
     private readonly peers: ChildProcess,
   ) {}
-
-  get inode(): number {
-    return statSync(`/run/netns/${this.name}`).ino;
-  }
 
   static async start(perKind = 1): Promise<NatNamespace> {
     const name = `rs-nat-${randomBytes(3).toString('hex')}`;

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import { ipBytes, splitHostPort } from '../src/net/address.ts';
 import { conntrackCountRequest, conntrackGetRequest, NETLINK_NETFILTER, parseConntrackAnswer, parseConntrackCount } from '../src/net/conntrack.ts';
 import { NatResolver, type OutboundConnection } from '../src/net/nat-resolver.ts';
 import { TcpConnectionTable } from '../src/net/tcp-connection-table.ts';
-import { NatNamespace } from './nat-namespace.ts';
+import { namedNetnsInode as inode, NatNamespace } from './nat-namespace.ts';
 
 const emptyNs = `rs-empty-${randomBytes(3).toString('hex')}`;
 const procRoot = mkdtempSync(join(tmpdir(), 'rootsight-nat-proc-'));
@@ -23,7 +23,6 @@ let nat: NatNamespace;
 let natNs: string;
 let conns: { v4: [string, number]; v6: [string, number]; direct: [string, number] };
 const addon = loadNativeAddon();
-const inode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
 
 before(async () => {
   execFileSync('ip', ['netns', 'add', emptyNs]);

@@ -24,15 +24,15 @@ export function isLoopback(ip: string): boolean {
 /** Not private (RFC 1918, 100.64.0.0/10 shared, fc00::/7 unique local), loopback, link-local or unspecified. */
 export function isPublicIp(ip: string): boolean {
   const b = ipBytes(ip);
-  if (!b) return false;
+  if (!b || isLoopback(ip) || isLinkLocal(ip)) return false;
   if (b.length === 4) {
     const [a, c] = [b[0]!, b[1]!];
-    return !(a === 10 || a === 127 || a === 0 || (a === 172 && c >= 16 && c < 32) || (a === 192 && c === 168) || (a === 100 && c >= 64 && c < 128) || (a === 169 && c === 254));
+    return !(a === 10 || a === 0 || (a === 172 && c >= 16 && c < 32) || (a === 192 && c === 168) || (a === 100 && c >= 64 && c < 128));
   }
-  if (b.every((x, i) => i < 10 ? x === 0 : i < 12 ? x === 0xff : true)) return isPublicIp(`${b[12]}.${b[13]}.${b[14]}.${b[15]}`);
-  const zeroUntil15 = b.slice(0, 15).every((x) => x === 0);
-  if (zeroUntil15 && (b[15] === 0 || b[15] === 1)) return false; // :: and ::1
-  return !((b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80));
+  // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address it carries.
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return isPublicIp(formatIpv4(b, 12));
+  if (b.every((x) => x === 0)) return false; // ::
+  return (b[0]! & 0xfe) !== 0xfc;
 }
 
 export function isLinkLocal(ip: string): boolean {

@@ -38,10 +38,6 @@ export class IpToFqdn {
     }
   }
 
-  fqdnOf(ip: string): string | undefined {
-    return this.byIp.get(ip)?.fqdn;
-  }
-
   /** FQDN mode: "<fqdn>:<port>" when the (actual) destination ip is one of a public pool behind a name. */
   destinationOf(ip: string, port: number): string | undefined {
     if (this.byIp.size === 0) return undefined;

@@ -172,9 +172,9 @@ export class RequestPipeline {
     if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
     const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress
       : peer && e.direction === 'outbound' && !e.opened && e.localPort ? this.deps.existingActualDestination?.(peer.address, e.localPort) : undefined;
+    const actual = actualDestination ? splitHostPort(actualDestination) : undefined;
     // FQDN mode: a connection to one of a public pool of addresses behind a name is labelled by the name.
-    const byName = peer && e.direction === 'outbound' && this.deps.ipToFqdn
-      ? this.deps.ipToFqdn.destinationOf(actualDestination ? splitHostPort(actualDestination)?.ip ?? peer.ip : peer.ip, peer.port) : undefined;
+    const byName = peer && e.direction === 'outbound' && this.deps.ipToFqdn ? this.deps.ipToFqdn.destinationOf(actual?.ip ?? peer.ip, peer.port) : undefined;
     this.deps.metrics.observe({
       containerId, direction: e.direction, protocol, status: response?.status ?? 'unknown',
       durationSeconds: durationNs === undefined ? undefined : durationNs / 1e9,
@@ -184,7 +184,7 @@ export class RequestPipeline {
     if (!this.deps.spans || durationNs === undefined) return;
     const end = BigInt(Math.round(e.timestampNs)) + monoToUnixNs;
     // net.peer.* name the actual destination when NAT is known (the dialled one otherwise), as Coroot's spans do.
-    const spanPeer = (actualDestination && splitHostPort(actualDestination)) || peer;
+    const spanPeer = actual ?? peer;
     const span = spanFromRequest({
       protocol, direction: e.direction, request, response, startUnixNano: end - BigInt(Math.round(durationNs)), durationNs: BigInt(Math.round(durationNs)),
       peerIp: spanPeer?.ip ?? '', peerPort: spanPeer?.port ?? 0, tls: e.tls,
