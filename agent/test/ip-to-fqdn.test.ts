@@ -41,5 +41,5 @@ test('FQDN mode: an address of a public pool behind a name is labelled by the na
 test('public and private addresses', () => {
   for (const ip of ['8.8.8.8', '203.0.113.5', '172.32.0.1', '100.128.0.1', '2001:db8::1', '::ffff:8.8.8.8']) assert.equal(isPublicIp(ip), true, ip);
   for (const ip of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '127.0.0.1', '169.254.169.254', '0.0.0.0',
-    'fd00::1', 'fc00::1', 'fe80::1', '::1', '::', '::ffff:10.0.0.1', 'not-an-ip']) assert.equal(isPublicIp(ip), false, ip);
+    'fd00::1', 'fc00::1', 'fe80::1', 'FE80::1', '::1', '0:0:0:0:0:0:0:1', '::', '::ffff:10.0.0.1', '::ffff:127.0.0.1', 'not-an-ip']) assert.equal(isPublicIp(ip), false, ip);
 });

@@ -23,14 +23,17 @@ export function isLoopback(ip: string): boolean {
 
 /** Not private (RFC 1918, 100.64.0.0/10 shared, fc00::/7 unique local), loopback, link-local or unspecified. */
 export function isPublicIp(ip: string): boolean {
-  const b = ipBytes(ip);
-  if (!b || isLoopback(ip) || isLinkLocal(ip)) return false;
+  const parsed = ipBytes(ip);
+  if (!parsed) return false;
+  // Canonical text, for the text-based checks: "0:0:0:0:0:0:0:1" reads "::1", and an IPv4-mapped
+  // address comes back as the IPv4 address it carries (judged as such below).
+  const text = parsed.length === 4 ? ip : formatIpv6(parsed);
+  if (isLoopback(text) || isLinkLocal(text)) return false;
+  const b = text.includes(':') ? parsed : parsed.subarray(parsed.length - 4);
   if (b.length === 4) {
     const [a, c] = [b[0]!, b[1]!];
     return !(a === 10 || a === 0 || (a === 172 && c >= 16 && c < 32) || (a === 192 && c === 168) || (a === 100 && c >= 64 && c < 128));
   }
-  // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address it carries.
-  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return isPublicIp(formatIpv4(b, 12));
   if (b.every((x) => x === 0)) return false; // ::
   return (b[0]! & 0xfe) !== 0xfc;
 }
