@@ -126,6 +126,48 @@ test('FQDN mode: connections to a public pool behind a name are one series under
   assert.equal(t.peerOf(1n, 0)?.address, '203.0.113.10:443', 'the peer stays the address (spans name it)');
 });
 
+test('FQDN mode: a connect applied before the DNS answer that named its address is counted under the name once the answer is in', () => {
+  const pools = new Map<string, string>(); // ip → name, as answers arrive
+  let nowMs = 0;
+  const t = new TcpConnectionTable({ containerOf: () => '/docker/client', isHostNetns: () => false }, {
+    ephemeralPorts: [],
+    fqdn: { destinationOf: (ip, port) => (pools.has(ip) ? `${pools.get(ip)}:${port}` : undefined) },
+    now: () => nowMs,
+  });
+  const series = (name: string) => t.collect().find((f) => f.name === name)!.samples.map((s) => [s.labels.destination, s.labels.actual_destination, s.value]);
+  // Connects whose answer is still on its way, one closed at once (with bytes), one failed, one
+  // retransmitting; and one to a public address no answer ever names.
+  t.onEvent(ev('connect_ok', { sockId: 1n, daddr: '203.0.113.10', dport: 443, durationNs: 1e6 }));
+  t.onEvent(ev('connect_ok', { sockId: 2n, daddr: '203.0.113.11', dport: 443, durationNs: 3e6 }));
+  t.onEvent(ev('close', { sockId: 2n, daddr: '203.0.113.11', dport: 443, bytesSent: 100, bytesReceived: 5000 }));
+  t.onEvent(ev('connect_fail', { sockId: 3n, daddr: '203.0.113.12', dport: 443 }));
+  t.onEvent(ev('retransmit', { sockId: 1n }));
+  t.onEvent(ev('connect_ok', { sockId: 4n, daddr: '198.51.100.7', dport: 443 }));
+  t.onEvent(ev('connect_ok', { sockId: 5n, daddr: '10.0.0.2', dport: 80 })); // private: no name to wait for
+  for (const ip of ['203.0.113.10', '203.0.113.11', '203.0.113.12']) pools.set(ip, 'cdn.example.com');
+  nowMs = 999;
+  assert.deepEqual(series('container_net_tcp_successful_connects_total'), [['10.0.0.2:80', '10.0.0.2:80', 1]], 'still waiting: counted nowhere yet');
+  nowMs = 1000;
+  assert.deepEqual(series('container_net_tcp_successful_connects_total'), [['10.0.0.2:80', '10.0.0.2:80', 1], ['cdn.example.com:443', undefined, 2], ['198.51.100.7:443', '198.51.100.7:443', 1]]);
+  assert.deepEqual(series('container_net_tcp_active_connections'), [['10.0.0.2:80', '10.0.0.2:80', 1], ['cdn.example.com:443', undefined, 1], ['198.51.100.7:443', '198.51.100.7:443', 1]]);
+  assert.deepEqual(series('container_net_tcp_bytes_received_total').find((s) => s[0] === 'cdn.example.com:443'), ['cdn.example.com:443', undefined, 5000]);
+  assert.deepEqual(series('container_net_tcp_retransmits_total'), [['cdn.example.com:443', undefined, 1]]);
+  assert.deepEqual(series('container_net_tcp_failed_connects_total'), [['cdn.example.com:443', undefined, 1]]);
+  assert.equal(series('container_net_tcp_connection_time_seconds_total').find((s) => s[0] === 'cdn.example.com:443')![2], 0.004);
+  // The one still open closes later: its bytes join the named series, and the gauge drops to 0.
+  t.onEvent(ev('close', { sockId: 1n, daddr: '203.0.113.10', dport: 443, bytesSent: 7 }));
+  assert.deepEqual(series('container_net_tcp_active_connections').find((s) => s[0] === 'cdn.example.com:443'), ['cdn.example.com:443', undefined, 0]);
+  assert.deepEqual(series('container_net_tcp_bytes_sent_total').find((s) => s[0] === 'cdn.example.com:443'), ['cdn.example.com:443', undefined, 107]);
+  // A sock address reused after its close, before the wait ended, stays with its own connection.
+  t.onEvent(ev('connect_ok', { sockId: 6n, daddr: '203.0.113.20', dport: 443 }));
+  t.onEvent(ev('close', { sockId: 6n, daddr: '203.0.113.20', dport: 443 }));
+  t.onEvent(ev('connect_ok', { sockId: 6n, daddr: '10.0.0.2', dport: 80 }));
+  pools.set('203.0.113.20', 'cdn.example.com');
+  nowMs = 3000;
+  assert.deepEqual(series('container_net_tcp_active_connections'), [['10.0.0.2:80', '10.0.0.2:80', 2], ['cdn.example.com:443', undefined, 0], ['198.51.100.7:443', '198.51.100.7:443', 1]]);
+  assert.deepEqual(series('container_net_tcp_successful_connects_total').find((s) => s[0] === 'cdn.example.com:443'), ['cdn.example.com:443', undefined, 3]);
+});
+
 test('filters: ephemeral ports (but 50051), link-local, loopback outside the host netns, unknown owners', () => {
   const t = table();
   t.onEvent(ev('connect_ok', { sockId: 10n, dport: 45000 }));

@@ -1,11 +1,13 @@
-// FQDN mode end to end, as root on the real kernel: dnsmasq answers cdn.rootsight.test with the
-// public addresses of two nginx containers (203.0.113.0/24, inside namespaces this test made);
-// a client resolves the name and makes N requests to the two addresses in turn. The agent must
-// label its connections and requests destination="cdn.rootsight.test:80" without
-// actual_destination (one series for the pool, not one per address), count them exactly, and
-// publish both ip_to_fqdn pairs; the service map names the target by the name.
+// FQDN mode end to end, as root on the real kernel: dnsmasq answers each of NAMES with two public
+// addresses, one on each of two nginx containers (203.0.113.0/24, inside namespaces this test
+// made); a client resolves each name and at once makes a request to each of its addresses, on a
+// new connection each (the answer and the connect reach the agent through different ring buffers,
+// and the connect may be applied first). The agent must label every connection and request
+// destination="<name>:80" without actual_destination (one series per pool, not per address),
+// count them exactly, and publish every ip_to_fqdn pair; the service map names the targets.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,14 +17,14 @@ import { startNginx } from './nginx.ts';
 import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
 import { parseExposition, pick } from './scrape.ts';
 
-const N = 16;
-const NAME = 'cdn.rootsight.test';
+const NAMES = Array.from({ length: 8 }, (_, i) => `cdn${i}.rootsight.test`);
 let net: StandInNetwork;
 let dns: StandInContainer;
 let webs: StandInContainer[];
 let client: StandInContainer;
 let agent: Agent;
 let server: RunningServer;
+const answers: Record<string, string[]> = {};
 const work = mkdtempSync(join(tmpdir(), 'rootsight-fqdn-'));
 chmodSync(work, 0o755);
 
@@ -36,8 +38,14 @@ before(async () => {
     listen: '127.0.0.1:0', collectorEndpoint: server.url, cgroupfsRoot: '/sys/fs/cgroup', scrapeIntervalMs: 3_600_000,
     ephemeralPortRange: '32768-60999', minContainerAgeMs: 0, log: (m) => console.error(`agent: ${m}`),
   });
+  // Each name's pair of addresses is new to the agent when the client resolves it.
+  NAMES.forEach((name, i) => webs.forEach((w, k) => {
+    const address = `203.0.113.${100 + 20 * k + i}`;
+    execFileSync('ip', ['-n', w.netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    (answers[name] ??= []).push(address);
+  }));
   const hosts = join(work, 'hosts');
-  writeFileSync(hosts, webs.map((w) => `${w.ip} ${NAME}\n`).join(''));
+  writeFileSync(hosts, Object.entries(answers).flatMap(([name, addresses]) => addresses.map((a) => `${a} ${name}\n`)).join(''));
   chmodSync(hosts, 0o644);
   dns.spawn('dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`,
     '--local=/rootsight.test/', `--listen-address=${dns.ip}`, '--bind-interfaces', '--port=53', '--pid-file=', '--cache-size=0']);
@@ -57,29 +65,31 @@ after(async () => {
   await net?.destroy();
 });
 
-test('connections and requests to a public pool behind a name are one series under the name, counted exactly', async () => {
+test('connections and requests to public pools behind names, made right after each answer, are one series per name, counted exactly', async () => {
   const clientId = `/docker/${client.runtimeId.slice(0, 12)}`;
   const out = await eventually('the client to resolve and finish', async () => {
-    try { return JSON.parse(await client.run('node', [join(import.meta.dirname, 'resolving-http-client.mjs'), dns.ip, NAME, '80', String(N)])) as { addresses: string[]; statuses: Record<string, number> }; } catch { return undefined; }
+    try { return JSON.parse(await client.run('node', [join(import.meta.dirname, 'resolving-http-client.mjs'), dns.ip, '80', ...NAMES])) as { answers: Record<string, string[]>; statuses: Record<string, number> }; } catch { return undefined; }
   });
-  assert.deepEqual(out, { addresses: webs.map((w) => w.ip).sort(), statuses: { 200: N } }, 'the client resolved both and got N answers');
+  assert.deepEqual(out, { answers, statuses: { 200: 2 * NAMES.length } }, 'the client resolved every name and got an answer from each address');
 
   const scrape = async () => parseExposition(await (await fetch(`${agent.url}/metrics`)).text());
-  const dest = { container_id: clientId, destination: `${NAME}:80` };
+  const perName = (m: ReturnType<typeof parseExposition>, metric: string, extra: Record<string, string> = {}) =>
+    NAMES.map((name) => pick(m, metric, { container_id: clientId, destination: `${name}:80`, ...extra })[0]?.value);
   let seen = '';
-  const s = await eventually(() => `counts under ${NAME}:80; last seen ${seen}`, async () => {
+  const s = await eventually(() => `2 connects and 2 requests under each name; last seen ${seen}`, async () => {
     const m = await scrape();
-    const got = { connects: pick(m, 'container_net_tcp_successful_connects_total', dest)[0]?.value, requests: pick(m, 'container_http_requests_total', { ...dest, status: '2xx' })[0]?.value };
     seen = JSON.stringify(m.filter((x) => x.labels.container_id === clientId && /tcp_successful|http_requests_total/.test(x.name)));
-    return got.connects === N && got.requests === N ? m : undefined;
+    const done = [...perName(m, 'container_net_tcp_successful_connects_total'), ...perName(m, 'container_http_requests_total', { status: '2xx' })].every((v) => v === 2);
+    return done ? m : undefined;
   });
   const mine = s.filter((x) => x.labels.container_id === clientId && (x.name.startsWith('container_net_tcp_') || x.name.startsWith('container_http_')));
-  assert.deepEqual([...new Set(mine.map((x) => x.labels.destination))], [`${NAME}:80`], 'no series per address');
+  assert.deepEqual([...new Set(mine.map((x) => x.labels.destination))].sort(), NAMES.map((n) => `${n}:80`).sort(), 'no series per address');
   assert.ok(mine.every((x) => x.labels.actual_destination === undefined), 'no actual_destination in FQDN mode');
-  assert.deepEqual(s.filter((x) => x.name === 'ip_to_fqdn' && x.labels.fqdn === NAME).map((x) => x.labels.ip).sort(), webs.map((w) => w.ip).sort());
+  const pairs = s.filter((x) => x.name === 'ip_to_fqdn' && NAMES.includes(x.labels.fqdn!)).map((x) => `${x.labels.fqdn} ${x.labels.ip}`).sort();
+  assert.deepEqual(pairs, Object.entries(answers).flatMap(([name, addresses]) => addresses.map((a) => `${name} ${a}`)).sort());
 
   await agent.pushNow();
   const map = await (await fetch(`${server.url}/api/service-map?window=300`)).json() as { edges: Array<{ source: string; target: string; connects: number }> };
-  const fromClient = map.edges.filter((e) => e.source === clientId);
-  assert.deepEqual(fromClient.map((e) => [e.target, e.connects]), [[`external:${NAME}:80`, N]], JSON.stringify(map.edges));
+  const fromClient = map.edges.filter((e) => e.source === clientId).map((e) => [e.target, e.connects]).sort();
+  assert.deepEqual(fromClient, NAMES.map((n) => [`external:${n}:80`, 2]).sort(), JSON.stringify(map.edges));
 });

@@ -3,7 +3,7 @@
 // gauge is the number of connections opened and not yet closed.
 import type { MetricFamily, MetricSample } from '../export/metric-family.ts';
 import type { TcpEvent } from '../kernel/tcp-event-decoder.ts';
-import { inRanges, isLinkLocal, isLoopback, joinHostPort, splitHostPort, type PortRange } from './address.ts';
+import { inRanges, isLinkLocal, isLoopback, isPublicIp, joinHostPort, splitHostPort, type PortRange } from './address.ts';
 import type { OutboundConnection } from './nat-resolver.ts';
 
 /** Who owns an event: resolved by the agent from pid, cgroup id and the listen table. */
@@ -20,6 +20,8 @@ export interface TcpConnectionTableOptions {
   nat?: { actualDestination(c: OutboundConnection): string | undefined };
   /** FQDN mode (ip-to-fqdn.ts): the name to label a connection to this actual ip and dialled port by, if any. */
   fqdn?: { destinationOf(ip: string, port: number): string | undefined };
+  /** Monotonic milliseconds (default performance.now): when a connect's name stops waiting (NAME_WAIT_MS). */
+  now?: () => number;
 }
 
 interface DestinationStats {
@@ -83,6 +85,31 @@ interface PeerLifetime extends ConnectionPeer {
   closedNs?: number;
 }
 
+/**
+ * FQDN mode names a connection by the DNS answer that gave its address, but that answer comes
+ * through the L7 ring buffer, drained by another thread than the connect's, and a client that
+ * connects as soon as it has the answer often has its connect applied first. So a connect to a
+ * public address no answer names yet is counted under a label only once this long has passed (at
+ * the next collect after it): by then the answer has been applied, if there was one.
+ */
+const NAME_WAIT_MS = 1000;
+/** Connects waiting for a name beyond this many are labelled at once, oldest first. */
+const MAX_WAITING_FOR_NAME = 100_000;
+
+/** A connect whose label waits for a DNS answer: its counts gather in `stats`, detached until then. */
+interface WaitingForName {
+  containerId: string;
+  /** The address to look the name up by (the actual destination's), and the dialled port. */
+  ip: string;
+  port: number;
+  dialled: string;
+  actual: string | undefined;
+  stats: DestinationStats;
+  /** Of a connection still tracked in `open` (a failed connect has none). */
+  sockId: bigint | undefined;
+  sinceMs: number;
+}
+
 /** Port 50051 (gRPC's customary port) sits inside the default ephemeral range but is a real service. */
 const ALWAYS_KEPT_PORT = 50051;
 
@@ -95,10 +122,16 @@ export class TcpConnectionTable {
   private readonly closedPeers = new Map<bigint, PeerLifetime[]>();
   private closedOrder: bigint[] = [];
   private closedHead = 0;
+  private waitingForName: WaitingForName[] = [];
+  private waitingHead = 0;
   /** Events whose owner could not be found, connections over the cap, filtered destinations. */
   readonly skipped = { unknownOwner: 0, untracked: 0, filtered: 0 };
 
-  constructor(private readonly resolver: ConnectionOwnerResolver, private readonly opts: TcpConnectionTableOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly resolver: ConnectionOwnerResolver, private readonly opts: TcpConnectionTableOptions) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   onEvent(e: TcpEvent): void {
     switch (e.type) {
@@ -181,11 +214,40 @@ export class TcpConnectionTable {
     if (!dests) this.byContainer.set(containerId, (dests = new Map()));
     const key = destination === actualDestination ? destination : `${destination} ${actualDestination}`;
     let s = dests.get(key);
-    if (!s) {
-      s = { destination, actualDestination, successfulConnects: 0, adopted: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
-      dests.set(key, s);
-    }
+    if (!s) dests.set(key, (s = emptyStats(destination, actualDestination)));
     return s;
+  }
+
+  /**
+   * The stats a connect counts in: its destination's, or, in FQDN mode for a public address no
+   * answer names yet, detached ones that join their destination's after NAME_WAIT_MS.
+   */
+  private connectStats(e: TcpEvent, containerId: string, actual: string | undefined, tracked: boolean): DestinationStats {
+    const dialled = joinHostPort(e.daddr, e.dport);
+    const ip = actual ? splitHostPort(actual)?.ip ?? e.daddr : e.daddr;
+    const byName = this.opts.fqdn?.destinationOf(ip, e.dport);
+    if (byName !== undefined) return this.statsFor(containerId, byName, '');
+    if (!this.opts.fqdn || !isPublicIp(ip)) return this.statsFor(containerId, dialled, actual ?? dialled);
+    const stats = emptyStats(dialled, actual ?? dialled);
+    if (this.waitingForName.length - this.waitingHead >= MAX_WAITING_FOR_NAME) this.nameWaiting(Infinity, 1);
+    this.waitingForName.push({ containerId, ip, port: e.dport, dialled, actual, stats, sockId: tracked ? e.sockId : undefined, sinceMs: this.now() });
+    return stats;
+  }
+
+  /** Labels the connects that have waited NAME_WAIT_MS by `nowMs` (at most `limit` of them, oldest first). */
+  private nameWaiting(nowMs: number, limit = Infinity): void {
+    const q = this.waitingForName;
+    for (; this.waitingHead < q.length && limit > 0 && q[this.waitingHead]!.sinceMs + NAME_WAIT_MS <= nowMs; limit--) {
+      const w = q[this.waitingHead++]!;
+      const byName = this.opts.fqdn?.destinationOf(w.ip, w.port);
+      const target = byName !== undefined ? this.statsFor(w.containerId, byName, '') : this.statsFor(w.containerId, w.dialled, w.actual ?? w.dialled);
+      addStats(target, w.stats);
+      // Still open: its close and retransmits count in the named stats from now on.
+      const c = w.sockId !== undefined ? this.open.get(w.sockId) : undefined;
+      if (c?.stats === w.stats) c.stats = target;
+    }
+    if (this.waitingHead === q.length) { this.waitingForName = []; this.waitingHead = 0; }
+    else if (this.waitingHead > 1024 && this.waitingHead * 2 > q.length) { this.waitingForName = q.slice(this.waitingHead); this.waitingHead = 0; }
   }
 
   private onConnect(e: TcpEvent, ok: boolean): void {
@@ -197,16 +259,14 @@ export class TcpConnectionTable {
       if (ok) this.rememberPeer(e, 'outbound');
       return;
     }
-    const dialled = joinHostPort(e.daddr, e.dport);
     // A failed connect carries no actual destination (failed_connects has no such label).
     const actual = ok ? this.opts.nat?.actualDestination(e) : undefined;
-    const byName = this.opts.fqdn?.destinationOf(actual ? splitHostPort(actual)?.ip ?? e.daddr : e.daddr, e.dport);
-    const destination = byName ?? dialled;
-    const s = this.statsFor(containerId, destination, byName !== undefined ? '' : actual ?? destination);
+    const tracked = ok && this.open.size < (this.opts.maxConnections ?? 1_000_000);
+    const s = this.connectStats(e, containerId, actual, tracked);
     if (!ok) { s.failedConnects++; return; }
     s.successfulConnects++;
     s.connectSeconds += e.durationNs / 1e9;
-    if (this.open.size >= (this.opts.maxConnections ?? 1_000_000)) { this.skipped.untracked++; return; }
+    if (!tracked) { this.skipped.untracked++; return; }
     s.active++;
     this.open.set(e.sockId, { containerId, stats: s });
     this.rememberPeer(e, 'outbound', actual);
@@ -257,6 +317,7 @@ export class TcpConnectionTable {
   }
 
   collect(): MetricFamily[] {
+    this.nameWaiting(this.now());
     // A destination that only ever failed has no successful-connect series, as in Coroot's agent.
     const connected = (s: DestinationStats) => s.successfulConnects > 0 || s.adopted > 0;
     const fam = (name: string, help: string, type: 'counter' | 'gauge', value: (s: DestinationStats) => number,
@@ -282,4 +343,20 @@ export class TcpConnectionTable {
       fam('container_net_tcp_bytes_received_total', 'Bytes received on closed outbound TCP connections', 'counter', (s) => s.bytesReceived, connected),
     ];
   }
+}
+
+function emptyStats(destination: string, actualDestination: string): DestinationStats {
+  return { destination, actualDestination, successfulConnects: 0, adopted: 0, connectSeconds: 0, failedConnects: 0, active: 0, retransmits: 0, bytesSent: 0, bytesReceived: 0 };
+}
+
+/** Adds every count of `from` into `to` (both of one destination's connections). */
+function addStats(to: DestinationStats, from: DestinationStats): void {
+  to.successfulConnects += from.successfulConnects;
+  to.adopted += from.adopted;
+  to.connectSeconds += from.connectSeconds;
+  to.failedConnects += from.failedConnects;
+  to.active += from.active;
+  to.retransmits += from.retransmits;
+  to.bytesSent += from.bytesSent;
+  to.bytesReceived += from.bytesReceived;
 }
