@@ -6,7 +6,11 @@
 // The data is pushed by this run, so the server's in-memory head answers; NO_HEAD=1 sends every read
 // to chDB instead (as after a restart, for data written before it). Storage reads go through the
 // decoded-sample cache (warm after the first run of a shape: 'ours 1st' is that first, cold run);
-// NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries. Like the
+// NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries. RESTART=1
+// writes data of the last hour instead and restarts the server on it before the queries, whose
+// head then holds what it replayed from storage at start (metrics/head-replay.ts; NO_REPLAY=1: without),
+// while a sample per series a second keeps coming in, as scrapes do, so the newest window is live
+// (never cached). Like the
 // server, it runs with malloc on huge pages (bin/malloc-huge-pages.ts; MALLOC_HUGE_PAGES=0: without).
 import { rerunWithMallocHugePages } from '../bin/malloc-huge-pages.ts';
 import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
@@ -15,7 +19,9 @@ import { prometheusAvailable, startPrometheus } from '../test/differential/prome
 
 const replicas = Number(process.env.REPLICAS ?? 6);
 const runs = Number(process.env.RUNS ?? 15);
-const base = Math.floor((Date.now() - 5 * 3600_000) / 3600_000) * 3600_000;
+const restart = Boolean(process.env.RESTART);
+// Five hours back (older than any head) unless the head's replay of recent data is measured.
+const base = restart ? Math.floor((Date.now() - spanMs - 60_000) / 15_000) * 15_000 : Math.floor((Date.now() - 5 * 3600_000) / 3600_000) * 3600_000;
 
 const shapes: [string, string][] = [
   ['selector', 'container_net_tcp_active_connections'],
@@ -57,17 +63,31 @@ async function main(): Promise<void> {
   if (!prometheusAvailable()) { console.log('needs /usr/bin/prometheus and /usr/bin/promtool'); return; }
   const data = withReplicas(generate(base));
   const samples = data.reduce((a, s) => a + s.samples.length, 0);
-  const [prom, srv] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer({ metricsHeadSamples: process.env.NO_HEAD ? 0 : undefined, metricsCacheSamples: process.env.NO_CACHE ? 0 : undefined })]);
-  if (process.env.COLD) beforeOurs = () => srv.metricsCache?.clear();
+  const serverOpts = { metricsHeadSamples: process.env.NO_HEAD ? 0 : undefined, metricsCacheSamples: process.env.NO_CACHE ? 0 : undefined, metricsHeadReplay: !process.env.NO_REPLAY };
+  const [prom, first] = await Promise.all([startPrometheus(toOpenMetrics(data)), startTestServer(serverOpts)]);
+  let srv = first;
+  let scraping: NodeJS.Timeout | undefined;
   try {
     for (let i = 0; i < data.length; i += 50) {
       const res = await push(srv.url, data.slice(i, i + 50).map((s) => series(s.name, s.labels, s.samples)));
       if (res.status !== 204) throw new Error(`push: ${res.status} ${await res.text()}`);
     }
+    if (restart) {
+      await srv.close();
+      const t0 = performance.now();
+      srv = await startTestServer({ ...serverOpts, dataDir: srv.dataDir });
+      console.log(`restarted in ${(performance.now() - t0).toFixed(0)} ms; ${srv.logs.find((l) => l.startsWith('metrics head:')) ?? 'no head replay'}`);
+      const live = srv;
+      scraping = setInterval(() => {
+        const t = Date.now();
+        void push(live.url, data.map((s) => series(s.name, s.labels, [[t, 1]]))).catch(() => undefined);
+      }, 1000);
+    }
+    if (process.env.COLD) beforeOurs = () => srv.metricsCache?.clear();
     // Windows written to in the last few seconds are read as asked, not cached (they are live while
     // ingest runs); wait that out, as for data written long before it is read.
     if (!process.env.NO_CACHE) await new Promise((r) => setTimeout(r, 6000));
-    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : 'the in-memory head where it covers them'}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : process.env.COLD ? ', else the sample cache, emptied before each query (COLD)' : ', else the sample cache'}`);
+    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : `the in-memory head where it covers them${!restart ? '' : process.env.NO_REPLAY ? ' (restarted without a replay: RESTART, NO_REPLAY)' : ' (replayed at a restart: RESTART)'}`}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : process.env.COLD ? ', else the sample cache, emptied before each query (COLD)' : ', else the sample cache'}`);
     const ratios: { best: number; median: number }[] = [];
     for (const step of [15, 60]) {
       console.log(`\nstep ${step}s (${spanMs / 1000 / step + 1} points)`);
@@ -91,6 +111,7 @@ async function main(): Promise<void> {
     const geo = (xs: number[]): number => Math.exp(xs.reduce((a, r) => a + Math.log(r), 0) / xs.length);
     console.log(`\ngeometric mean ratio Rootsight/Prometheus: best ${geo(ratios.map((r) => r.best)).toFixed(2)}x, median ${geo(ratios.map((r) => r.median)).toFixed(2)}x`);
   } finally {
+    clearInterval(scraping);
     await prom.stop();
     await srv.close();
     removeDir(srv.dataDir);

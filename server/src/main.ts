@@ -17,7 +17,9 @@ import { defaultRemoteWriteLimits, protobufContentType, registerRemoteWrite, typ
 import { registerTelemetryIngest, type TelemetryIngest, type TelemetryIngestOptions } from './ingest/telemetry-ingest.ts';
 import { registerPrometheusApi } from './metrics/prometheus-api.ts';
 import { StoredSampleCache } from './metrics/sample-cache.ts';
+import { replayHead } from './metrics/head-replay.ts';
 import { SampleHead } from './metrics/sample-head.ts';
+import type { ClickHouseDriver } from './storage/clickhouse/driver.ts';
 import { ClickHouseSeriesReader } from './metrics/series-reader.ts';
 import { PrometheusUpstream, type UpstreamOptions } from './upstream/prometheus-upstream.ts';
 import { parseUpstreamUrl } from './upstream/upstream-url.ts';
@@ -69,6 +71,8 @@ export interface StartServerOptions {
   upstream?: Omit<UpstreamOptions, 'endpoint' | 'log'>;
   /** Recent samples kept in memory for PromQL (chDB only); 0 = none, every read goes to storage. Default 4M. */
   metricsHeadSamples?: number;
+  /** Whether the head starts with the newest stored samples (head-replay.ts); default true. Benches compare without. */
+  metricsHeadReplay?: boolean;
   /**
    * Samples read from storage kept decoded in memory, per series and 2 h window, so repeated
    * PromQL reads of older data skip chDB (chDB only); 0 = none. Default 4M (~70 MB at most).
@@ -91,12 +95,30 @@ export interface RunningServer {
   upstream?: PrometheusUpstream;
   /** Decoded storage reads kept for PromQL (chDB, unless metricsCacheSamples is 0). */
   metricsCache?: StoredSampleCache;
+  /** The newest samples in memory (chDB, unless metricsHeadSamples is 0). */
+  metricsHead?: SampleHead;
   close(): Promise<void>;
 }
 
 export const defaultListen = '127.0.0.1:8080';
 export const defaultDataDir = './data';
 export const defaultUiDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../ui/dist');
+
+/** The PromQL head, filled with the newest stored samples (head-replay.ts); says what it took and how long. */
+async function startHead(db: ClickHouseDriver, maxSamples: number | undefined, replay: boolean, log: (msg: string) => void): Promise<SampleHead> {
+  const empty = async () => new SampleHead(await new MetricsStore(db).newestSampleMs(), { maxSamples });
+  if (!replay) return empty();
+  const t0 = performance.now();
+  try {
+    const r = await replayHead(db, { maxSamples });
+    if (r.samples > 0) log(`metrics head: replayed ${r.samples} samples of ${r.series} series (the last ${r.spanMs / 60_000} min stored) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return r.head;
+  } catch (err) {
+    // Only speed is lost: storage answers what the head does not cover.
+    log(`metrics head: could not replay stored samples (${err instanceof Error ? err.message : String(err)}); it covers what is written from now on`);
+    return empty();
+  }
+}
 
 /** Starts the server. Only one may run per process at a time: chDB serves one data directory per process. */
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -118,9 +140,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   // process is then the data directory's only writer, so the head misses nothing that is stored.
   // With chDB, remote write is acknowledged once journaled (a file in the data dir) and inserted behind.
   const journal = db instanceof ClickHouseSession ? await InsertJournal.open(join(db.path, 'rootsight-metrics-journal'), db, log) : undefined;
-  const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0
-    ? new SampleHead(await new MetricsStore(db).newestSampleMs(), { maxSamples: opts.metricsHeadSamples })
-    : undefined;
+  const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0 ? await startHead(db, opts.metricsHeadSamples, opts.metricsHeadReplay ?? true, log) : undefined;
   // Decoded storage reads, exact for the same reason (the only writer): every batch stored, or
   // failed, drops the cached windows its times fall in, before any reader can see it stored.
   const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples, liveMs: opts.metricsCacheLiveMs }) : undefined;
@@ -206,6 +226,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     telemetry,
     upstream,
     metricsCache: cache,
+    metricsHead: head,
     close: () => (closing ??= (async () => {
       await storage.stop();
       await telemetry!.close();

@@ -51,9 +51,10 @@ describe('GET /metrics (the server\'s own metrics)', () => {
   const minutes = (from: number, n: number): [number, number][] => Array.from({ length: n }, (_, i) => [from + i * 60_000, i]);
 
   before(async () => {
-    // Written by an earlier process: the restarted server's head covers only what comes after it.
+    // Written by an earlier process, 3 h of it: the restarted server's head replays the last 2 h
+    // stored and covers only what comes after their start.
     const first = await startTestServer({ dataDir });
-    assert.equal((await push(first.url, [series('self_old', { job: 'a' }, minutes(oldBase, 30))])).status, 204);
+    assert.equal((await push(first.url, [series('self_old', { job: 'a' }, minutes(oldBase, 180))])).status, 204);
     await first.close();
     srv = await startTestServer({ dataDir, metricsCacheLiveMs: 0 });
   });
@@ -78,8 +79,9 @@ describe('GET /metrics (the server\'s own metrics)', () => {
     assert.ok(value(s, 'process_heap_used_bytes') > 1e6);
     assert.ok(value(s, 'promql_sample_cache_max_samples') === 4_000_000);
     assert.equal(s.values.get('rootsight_server_ingest_queue_max_bytes{queue="traces"}'), 64 * 1024 * 1024);
-    // The restarted head answers only after the newest sample stored before it.
-    assert.equal(value(s, 'promql_head_complete_after_seconds'), (oldBase + 29 * 60_000) / 1000);
+    // The restarted head answers only after the start of the 2 h it replayed.
+    assert.equal(value(s, 'promql_head_complete_after_seconds'), (oldBase + 59 * 60_000) / 1000);
+    assert.equal(value(s, 'promql_head_samples'), 120);
   });
 
   it('passes promtool check metrics', { skip: existsSync('/usr/bin/promtool') ? false : 'needs /usr/bin/promtool' }, async () => {

@@ -4,12 +4,12 @@
 //
 // Exactness rests on three rules. (1) The head only learns samples from inserts that have finished
 // (MetricsStore calls add() after the insert resolves), so it never shows what storage would not.
-// (2) It claims completeness only for times after `completeAfter`: at start that is the newest time
-// already stored (older data was written by earlier processes), and it only moves forward — when
-// memory is reclaimed (the oldest samples go), when retention drops days from storage, and when an
-// insert fails (storage may hold part of that batch). (3) Only one process writes the data
-// directory (chDB), so nothing reaches storage behind the head's back; with a shared ClickHouse
-// server there is no head.
+// (2) It claims completeness only for times after `completeAfter`: at start that is the start of
+// the span head-replay.ts read back from storage (or the newest time stored, without a replay), and
+// it only moves forward — when memory is reclaimed (the oldest samples go), when retention drops
+// days from storage, and when an insert fails (storage may hold part of that batch). (3) Only one
+// process writes the data directory (chDB), so nothing reaches storage behind the head's back; with
+// a shared ClickHouse server there is no head.
 //
 // Within a series samples are kept sorted by time; a sample for a time already held replaces it,
 // as the storage read keeps the copy written last. Stale markers (a NaN payload) are flagged from
@@ -19,6 +19,9 @@ import type { SeriesSamples } from './engine/evaluator.ts';
 import type { Labels } from './engine/labels.ts';
 import { evaluableHere, matcherFilter } from './engine/selector-plan.ts';
 import type { LabelMatcher } from './label-matcher.ts';
+
+/** Samples the head holds at most unless told otherwise (~70 MB). */
+export const defaultHeadSamples = 4_000_000;
 
 export interface SampleHeadOptions {
   /** Samples held at most; beyond it the oldest quarter (by time) is dropped. Default 4M (~70 MB). */
@@ -157,10 +160,10 @@ export class SampleHead {
   private readonly maxSamples: number;
   private readonly maxSeries: number;
 
-  /** `storedThroughMs`: the newest sample time storage held when this process opened it. */
+  /** `storedThroughMs`: the head holds every stored sample after it (none when it is the newest stored time). */
   constructor(storedThroughMs: number, opts: SampleHeadOptions = {}) {
     this.completeAfter = storedThroughMs;
-    this.maxSamples = opts.maxSamples ?? 4_000_000;
+    this.maxSamples = opts.maxSamples ?? defaultHeadSamples;
     this.maxSeries = opts.maxSeries ?? 500_000;
   }
 
@@ -203,18 +206,36 @@ export class SampleHead {
   private seriesOf(id: SeriesIdentity): HeadSeries {
     const cached = id.headEntry as HeadSeries | undefined;
     if (cached !== undefined && cached.live && cached.owner === this) return cached;
-    let s = this.series.get(id.fingerprint);
-    if (!s) {
-      const labels: Labels = { __name__: id.metricName };
-      for (const [k, v] of id.labels) labels[k] = v;
-      s = new HeadSeries(this, id.metricName, labels, 8);
-      this.series.set(id.fingerprint, s);
-      let named = this.byName.get(id.metricName);
-      if (!named) this.byName.set(id.metricName, named = new Set());
-      named.add(s);
-    }
+    const s = this.series.get(id.fingerprint) ?? this.newSeries(id.fingerprint, id.metricName, labelsOf(id));
     id.headEntry = s;
     return s;
+  }
+
+  private newSeries(fingerprint: bigint, metricName: string, labels: Labels): HeadSeries {
+    const s = new HeadSeries(this, metricName, labels, 8);
+    this.series.set(fingerprint, s);
+    let named = this.byName.get(metricName);
+    if (!named) this.byName.set(metricName, named = new Set());
+    named.add(s);
+    return s;
+  }
+
+  /**
+   * Start-up replay (head-replay.ts): a stored series' samples, ascending by time, read back before
+   * any write, as add() takes a batch. `values` holds NaN at the stale markers' times, `staleAt`.
+   */
+  replay(fingerprint: bigint, labels: Labels, timestamps: Float64Array, values: Float64Array, staleAt: readonly number[]): void {
+    const s = this.series.get(fingerprint) ?? this.newSeries(fingerprint, labels.__name__!, labels);
+    s.reserve(timestamps.length);
+    const stale = staleAt.length > 0 ? new Set(staleAt) : undefined;
+    for (let i = 0; i < timestamps.length; i++) {
+      const t = timestamps[i]!;
+      if (t <= this.completeAfter) continue;
+      this.samples += s.put(t, values[i]!, stale?.has(t) ?? false);
+      if (t > this.newestSeen) this.newestSeen = t;
+    }
+    if (this.series.size > this.maxSeries) this.startOver();
+    else if (this.samples > this.maxSamples) this.reclaim();
   }
 
   /**
@@ -290,4 +311,10 @@ export class SampleHead {
     named?.delete(s);
     if (named?.size === 0) this.byName.delete(s.metricName);
   }
+}
+
+function labelsOf(id: SeriesIdentity): Labels {
+  const labels: Labels = { __name__: id.metricName };
+  for (const [k, v] of id.labels) labels[k] = v;
+  return labels;
 }
