@@ -8,9 +8,9 @@
 // decoded-sample cache (warm after the first run of a shape: 'ours 1st' is that first, cold run);
 // NO_CACHE=1 sends each one to chDB; COLD=1 empties the cache before each of our queries. RESTART=1
 // writes data of the last hour instead and restarts the server on it before the queries, whose
-// head then holds what it replayed from storage at start (metrics/head-replay.ts; NO_REPLAY=1: without),
-// while a sample per series a second keeps coming in, as scrapes do, so the newest window is live
-// (never cached). Like the
+// head then holds what it replayed from storage at start (metrics/head-replay.ts; NO_REPLAY=1:
+// without). LIVE=1 (implied by RESTART) writes data of the last hour too and, while the queries
+// run, a sample per series a second, as scrapes do, into the window the queries end in. Like the
 // server, it runs with malloc on huge pages (bin/malloc-huge-pages.ts; MALLOC_HUGE_PAGES=0: without).
 import { rerunWithMallocHugePages } from '../bin/malloc-huge-pages.ts';
 import { push, removeDir, series, startTestServer } from '../server/test/helpers.ts';
@@ -20,8 +20,9 @@ import { prometheusAvailable, startPrometheus } from '../test/differential/prome
 const replicas = Number(process.env.REPLICAS ?? 6);
 const runs = Number(process.env.RUNS ?? 15);
 const restart = Boolean(process.env.RESTART);
-// Five hours back (older than any head) unless the head's replay of recent data is measured.
-const base = restart ? Math.floor((Date.now() - spanMs - 60_000) / 15_000) * 15_000 : Math.floor((Date.now() - 5 * 3600_000) / 3600_000) * 3600_000;
+const live = restart || Boolean(process.env.LIVE);
+// Five hours back (older than any head) unless reads of recent data are measured.
+const base = live ? Math.floor((Date.now() - spanMs - 60_000) / 15_000) * 15_000 : Math.floor((Date.now() - 5 * 3600_000) / 3600_000) * 3600_000;
 
 const shapes: [string, string][] = [
   ['selector', 'container_net_tcp_active_connections'],
@@ -77,17 +78,16 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       srv = await startTestServer({ ...serverOpts, dataDir: srv.dataDir });
       console.log(`restarted in ${(performance.now() - t0).toFixed(0)} ms; ${srv.logs.find((l) => l.startsWith('metrics head:')) ?? 'no head replay'}`);
-      const live = srv;
+    }
+    if (live) {
+      const target = srv;
       scraping = setInterval(() => {
         const t = Date.now();
-        void push(live.url, data.map((s) => series(s.name, s.labels, [[t, 1]]))).catch(() => undefined);
+        void push(target.url, data.map((s) => series(s.name, s.labels, [[t, 1]]))).catch(() => undefined);
       }, 1000);
     }
     if (process.env.COLD) beforeOurs = () => srv.metricsCache?.clear();
-    // Windows written to in the last few seconds are read as asked, not cached (they are live while
-    // ingest runs); wait that out, as for data written long before it is read.
-    if (!process.env.NO_CACHE) await new Promise((r) => setTimeout(r, 6000));
-    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : `the in-memory head where it covers them${!restart ? '' : process.env.NO_REPLAY ? ' (restarted without a replay: RESTART, NO_REPLAY)' : ' (replayed at a restart: RESTART)'}`}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : process.env.COLD ? ', else the sample cache, emptied before each query (COLD)' : ', else the sample cache'}`);
+    console.log(`${data.length} series, ${samples} samples; range 1h; ${runs} runs per query (after 2 warm-ups); times in ms; reads from ${process.env.NO_HEAD ? 'chDB only (NO_HEAD)' : `the in-memory head where it covers them${!restart ? '' : process.env.NO_REPLAY ? ' (restarted without a replay: RESTART, NO_REPLAY)' : ' (replayed at a restart: RESTART)'}`}${process.env.NO_CACHE ? ', no sample cache (NO_CACHE)' : process.env.COLD ? ', else the sample cache, emptied before each query (COLD)' : ', else the sample cache'}${live ? '; a sample per series a second written meanwhile (LIVE)' : ''}`);
     const ratios: { best: number; median: number }[] = [];
     for (const step of [15, 60]) {
       console.log(`\nstep ${step}s (${spanMs / 1000 / step + 1} points)`);

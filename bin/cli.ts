@@ -31,7 +31,7 @@ const serverFlags: FlagSpec[] = [
   { name: 'prometheus-url', help: 'an external Prometheus or VictoriaMetrics (http://user:pass@host:9090): the Prometheus API at /prometheus/api/v1/ is answered by it and received remote write is also forwarded to it (Prometheus needs --web.enable-remote-write-receiver); default: the built-in PromQL engine only' },
   { name: 'prometheus-remote-write-url', help: 'where forwarded remote write goes when it is not <prometheus-url>/api/v1/write' },
   { name: 'metrics-head-samples', help: 'newest samples kept in memory (about 17 bytes each) that answer PromQL reads of recent data without a storage query, filled at start with the last 2 h stored (less if that is over half of it); beyond it the oldest quarter is dropped; 0 = off, every read goes to storage (embedded chDB only)', default: '4000000' },
-  { name: 'metrics-cache-samples', help: 'samples read from storage kept decoded in memory (about 16 bytes each), so repeated PromQL reads of older data skip storage; 0 = off (embedded chDB only)', default: '4000000' },
+  { name: 'metrics-cache-samples', help: 'samples read from storage kept decoded in memory (about 16 bytes each, kept up to date as samples are stored), so repeated PromQL reads of data the head does not cover skip storage; 0 = off (embedded chDB only)', default: '4000000' },
 ];
 
 const upFlags: FlagSpec[] = [

@@ -74,12 +74,11 @@ export interface StartServerOptions {
   /** Whether the head starts with the newest stored samples (head-replay.ts); default true. Benches compare without. */
   metricsHeadReplay?: boolean;
   /**
-   * Samples read from storage kept decoded in memory, per series and 2 h window, so repeated
-   * PromQL reads of older data skip chDB (chDB only); 0 = none. Default 4M (~70 MB at most).
+   * Samples read from storage kept decoded in memory, per series and 2 h window (written through),
+   * so repeated PromQL reads of data the head does not cover skip chDB (chDB only); 0 = none.
+   * Default 4M (~70 MB at most).
    */
   metricsCacheSamples?: number;
-  /** How long after a write a window counts as live (read as asked, not cached); default 5 s. Tests set 0. */
-  metricsCacheLiveMs?: number;
 }
 
 export interface RunningServer {
@@ -141,13 +140,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   // With chDB, remote write is acknowledged once journaled (a file in the data dir) and inserted behind.
   const journal = db instanceof ClickHouseSession ? await InsertJournal.open(join(db.path, 'rootsight-metrics-journal'), db, log) : undefined;
   const head = db.kind === 'chdb' && opts.metricsHeadSamples !== 0 ? await startHead(db, opts.metricsHeadSamples, opts.metricsHeadReplay ?? true, log) : undefined;
-  // Decoded storage reads, exact for the same reason (the only writer): every batch stored, or
-  // failed, drops the cached windows its times fall in, before any reader can see it stored.
-  const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples, liveMs: opts.metricsCacheLiveMs }) : undefined;
+  // Decoded storage reads, exact for the same reason (the only writer): every batch stored is
+  // merged into the cached windows of its series (a failed one drops them) before any reader can
+  // see it stored.
+  const cache = db.kind === 'chdb' && opts.metricsCacheSamples !== 0 ? new StoredSampleCache({ maxSamples: opts.metricsCacheSamples }) : undefined;
   const observer: StoredSamplesObserver | undefined = cache
     ? {
       add(batch) { cache.storedBatch(batch); head?.add(batch); },
-      writeFailed(batch) { cache.storedBatch(batch); head?.writeFailed(batch); },
+      writeFailed(batch) { cache.writeFailed(batch); head?.writeFailed(batch); },
     }
     : head;
   const store = new MetricsStore(db, { observer, journal, log });

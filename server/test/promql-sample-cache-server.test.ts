@@ -21,7 +21,7 @@ describe('sample cache (server, reads from storage)', () => {
   const base = (Math.floor(Date.now() / W) - 3) * W;
 
   before(async () => {
-    srv = await startTestServer({ metricsHeadSamples: 0, metricsCacheLiveMs: 0 }); // windows just written to are cached at once
+    srv = await startTestServer({ metricsHeadSamples: 0 });
     const samples: [number, number][] = Array.from({ length: 40 }, (_, i) => [base + 600_000 + i * 60_000, i]);
     assert.equal((await push(srv.url, [series('cache_gauge', { job: 'a' }, samples)])).status, 204);
   });

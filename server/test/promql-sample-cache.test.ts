@@ -16,11 +16,20 @@ function windowData(times: number[]): CachedWindow {
   return { timestamps: Float64Array.from(times), values: Float64Array.from(times.map((t) => t / 1000)), staleAt: [] };
 }
 
-function batchAt(times: number[]): SampleBatch {
-  return {
-    series: [encodeSeriesIdentity('m', [])], length: times.length, seriesIndex: new Uint32Array(times.length),
-    timestampsMs: Float64Array.from(times), valueBytes: new Uint8Array(times.length * 8),
-  };
+const series = encodeSeriesIdentity('m', []);
+/** The fingerprint of batchAt's series, as cache keys spell it. */
+const M = String(series.fingerprint);
+/** Prometheus' stale marker. */
+const STALE = 'stale';
+
+/** A batch of series M's samples at these times, with these values (0 when not given). */
+function batchAt(times: number[], values: (number | typeof STALE)[] = []): SampleBatch {
+  const valueBytes = new Uint8Array(times.length * 8);
+  const view = new DataView(valueBytes.buffer);
+  values.forEach((v, i) => {
+    if (v === STALE) { view.setUint32(i * 8, 0x00000002, true); view.setUint32(i * 8 + 4, 0x7ff00000, true); } else view.setFloat64(i * 8, v, true);
+  });
+  return { series: [series], length: times.length, seriesIndex: new Uint32Array(times.length), timestampsMs: Float64Array.from(times), valueBytes };
 }
 
 describe('StoredSampleCache', () => {
@@ -34,16 +43,58 @@ describe('StoredSampleCache', () => {
     assert.equal(c.windowStart(3), 3 * W);
   });
 
-  it('a stored batch drops exactly the windows its times fall in, for every series', () => {
+  it('a stored batch is merged into the entries of its series in its windows; the rest are untouched', () => {
     const c = new StoredSampleCache({ windowMs: W });
     const t = c.beginRead(0, 5);
-    for (let w = 0; w <= 5; w++) for (const fp of ['1', '2']) c.put(t, fp, w, windowData([w * W + 10]));
+    for (let w = 0; w <= 5; w++) for (const fp of [M, '2']) c.put(t, fp, w, windowData([w * W + 10]));
     c.endRead(t);
-    c.storedBatch(batchAt([3 * W + 5, 2 * W + 7, 2 * W + 1])); // windows 2 and 3, times out of order
-    for (let w = 0; w <= 5; w++) {
-      for (const fp of ['1', '2']) assert.equal(c.get(fp, w) !== undefined, w < 2 || w > 3, `fp ${fp} window ${w}`);
-    }
-    assert.equal(c.stats().entries, 8);
+    const before = c.get(M, 2)!;
+    c.storedBatch(batchAt([3 * W + 5, 2 * W + 7, 2 * W + 1, 3 * W + 20], [1, 2, 3, 4])); // windows 2 and 3, times out of order
+    assert.deepEqual(Array.from(c.get(M, 2)!.timestamps), [2 * W + 1, 2 * W + 7, 2 * W + 10]);
+    assert.deepEqual(Array.from(c.get(M, 2)!.values), [3, 2, (2 * W + 10) / 1000]);
+    assert.deepEqual(Array.from(c.get(M, 3)!.timestamps), [3 * W + 5, 3 * W + 10, 3 * W + 20]);
+    assert.deepEqual(Array.from(before.timestamps), [2 * W + 10], 'a view handed out before is unchanged');
+    for (let w = 0; w <= 5; w++) assert.deepEqual(Array.from(c.get('2', w)!.timestamps), [w * W + 10], 'another series');
+    assert.equal(c.stats().entries, 12);
+    assert.equal(c.stats().samples, 10 * (1 + 16) + 2 * (16 + 16), 'two entries now with room for 16 samples');
+    assert.equal(c.stats().merges, 3, "window 3's two runs of rows merged one after the other");
+  });
+
+  it('later samples are appended in place, beyond the views handed out; a repeated time replaces; stale markers stay stale', () => {
+    const c = new StoredSampleCache({ windowMs: W });
+    const t = c.beginRead(5, 5);
+    c.put(t, M, 5, windowData([5 * W + 10]));
+    c.endRead(t);
+    c.storedBatch(batchAt([5 * W + 20], [20]));
+    const first = c.get(M, 5)!;
+    c.storedBatch(batchAt([5 * W + 30, 5 * W + 40], [30, STALE]));
+    const second = c.get(M, 5)!;
+    assert.equal(second.timestamps.buffer, first.timestamps.buffer, 'appended in place');
+    assert.equal(c.stats().samples, 16 + 16, 'the room after the samples counts');
+    assert.deepEqual(Array.from(first.timestamps), [5 * W + 10, 5 * W + 20]);
+    assert.deepEqual(Array.from(second.timestamps), [5 * W + 10, 5 * W + 20, 5 * W + 30, 5 * W + 40]);
+    assert.deepEqual(Array.from(second.values), [(5 * W + 10) / 1000, 20, 30, NaN]);
+    assert.deepEqual(second.staleAt, [5 * W + 40]);
+    // The same time again, twice in one batch (the later row wins): replaced, in new columns.
+    c.storedBatch(batchAt([5 * W + 40, 5 * W + 20, 5 * W + 40], [1, 21, 41]));
+    const third = c.get(M, 5)!;
+    assert.deepEqual(Array.from(third.timestamps), [5 * W + 10, 5 * W + 20, 5 * W + 30, 5 * W + 40]);
+    assert.deepEqual(Array.from(third.values), [(5 * W + 10) / 1000, 21, 30, 41]);
+    assert.deepEqual(third.staleAt, [], 'the stale marker was replaced');
+    assert.deepEqual(Array.from(second.values), [(5 * W + 10) / 1000, 20, 30, NaN], 'the earlier view is unchanged');
+    assert.equal(c.stats().samples, 16 + 16);
+  });
+
+  it('a failed batch drops the entries of its series in its windows; a batch over very many windows clears everything', () => {
+    const c = new StoredSampleCache({ windowMs: W });
+    const t = c.beginRead(0, 5);
+    for (let w = 0; w <= 5; w++) for (const fp of [M, '2']) c.put(t, fp, w, windowData([w * W + 10]));
+    c.endRead(t);
+    c.writeFailed(batchAt([3 * W + 5, 1 * W + 7]));
+    for (let w = 0; w <= 5; w++) assert.equal(c.get(M, w) !== undefined, w !== 1 && w !== 3, `window ${w}`);
+    assert.equal(c.stats().entries, 10);
+    c.storedBatch(batchAt([10 * W, 1e6 * W]));
+    assert.equal(c.stats().entries, 0);
   });
 
   it('a read in flight when a batch lands in its windows keeps nothing; one elsewhere is unaffected', () => {
@@ -95,14 +146,6 @@ describe('StoredSampleCache', () => {
     assert.ok(c.stats().samples <= 100);
   });
 
-  it('an invalidation spanning very many windows clears everything', () => {
-    const c = new StoredSampleCache({ windowMs: W });
-    const t = c.beginRead(0, 0);
-    c.put(t, '1', 0, windowData([1]));
-    c.endRead(t);
-    c.invalidate(10 * W, 1e6 * W);
-    assert.equal(c.stats().entries, 0);
-  });
 });
 
 describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
@@ -110,16 +153,13 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
   tempChdbSession((session) => { db = session; });
   let cache: StoredSampleCache;
   let store: MetricsStore;
-  let clock = 0;
-  /** Past the time windows stay live after a write. */
-  const later = () => { clock += 60_000; };
   // Three hours back, aligned to a window: old data, as the head would not hold after a restart.
   const base = Math.floor((Date.now() - 3 * W) / W) * W;
   const matchers = [{ name: '__name__', type: '=' as const, value: 'late_metric' }];
 
   before(() => {
-    cache = new StoredSampleCache({ windowMs: W, now: () => clock });
-    store = new MetricsStore(db, { observer: { add: (b) => cache.storedBatch(b), writeFailed: (b) => cache.storedBatch(b) } });
+    cache = new StoredSampleCache({ windowMs: W });
+    store = new MetricsStore(db, { observer: { add: (b) => cache.storedBatch(b), writeFailed: (b) => cache.writeFailed(b) } });
   });
 
   const reader = (driver: ClickHouseDriver) => new ClickHouseSeriesReader(driver, { cache, settled: () => store.settled(), seriesGeneration: () => store.seriesGeneration() });
@@ -127,7 +167,6 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
 
   it('serves a repeated read from the cache and a later out-of-order sample from storage', async () => {
     await store.insertSamples([0, 1, 2, 3].map((i) => ({ metricName: 'late_metric', labels: { a: 'x' }, timestampMs: base + 60_000 * (i + 1), value: i })));
-    later();
     const r = reader(db);
     assert.deepEqual(times(await r.selectSeries(matchers, base, base + W)), [1, 2, 3, 4].map((i) => base + 60_000 * i));
     const misses = cache.stats().misses;
@@ -142,7 +181,6 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
   it('a batch stored while a read is in flight keeps that read out of the cache', async () => {
     const t0 = base + 2 * W; // a window of its own
     await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'y' }, timestampMs: t0 + 60_000, value: 1 }]);
-    later();
     // The read's storage query has returned (without the batch below) but the read is not done.
     let reached!: () => void, release!: () => void;
     const atGate = new Promise<void>((r) => { reached = r; });
@@ -158,27 +196,34 @@ describe('ClickHouseSeriesReader with the sample cache (chDB)', () => {
     await atGate;
     await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'y' }, timestampMs: t0 + 30_000, value: 7 }]);
     release();
-    later();
     assert.deepEqual(times(await inFlight), [t0 + 60_000], 'the read started before the batch was stored');
     assert.deepEqual(times(await reader(db).selectSeries(matchers, t0, t0 + W)), [t0 + 30_000, t0 + 60_000], 'the next read sees it');
     assert.ok(cache.stats().voidedReads >= 1);
   });
 
-  it('a window written to just now is read as asked and not kept; the older ones of the same read are', async () => {
-    const t0 = base + 4 * W; // windows 4w+1..4w+3 of their own: (t0, t0 + 3W]
+  it('windows written to while cached stay cached and equal to storage: batches are merged in, a new series is read', async () => {
+    const t0 = base + 4 * W; // windows of their own: (t0, t0 + 3W]
     const at = [t0 + 1000, t0 + W + 1000, t0 + 2 * W + 1000];
     await store.insertSamples(at.map((t, i) => ({ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t, value: i })));
-    later();
-    await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t0 + 2 * W + 2000, value: 9 }]); // the newest window is live
     const r = reader(db);
-    const z = [...matchers, { name: 'a', type: '=' as const, value: 'z' }];
-    const want = [...at, t0 + 2 * W + 2000];
-    const before = cache.stats().entries;
-    assert.deepEqual(times(await r.selectSeries(z, t0 + 500, t0 + 3 * W)), want);
-    assert.equal(cache.stats().entries, before + 2, 'the two older windows are kept, the live one is not');
-    assert.deepEqual(times(await r.selectSeries(z, t0 + 500, t0 + 2 * W + 1500)), want.slice(0, 3), 'clipped inside the live window');
-    later();
-    assert.deepEqual(times(await r.selectSeries(z, t0, t0 + 3 * W)), want);
-    assert.equal(cache.stats().entries, before + 3, 'no longer live: kept');
+    const direct = new ClickHouseSeriesReader(db, { settled: () => store.settled(), seriesGeneration: () => store.seriesGeneration() }); // storage alone
+    const m = [...matchers, { name: 'a', type: '=~' as const, value: 'z|w' }];
+    const read = async (x: ClickHouseSeriesReader) => JSON.stringify((await x.selectSeries(m, t0, t0 + 3 * W)).map((s) => [s.labels, Array.from(s.timestamps), Array.from(s.values)])
+      .sort((p, q) => JSON.stringify(p[0]).localeCompare(JSON.stringify(q[0])))); // in no set order
+    assert.equal(await read(r), await read(direct));
+    const entries = cache.stats().entries;
+    // Later samples into the newest window, an out-of-order one into the middle one.
+    await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t0 + 2 * W + 5000, value: 7 }]);
+    await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'z' }, timestampMs: t0 + W + 500, value: 8 }]);
+    const misses = cache.stats().misses;
+    assert.equal(await read(r), await read(direct));
+    assert.equal(cache.stats().misses, misses, 'answered from the cache');
+    assert.equal(cache.stats().entries, entries);
+    // A new series in those windows: the matchers resolve anew, and only it is read from storage.
+    await store.insertSamples([{ metricName: 'late_metric', labels: { a: 'w' }, timestampMs: t0 + W + 700, value: 9 }]);
+    const got = await read(r);
+    assert.equal(got, await read(direct));
+    assert.match(got, /"a":"w"/);
+    assert.equal(cache.stats().misses, misses + 3, "the new series' three windows");
   });
 });

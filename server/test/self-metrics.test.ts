@@ -56,7 +56,7 @@ describe('GET /metrics (the server\'s own metrics)', () => {
     const first = await startTestServer({ dataDir });
     assert.equal((await push(first.url, [series('self_old', { job: 'a' }, minutes(oldBase, 180))])).status, 204);
     await first.close();
-    srv = await startTestServer({ dataDir, metricsCacheLiveMs: 0 });
+    srv = await startTestServer({ dataDir });
   });
 
   after(async () => {

@@ -1,28 +1,25 @@
 // Decoded samples read from storage, kept per series and fixed time window, as Prometheus' page
-// cache keeps its mmap'd chunks: a repeated read of older data (older than the in-memory head
-// covers) then costs no chDB query (a few ms fixed, whatever it reads) and no decoding.
+// cache keeps its mmap'd chunks: a repeated read of data the in-memory head does not cover then
+// costs no chDB query (a few ms fixed, whatever it reads) and no decoding.
 //
-// Exactness: an entry is the complete content of storage for one series in one window at the time
-// it was read, and it must never hide a sample stored later. Every batch storage acknowledges
-// having stored (or having failed to store: part of it may be there) drops the windows its times
-// fall in, for all series (see storedBatch); retention drops and any other delete clear the cache.
-// A read runs while inserts may land, so each read holds a ticket from before its query is sent:
-// a batch stored (or a clear) in the meantime that touches the ticket's windows voids it, and a
-// void ticket stores nothing. Only valid when this process is storage's only writer (chDB).
+// Exactness: an entry is the complete content of storage for one series in one window, and it
+// must never hide a sample stored later. It is written through: every batch storage acknowledges
+// having stored is merged into the entries of its series and windows (see storedBatch), so the
+// window being written to stays cached while ingest runs; a batch that failed (part of it may be
+// stored) drops them instead; retention drops and any other delete clear the cache. A read runs
+// while inserts may land, so each read holds a ticket from before its query is sent: a batch
+// stored (or a clear) in the meantime that touches the ticket's windows voids it, and a void
+// ticket stores nothing. Only valid when this process is storage's only writer (chDB).
 //
 // Windows are aligned to the epoch, so queries over different ranges share entries. Window k holds
 // times in (k·W, (k+1)·W], the same left-open intervals as PromQL reads (fromMs, toMs].
 import type { SampleBatch } from '../storage/clickhouse/metrics-store.ts';
 
 export interface StoredSampleCacheOptions {
-  /** Samples held at most (about 16 bytes each, plus an entry's own cost counted as 16 more); the least recently used go first. Default 4M. */
+  /** Samples held at most (about 16 bytes each, with the room kept after an entry's samples to append to, plus an entry's own cost counted as 16 more); the least recently used go first. Default 4M. */
   maxSamples?: number;
   /** Window length in ms. Default 2 h. */
   windowMs?: number;
-  /** A window data was stored into less than this long ago (ms) is live: read as asked, not kept. Default 5 s (inserts run about every second while ingest runs). */
-  liveMs?: number;
-  /** Wall clock (tests). */
-  now?: () => number;
 }
 
 /** One series' samples in one window, ascending by time; empty when the series has none there. */
@@ -40,7 +37,9 @@ export interface StoredSampleCacheStats {
   hits: number;
   misses: number;
   evictions: number;
-  /** Window invalidations by stored batches, and whole clears. */
+  /** Entries a stored batch was merged into. */
+  merges: number;
+  /** Drops of the entries a failed batch touched, and whole clears. */
   invalidations: number;
   /** Reads whose results were not kept because data landed in their windows meanwhile. */
   voidedReads: number;
@@ -49,7 +48,27 @@ export interface StoredSampleCacheStats {
 /** A storage read in flight over windows [first, last]; void once data it may have missed is stored. */
 export interface CacheReadTicket { readonly first: number; readonly last: number; void: boolean }
 
-interface Entry { readonly fingerprint: string; readonly window: number; readonly data: CachedWindow; readonly cost: number }
+interface Entry {
+  readonly fingerprint: string;
+  readonly window: number;
+  /**
+   * What readers get. Never changed in place (readers hold views of it): when samples were
+   * appended to `room` since, the next get() makes a new one.
+   */
+  data: CachedWindow;
+  cost: number;
+  /** Whether `room` has changed since `data` was made. */
+  appended: boolean;
+  /**
+   * Columns with room after their samples, made at the first merge: samples later than all held
+   * are written there, beyond every view handed out.
+   */
+  room?: Room;
+}
+
+interface Room { timestamps: Float64Array; values: Float64Array; length: number; staleAt: number[] }
+
+const noStale: readonly number[] = [];
 
 /** Counted per entry on top of its samples: the arrays and map slots an entry costs (about 16 samples' bytes). */
 const entryCost = 16;
@@ -63,22 +82,17 @@ export class StoredSampleCache {
   /** Every entry, least recently used first (a Set keeps insertion order; a hit re-inserts). */
   private readonly recency = new Set<Entry>();
   private readonly inFlight = new Set<CacheReadTicket>();
-  /** When each recently invalidated window was last invalidated (wall ms); see isLive. */
-  private readonly touched = new Map<number, number>();
-  private readonly liveMs: number;
-  private readonly now: () => number;
   private samples = 0;
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private merges = 0;
   private invalidations = 0;
   private voidedReads = 0;
 
   constructor(opts: StoredSampleCacheOptions = {}) {
     this.maxSamples = opts.maxSamples ?? 4_000_000;
     this.windowMs = opts.windowMs ?? 2 * 3600_000;
-    this.liveMs = opts.liveMs ?? 5_000;
-    this.now = opts.now ?? Date.now;
     if (!(this.windowMs > 0) || !Number.isInteger(this.windowMs)) throw new Error(`sample cache window: ${this.windowMs} ms is not a positive whole number of ms`);
   }
 
@@ -100,7 +114,7 @@ export class StoredSampleCache {
   stats(): StoredSampleCacheStats {
     return {
       entries: this.recency.size, samples: this.samples, maxSamples: this.maxSamples, hits: this.hits, misses: this.misses,
-      evictions: this.evictions, invalidations: this.invalidations, voidedReads: this.voidedReads,
+      evictions: this.evictions, merges: this.merges, invalidations: this.invalidations, voidedReads: this.voidedReads,
     };
   }
 
@@ -110,16 +124,12 @@ export class StoredSampleCache {
     this.hits++;
     this.recency.delete(e);
     this.recency.add(e);
+    const room = e.room;
+    if (room && e.appended) {
+      e.appended = false;
+      e.data = { timestamps: room.timestamps.subarray(0, room.length), values: room.values.subarray(0, room.length), staleAt: room.staleAt.length > 0 ? room.staleAt.slice() : noStale };
+    }
     return e.data;
-  }
-
-  /**
-   * Whether data was stored into window k within liveMs (the newest windows, while ingest runs):
-   * it would be dropped again at the next insert, so reading it whole to keep it is wasted work.
-   */
-  isLive(k: number): boolean {
-    const t = this.touched.get(k);
-    return t !== undefined && this.now() - t < this.liveMs;
   }
 
   /** Taken before a storage read of windows [first, last] is sent; end it with endRead. */
@@ -141,47 +151,135 @@ export class StoredSampleCache {
     if (old) this.remove(old, this.windows.get(window)!); // (a concurrent read of the same window)
     let byFp = this.windows.get(window);
     if (!byFp) { byFp = new Map(); this.windows.set(window, byFp); }
-    const e: Entry = { fingerprint, window, data, cost: data.timestamps.length + entryCost };
+    const e: Entry = { fingerprint, window, data, cost: data.timestamps.length + entryCost, appended: false };
     byFp.set(fingerprint, e);
     this.recency.add(e);
     this.samples += e.cost;
-    while (this.samples > this.maxSamples && this.recency.size > 0) {
-      const lru = this.recency.values().next().value as Entry;
-      this.remove(lru, this.windows.get(lru.window)!);
-      this.evictions++;
-    }
+    this.evictOverBound();
   }
 
-  /** Storage has stored (or failed to store) this batch: forget the windows its times fall in. */
+  /** Storage has stored this batch: its samples join the entries of their series and windows. */
   storedBatch(batch: SampleBatch): void {
+    if (!this.voidReadsOver(batch) || this.windows.size === 0) return;
+    const values = new DataView(batch.valueBytes.buffer, batch.valueBytes.byteOffset, batch.valueBytes.byteLength);
+    this.forEachHeldRun(batch, (e, lo, hi) => this.merge(e, batch.timestampsMs, values, lo, hi));
+    this.evictOverBound();
+  }
+
+  /** Storage failed to store this batch, but part of it may be there: its series' entries in its windows go. */
+  writeFailed(batch: SampleBatch): void {
+    if (!this.voidReadsOver(batch)) return;
+    this.invalidations++;
+    const held = new Set<Entry>();
+    this.forEachHeldRun(batch, (e) => held.add(e));
+    for (const e of held) this.remove(e, this.windows.get(e.window)!);
+  }
+
+  /**
+   * Voids the reads in flight over the batch's windows (they may or may not have seen it). False
+   * when nothing more is to be done: an empty batch, or one over so many windows that everything
+   * was cleared instead.
+   */
+  private voidReadsOver(batch: SampleBatch): boolean {
     const ts = batch.timestampsMs;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return false;
     let min = ts[0]!, max = min;
     for (let i = 1; i < batch.length; i++) {
       const t = ts[i]!;
       if (t < min) min = t; else if (t > max) max = t;
     }
-    this.invalidate(min, max);
+    const first = this.windowOf(min), last = this.windowOf(max);
+    if (!(last - first < maxWindowsPerInvalidation)) { this.clear(); return false; }
+    for (const t of this.inFlight) if (t.first <= last && t.last >= first) t.void = true;
+    return true;
   }
 
-  /** Forgets the windows holding any time in [fromMs, toMs], and voids reads over them. */
-  invalidate(fromMs: number, toMs: number): void {
-    const first = this.windowOf(fromMs), last = this.windowOf(toMs);
-    if (!(last - first < maxWindowsPerInvalidation)) { this.clear(); return; }
-    this.invalidations++;
-    for (const t of this.inFlight) if (t.first <= last && t.last >= first) t.void = true;
-    const now = this.now();
-    if (this.touched.size > 4 * maxWindowsPerInvalidation) {
-      for (const [k, at] of this.touched) if (now - at >= this.liveMs) this.touched.delete(k);
-      if (this.touched.size > 4 * maxWindowsPerInvalidation) this.touched.clear(); // a hint only: bounded before exact
+  /** Calls fn for each run of the batch's rows [lo, hi) of one series in one window that has a held entry. */
+  private forEachHeldRun(batch: SampleBatch, fn: (e: Entry, lo: number, hi: number) => void): void {
+    const ts = batch.timestampsMs, series = batch.seriesIndex;
+    let lastWindow = NaN, byFp: Map<string, Entry> | undefined;
+    for (let i = 0, j: number; i < batch.length; i = j) {
+      const k = this.windowOf(ts[i]!), si = series[i]!;
+      for (j = i + 1; j < batch.length && series[j] === si && this.windowOf(ts[j]!) === k;) j++;
+      if (k !== lastWindow) { lastWindow = k; byFp = this.windows.get(k); }
+      const e = byFp?.get(batch.series[si]!.fingerprintText);
+      if (e) fn(e, i, j);
     }
-    for (let k = first; k <= last; k++) this.touched.set(k, now);
-    if (this.windows.size === 0) return;
-    for (let k = first; k <= last; k++) {
-      const byFp = this.windows.get(k);
-      if (!byFp) continue;
-      for (const e of byFp.values()) { this.recency.delete(e); this.samples -= e.cost; }
-      this.windows.delete(k);
+  }
+
+  /**
+   * Merges the batch's rows [lo, hi) into an entry. Rows later than all held, in time order (a
+   * scrape's), are appended to the room; otherwise a sample for a time already held is replaced (as
+   * the head does; within the batch the later row wins), in new columns.
+   */
+  private merge(e: Entry, ts: Float64Array, values: DataView, lo: number, hi: number): void {
+    const room = this.roomFor(e, hi - lo);
+    let prev = room.length > 0 ? room.timestamps[room.length - 1]! : -Infinity;
+    let ascending = true;
+    for (let i = lo; i < hi && ascending; i++) { ascending = ts[i]! > prev; prev = ts[i]!; }
+    if (ascending) {
+      for (let i = lo; i < hi; i++) {
+        const isStale = values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
+        room.timestamps[room.length] = ts[i]!;
+        room.values[room.length] = isStale ? NaN : values.getFloat64(i * 8, true);
+        if (isStale) room.staleAt.push(ts[i]!);
+        room.length++;
+      }
+    } else {
+      // By time, the last row of each time only, then merged with what is held.
+      const rows = Array.from({ length: hi - lo }, (_, k) => lo + k).sort((a, b) => ts[a]! - ts[b]! || a - b)
+        .filter((i, k, all) => k + 1 === all.length || ts[all[k + 1]!] !== ts[i]);
+      const n = room.length, m = rows.length;
+      const t = new Float64Array(Math.max(16, 2 * (n + m))), v = new Float64Array(t.length);
+      const staleAt: number[] = [];
+      let a = 0, b = 0, w = 0;
+      while (a < n || b < m) {
+        const i = rows[b]!;
+        if (b < m && (a >= n || ts[i]! <= room.timestamps[a]!)) {
+          if (a < n && room.timestamps[a] === ts[i]) a++; // replaced
+          const isStale = values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
+          t[w] = ts[i]!; v[w] = isStale ? NaN : values.getFloat64(i * 8, true);
+          if (isStale) staleAt.push(ts[i]!);
+          b++;
+        } else {
+          t[w] = room.timestamps[a]!; v[w] = room.values[a]!;
+          if (Number.isNaN(v[w]) && room.staleAt.includes(t[w]!)) staleAt.push(t[w]!);
+          a++;
+        }
+        w++;
+      }
+      e.room = { timestamps: t, values: v, length: w, staleAt };
+      this.recost(e, t.length);
+    }
+    e.appended = true;
+    this.merges++;
+  }
+
+  /** The entry's room, made or grown to hold `extra` more samples. */
+  private roomFor(e: Entry, extra: number): Room {
+    const r = e.room;
+    if (r && r.length + extra <= r.timestamps.length) return r;
+    const length = r ? r.length : e.data.timestamps.length;
+    const cap = Math.max(16, 2 * (length + extra));
+    const timestamps = new Float64Array(cap), values = new Float64Array(cap);
+    timestamps.set(r ? r.timestamps.subarray(0, length) : e.data.timestamps);
+    values.set(r ? r.values.subarray(0, length) : e.data.values);
+    e.room = { timestamps, values, length, staleAt: r ? r.staleAt : [...e.data.staleAt] };
+    this.recost(e, cap);
+    return e.room;
+  }
+
+  /** An entry's cost is its columns' length in samples (with the room after them), plus entryCost. */
+  private recost(e: Entry, columnLength: number): void {
+    this.samples += columnLength + entryCost - e.cost;
+    e.cost = columnLength + entryCost;
+  }
+
+  private evictOverBound(): void {
+    while (this.samples > this.maxSamples && this.recency.size > 0) {
+      const lru = this.recency.values().next().value as Entry;
+      this.remove(lru, this.windows.get(lru.window)!);
+      this.evictions++;
     }
   }
 

@@ -187,34 +187,16 @@ export class ClickHouseSeriesReader implements SeriesSource {
    * The samples of resolved series through the cache: each series' windows over each request's
    * range come from the cache where held; the rest are read in one scan, over whole windows (from
    * the request's first missing window through its last, for the series missing any), and kept.
-   * Windows data was just stored into (live ones) would be dropped again at the next insert, so
-   * they are read over the request's own range, as without the cache, and not kept.
    */
   private async readThroughCache(cache: StoredSampleCache, requests: readonly SeriesRequest[], clauses: readonly SelectorClauses[], fingerprints: readonly string[][], params: QueryParams): Promise<SeriesSamples[][]> {
     /** Cached or read whole, per fingerprint and window. */
     const got = new Map<string, Map<number, CachedWindow>>();
     const spans = requests.map((r) => [cache.firstWindowAfter(r.fromMs), cache.windowOf(r.toMs)] as const);
-    /** Per request: the live windows it reads exactly ([first, last], may enclose others), and what was read there per fingerprint. */
-    const live: ({ first: number; last: number; fromMs: number; toMs: number; read: Map<string, CachedWindow> } | undefined)[] = [];
     const misses: { j: number; fps: string[]; first: number; last: number }[] = [];
     const wheres: string[] = [];
     requests.forEach((r, j) => {
       const [a, b] = spans[j]!;
       if (fingerprints[j]!.length === 0 || r.toMs <= r.fromMs) return;
-      let liveFirst = Infinity, liveLast = -Infinity;
-      for (let w = a; w <= b; w++) if (cache.isLive(w)) { liveFirst = Math.min(liveFirst, w); liveLast = w; }
-      const name = clauses[j]!.name;
-      const term = (range: string, fps: readonly string[]) => (name && namesOnlyItsMetric(r.matchers) && fps.length === fingerprints[j]!.length
-        // As in readResolved: a selector naming only its metric reads it whole, without the set.
-        ? `(${range} AND metric_name = ${name})`
-        : `(${range}${name ? ` AND metric_name = ${name}` : ''} AND fingerprint IN (${fps.join(', ')}))`);
-      if (liveLast >= liveFirst) {
-        const l = { first: liveFirst, last: liveLast, fromMs: Math.max(r.fromMs, cache.windowStart(liveFirst)), toMs: Math.min(r.toMs, cache.windowStart(liveLast + 1)), read: new Map<string, CachedWindow>() };
-        live[j] = l;
-        params[`s${j}_lf`] = l.fromMs;
-        params[`s${j}_lt`] = l.toMs;
-        wheres.push(term(`ts > fromUnixTimestamp64Milli({s${j}_lf:Int64}) AND ts <= fromUnixTimestamp64Milli({s${j}_lt:Int64})`, fingerprints[j]!));
-      }
       let first = Infinity, last = -Infinity;
       const fps: string[] = [];
       for (const f of fingerprints[j]!) {
@@ -222,7 +204,6 @@ export class ClickHouseSeriesReader implements SeriesSource {
         if (!windows) { windows = new Map(); got.set(f, windows); }
         let missing = false;
         for (let w = a; w <= b; w++) {
-          if (w >= liveFirst && w <= liveLast) continue;
           if (windows.has(w)) continue;
           const c = cache.get(f, w);
           if (c) { windows.set(w, c); continue; }
@@ -236,16 +217,20 @@ export class ClickHouseSeriesReader implements SeriesSource {
         misses.push({ j, fps, first, last });
         params[`s${j}_wf`] = cache.windowStart(first);
         params[`s${j}_wt`] = cache.windowStart(last + 1);
-        wheres.push(term(`ts > fromUnixTimestamp64Milli({s${j}_wf:Int64}) AND ts <= fromUnixTimestamp64Milli({s${j}_wt:Int64})`, fps));
+        const range = `ts > fromUnixTimestamp64Milli({s${j}_wf:Int64}) AND ts <= fromUnixTimestamp64Milli({s${j}_wt:Int64})`;
+        const name = clauses[j]!.name;
+        // As in readResolved: a selector naming only its metric reads it whole, without the set.
+        wheres.push(name && namesOnlyItsMetric(r.matchers) && fps.length === fingerprints[j]!.length
+          ? `(${range} AND metric_name = ${name})`
+          : `(${range}${name ? ` AND metric_name = ${name}` : ''} AND fingerprint IN (${fps.join(', ')}))`);
       }
     });
-    if (wheres.length > 0) {
-      const ticket = misses.length > 0 ? cache.beginRead(Math.min(...misses.map((m) => m.first)), Math.max(...misses.map((m) => m.last))) : undefined;
+    if (misses.length > 0) {
+      const ticket = cache.beginRead(Math.min(...misses.map((m) => m.first)), Math.max(...misses.map((m) => m.last)));
       try {
         const read = new Map<string, DecodedSeries>();
         for (const s of await this.readSampleRows(wheres, params)) read.set(s.fingerprint, s);
-        for (const { j, fps, first, last } of misses) {
-          const l = live[j];
+        for (const { fps, first, last } of misses) {
           for (const f of fps) {
             const windows = got.get(f)!;
             const s = read.get(f);
@@ -253,41 +238,27 @@ export class ClickHouseSeriesReader implements SeriesSource {
             let i = s ? firstAbove(s.timestamps, cache.windowStart(first)) : 0;
             for (let w = first; w <= last; w++) {
               const end = s ? firstAbove(s.timestamps, cache.windowStart(w + 1)) : 0;
-              if (!windows.has(w) && !(l && w >= l.first && w <= l.last)) {
+              if (!windows.has(w)) {
                 const data = s ? windowOf(s, i, end) : emptyWindow;
                 windows.set(w, data);
-                cache.put(ticket!, f, w, data);
+                cache.put(ticket, f, w, data);
               }
               i = end;
             }
           }
         }
-        live.forEach((l, j) => {
-          if (!l) return;
-          for (const f of fingerprints[j]!) {
-            const s = read.get(f);
-            if (s) l.read.set(f, windowOf(s, firstAbove(s.timestamps, l.fromMs), firstAbove(s.timestamps, l.toMs)));
-          }
-        });
       } finally {
-        if (ticket) cache.endRead(ticket);
+        cache.endRead(ticket);
       }
     }
     const decoded: DecodedSeries[] = [];
     requests.forEach((r, j) => {
       const [a, b] = spans[j]!;
       if (r.toMs <= r.fromMs) return;
-      const l = live[j];
       for (const f of fingerprints[j]!) {
         const windows = got.get(f)!;
         const parts: [CachedWindow, number, number][] = [];
         for (let w = a; w <= b; w++) {
-          if (l && w === l.first) {
-            const c = l.read.get(f);
-            if (c) parts.push([c, 0, c.timestamps.length]);
-            w = l.last;
-            continue;
-          }
           const c = windows.get(w)!;
           parts.push([c, w === a ? firstAbove(c.timestamps, r.fromMs) : 0, w === b ? firstAbove(c.timestamps, r.toMs) : c.timestamps.length]);
         }

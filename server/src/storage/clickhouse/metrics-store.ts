@@ -22,6 +22,7 @@ export class SeriesIdentity {
   writtenDays: number[] = [];
   /** The PromQL head's entry for this series (metrics/sample-head.ts keeps it here to skip a lookup per batch). */
   headEntry: unknown = undefined;
+  private decimal: string | undefined;
 
   constructor(
     readonly metricName: string,
@@ -33,6 +34,11 @@ export class SeriesIdentity {
     /** RowBinary (metric_name, fingerprint, labels): a metrics_series row after its day. */
     readonly seriesRow: Uint8Array,
   ) {}
+
+  /** The fingerprint in decimal, as PromQL reads and the sample cache name series (made once). */
+  get fingerprintText(): string {
+    return this.decimal ??= String(this.fingerprint);
+  }
 }
 
 /**
