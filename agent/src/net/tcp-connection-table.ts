@@ -218,6 +218,11 @@ export class TcpConnectionTable {
     return s;
   }
 
+  /** A connection's series: under its name in FQDN mode (no actual destination), else by where it was dialled and sent. */
+  private seriesStats(containerId: string, byName: string | undefined, dialled: string, actual: string | undefined): DestinationStats {
+    return byName !== undefined ? this.statsFor(containerId, byName, '') : this.statsFor(containerId, dialled, actual ?? dialled);
+  }
+
   /**
    * The stats a connect counts in: its destination's, or, in FQDN mode for a public address no
    * answer names yet, detached ones that join their destination's after NAME_WAIT_MS.
@@ -226,8 +231,7 @@ export class TcpConnectionTable {
     const dialled = joinHostPort(e.daddr, e.dport);
     const ip = actual ? splitHostPort(actual)?.ip ?? e.daddr : e.daddr;
     const byName = this.opts.fqdn?.destinationOf(ip, e.dport);
-    if (byName !== undefined) return this.statsFor(containerId, byName, '');
-    if (!this.opts.fqdn || !isPublicIp(ip)) return this.statsFor(containerId, dialled, actual ?? dialled);
+    if (byName !== undefined || !this.opts.fqdn || !isPublicIp(ip)) return this.seriesStats(containerId, byName, dialled, actual);
     const stats = emptyStats(dialled, actual ?? dialled);
     if (this.waitingForName.length - this.waitingHead >= MAX_WAITING_FOR_NAME) this.nameWaiting(Infinity, 1);
     this.waitingForName.push({ containerId, ip, port: e.dport, dialled, actual, stats, sockId: tracked ? e.sockId : undefined, sinceMs: this.now() });
@@ -239,8 +243,7 @@ export class TcpConnectionTable {
     const q = this.waitingForName;
     for (; this.waitingHead < q.length && limit > 0 && q[this.waitingHead]!.sinceMs + NAME_WAIT_MS <= nowMs; limit--) {
       const w = q[this.waitingHead++]!;
-      const byName = this.opts.fqdn?.destinationOf(w.ip, w.port);
-      const target = byName !== undefined ? this.statsFor(w.containerId, byName, '') : this.statsFor(w.containerId, w.dialled, w.actual ?? w.dialled);
+      const target = this.seriesStats(w.containerId, this.opts.fqdn?.destinationOf(w.ip, w.port), w.dialled, w.actual);
       addStats(target, w.stats);
       // Still open: its close and retransmits count in the named stats from now on.
       const c = w.sockId !== undefined ? this.open.get(w.sockId) : undefined;

@@ -1,7 +1,7 @@
 // At start the PromQL head is filled from storage with the newest stored samples, as Prometheus
 // replays its write-ahead log into its head block. Without it the head covers only what arrives
-// after the restart, and until it has covered a dashboard's window again every read of recent data
-// is a storage query (the window being written to is never kept by the sample cache either).
+// after the restart, and until it has covered a dashboard's window again, reads of recent data go
+// through the sample cache, whose first read of each series and window is a storage query.
 //
 // Exactness: the head answers for times after the replayed span's start, so it must hold every
 // stored sample after it. The replay reads them all back before the server takes any write (the

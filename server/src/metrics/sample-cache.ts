@@ -70,6 +70,11 @@ interface Room { timestamps: Float64Array; values: Float64Array; length: number;
 
 const noStale: readonly number[] = [];
 
+/** Whether sample i's value bits (Float64 LE, 8 bytes a sample) are Prometheus' stale marker, 0x7ff0000000000002. */
+function isStaleMarker(values: DataView, i: number): boolean {
+  return values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
+}
+
 /** Counted per entry on top of its samples: the arrays and map slots an entry costs (about 16 samples' bytes). */
 const entryCost = 16;
 /** A batch spanning more windows than this clears everything (cheaper than visiting each window). */
@@ -219,7 +224,7 @@ export class StoredSampleCache {
     for (let i = lo; i < hi && ascending; i++) { ascending = ts[i]! > prev; prev = ts[i]!; }
     if (ascending) {
       for (let i = lo; i < hi; i++) {
-        const isStale = values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
+        const isStale = isStaleMarker(values, i);
         room.timestamps[room.length] = ts[i]!;
         room.values[room.length] = isStale ? NaN : values.getFloat64(i * 8, true);
         if (isStale) room.staleAt.push(ts[i]!);
@@ -237,7 +242,7 @@ export class StoredSampleCache {
         const i = rows[b]!;
         if (b < m && (a >= n || ts[i]! <= room.timestamps[a]!)) {
           if (a < n && room.timestamps[a] === ts[i]) a++; // replaced
-          const isStale = values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
+          const isStale = isStaleMarker(values, i);
           t[w] = ts[i]!; v[w] = isStale ? NaN : values.getFloat64(i * 8, true);
           if (isStale) staleAt.push(ts[i]!);
           b++;
