@@ -19,8 +19,6 @@ const minuteMs = 60_000;
 const replaySpansMs = [120, 60, 30, 10].map((m) => m * minuteMs);
 /** Samples are read in slices of this much time, so a read's buffer stays small. */
 const sliceMs = 10 * minuteMs;
-/** Fingerprints per label-set query. */
-const labelBatch = 20_000;
 
 export interface HeadReplay {
   head: SampleHead;
@@ -57,16 +55,11 @@ export async function replayHead(db: ClickHouseDriver, opts: SampleHeadOptions =
   return { head, samples, series: labels.size, spanMs };
 }
 
-/** Label sets (with __name__) of the series with samples in (from, to], by decimal fingerprint. */
+/** Label sets (with __name__) of the series with samples in (from, to], by decimal fingerprint: one query. */
 async function labelSets(db: ClickHouseDriver, from: number, to: number): Promise<Map<string, Labels>> {
-  const fingerprints = (await db.rows(`SELECT DISTINCT toString(fingerprint) FROM ${metricsSeriesSamplesTable}
-    WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})`, { from, to })).map(([f]) => f as string);
-  const out = new Map<string, Labels>();
-  for (let i = 0; i < fingerprints.length; i += labelBatch) {
-    const rows = await db.rows(`SELECT toString(fingerprint), metric_name, labels FROM ${metricsSeriesTable}
-      WHERE ${seriesDaysPredicate('from', 'to')} AND fingerprint IN (SELECT arrayJoin(arrayMap(x -> toUInt64(x), {fps:Array(String)})))
-      LIMIT 1 BY fingerprint`, { from, to, fps: fingerprints.slice(i, i + labelBatch) });
-    for (const [fp, name, labels] of rows) out.set(fp as string, { __name__: name as string, ...(labels as Record<string, string>) });
-  }
-  return out;
+  const rows = await db.rows(`SELECT toString(fingerprint), metric_name, labels FROM ${metricsSeriesTable}
+    WHERE ${seriesDaysPredicate('from', 'to')} AND fingerprint IN (SELECT fingerprint FROM ${metricsSeriesSamplesTable}
+      WHERE ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64}))
+    LIMIT 1 BY fingerprint`, { from, to });
+  return new Map(rows.map(([fp, name, labels]) => [fp as string, { __name__: name as string, ...(labels as Record<string, string>) }]));
 }

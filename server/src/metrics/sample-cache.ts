@@ -14,6 +14,7 @@
 // Windows are aligned to the epoch, so queries over different ranges share entries. Window k holds
 // times in (k·W, (k+1)·W], the same left-open intervals as PromQL reads (fromMs, toMs].
 import type { SampleBatch } from '../storage/clickhouse/metrics-store.ts';
+import { isStaleMarkerAt } from '../storage/clickhouse/row-binary.ts';
 
 export interface StoredSampleCacheOptions {
   /** Samples held at most (about 16 bytes each, with the room kept after an entry's samples to append to, plus an entry's own cost counted as 16 more); the least recently used go first. Default 4M. */
@@ -69,11 +70,6 @@ interface Entry {
 interface Room { timestamps: Float64Array; values: Float64Array; length: number; staleAt: number[] }
 
 const noStale: readonly number[] = [];
-
-/** Whether sample i's value bits (Float64 LE, 8 bytes a sample) are Prometheus' stale marker, 0x7ff0000000000002. */
-function isStaleMarker(values: DataView, i: number): boolean {
-  return values.getUint32(i * 8, true) === 0x00000002 && values.getUint32(i * 8 + 4, true) === 0x7ff00000;
-}
 
 /** Counted per entry on top of its samples: the arrays and map slots an entry costs (about 16 samples' bytes). */
 const entryCost = 16;
@@ -224,7 +220,7 @@ export class StoredSampleCache {
     for (let i = lo; i < hi && ascending; i++) { ascending = ts[i]! > prev; prev = ts[i]!; }
     if (ascending) {
       for (let i = lo; i < hi; i++) {
-        const isStale = isStaleMarker(values, i);
+        const isStale = isStaleMarkerAt(values, i * 8);
         room.timestamps[room.length] = ts[i]!;
         room.values[room.length] = isStale ? NaN : values.getFloat64(i * 8, true);
         if (isStale) room.staleAt.push(ts[i]!);
@@ -242,7 +238,7 @@ export class StoredSampleCache {
         const i = rows[b]!;
         if (b < m && (a >= n || ts[i]! <= room.timestamps[a]!)) {
           if (a < n && room.timestamps[a] === ts[i]) a++; // replaced
-          const isStale = isStaleMarker(values, i);
+          const isStale = isStaleMarkerAt(values, i * 8);
           t[w] = ts[i]!; v[w] = isStale ? NaN : values.getFloat64(i * 8, true);
           if (isStale) staleAt.push(ts[i]!);
           b++;

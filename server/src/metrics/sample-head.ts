@@ -15,6 +15,7 @@
 // as the storage read keeps the copy written last. Stale markers (a NaN payload) are flagged from
 // their bits as they arrive and reported in staleAt, as the storage read does.
 import type { SampleBatch, SeriesIdentity } from '../storage/clickhouse/metrics-store.ts';
+import { isStaleMarkerAt } from '../storage/clickhouse/row-binary.ts';
 import type { SeriesSamples } from './engine/evaluator.ts';
 import type { Labels } from './engine/labels.ts';
 import { evaluableHere, matcherFilter } from './engine/selector-plan.ts';
@@ -190,13 +191,11 @@ export class SampleHead {
         s.reserve(run);
       }
       const o = i * 8;
-      // Prometheus' stale marker: Float64 bits 0x7ff0000000000002.
-      const isStale = values.getUint32(o, true) === 0x00000002 && values.getUint32(o + 4, true) === 0x7ff00000;
+      const isStale = isStaleMarkerAt(values, o);
       this.samples += s!.put(t, isStale ? NaN : values.getFloat64(o, true), isStale);
       if (t > this.newestSeen) this.newestSeen = t;
     }
-    if (this.series.size > this.maxSeries) this.startOver();
-    else if (this.samples > this.maxSamples) this.reclaim();
+    this.keepWithinBounds();
   }
 
   /**
@@ -234,8 +233,7 @@ export class SampleHead {
       this.samples += s.put(t, values[i]!, stale?.has(t) ?? false);
       if (t > this.newestSeen) this.newestSeen = t;
     }
-    if (this.series.size > this.maxSeries) this.startOver();
-    else if (this.samples > this.maxSamples) this.reclaim();
+    this.keepWithinBounds();
   }
 
   /**
@@ -277,6 +275,12 @@ export class SampleHead {
       out.push({ labels: s.labels, ...s.copy(lo, hi) });
     }
     return out;
+  }
+
+  /** After samples are taken in: starts over beyond maxSeries, else drops the oldest beyond maxSamples. */
+  private keepWithinBounds(): void {
+    if (this.series.size > this.maxSeries) this.startOver();
+    else if (this.samples > this.maxSamples) this.reclaim();
   }
 
   /** Drops the oldest quarter of samples by time (estimated from an even sample of all times). */

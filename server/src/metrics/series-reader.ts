@@ -9,6 +9,7 @@
 // request value is a bound parameter, never SQL text.
 import type { ClickHouseDriver } from '../storage/clickhouse/driver.ts';
 import { seriesDaysPredicate } from '../storage/clickhouse/metrics-store.ts';
+import { isStaleMarkerAt } from '../storage/clickhouse/row-binary.ts';
 import { metricsSeriesSamplesTable, metricsSeriesTable } from '../storage/clickhouse/schema.ts';
 import type { QueryParams } from '../storage/clickhouse/session.ts';
 import type { SeriesSamples, SeriesSource } from './engine/evaluator.ts';
@@ -29,8 +30,6 @@ const dayMs = 86_400_000;
  * part to the selected series' granules. Neither changes results.
  */
 const sampleReadSettings = 'SETTINGS output_format_parallel_formatting = 0, optimize_move_to_prewhere = 0';
-/** Prometheus' staleness marker, as the two 32-bit halves of its Float64 bits. */
-const staleHi = 0x7ff00000, staleLo = 0x00000002;
 
 export interface SeriesReaderOptions {
   /** Label sets kept in memory (the oldest are dropped beyond this). Default 200k. */
@@ -520,7 +519,7 @@ export function decodeSampleRows(bytes: Uint8Array, selectorColumn = false): Dec
         const at = start + len++;
         const off = i * size + at0;
         ts[at] = view.getFloat64(off + 8, true);
-        const isStale = view.getUint32(off + 20, true) === staleHi && view.getUint32(off + 16, true) === staleLo;
+        const isStale = isStaleMarkerAt(view, off + 16);
         stale[at] = isStale ? 1 : 0;
         vs[at] = isStale ? NaN : view.getFloat64(off + 16, true);
         if (len > 1 && ts[at]! < ts[at - 1]!) sorted = false;

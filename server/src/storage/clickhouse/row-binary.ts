@@ -8,6 +8,11 @@
 /** Float64 bit pattern Prometheus uses for "series ended" (a signalling NaN; JS numbers cannot keep it). */
 export const staleMarkerBits = 0x7ff0000000000002n;
 
+/** Whether the little-endian Float64 at byteOffset is exactly the stale marker (read from its bits: as a JS number it is just NaN). */
+export function isStaleMarkerAt(view: DataView, byteOffset: number): boolean {
+  return view.getUint32(byteOffset, true) === 0x00000002 && view.getUint32(byteOffset + 4, true) === 0x7ff00000;
+}
+
 /** Value of one hex digit's char code; 0 for anything else (ids come from our own hex encoders). */
 function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
