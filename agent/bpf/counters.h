@@ -3,11 +3,16 @@
 #ifndef RS_COUNTERS_H
 #define RS_COUNTERS_H
 
-static __always_inline void rs_inc(void *counters, __u32 idx)
+static __always_inline void rs_add(void *counters, __u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(counters, &idx);
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void rs_inc(void *counters, __u32 idx)
+{
+	rs_add(counters, idx, 1);
 }
 
 #endif

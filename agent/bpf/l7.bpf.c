@@ -44,6 +44,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define RS_CARRY_MAX 3
 
 #define RS_BARRIER(v) asm volatile("" : "+r"(v))
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+/* reads of a slot being appended to (rs_slot_append) before a response gives up waiting */
+#define RS_APPEND_WAIT 1024
 
 /* Kernel-only protocol tag of a pending entry: an inbound MySQL packet header (4 bytes) read on
  * its own, waiting for its body (rs_mysql_split_read). Never leaves the kernel. */
@@ -108,7 +111,7 @@ struct rs_l7_req {
 	__u32 len;
 	__u8 protocol;
 	__u8 direction; /* of the connection: for rs_l7_unanswered when it is never answered */
-	__u8 _pad[2];
+	__u16 merged; /* later requests appended to this one while it waited (rs_slot_append) */
 	__u8 payload[RS_L7_MAX_REQUEST];
 };
 
@@ -314,10 +317,15 @@ struct {
 	__type(value, __u64);
 } rs_l7_ringbuf_lost SEC(".maps");
 
+static __always_inline void rs_count_unanswered_n(__u32 reason, __u8 direction, __u8 protocol, __u64 n)
+{
+	rs_add(&rs_l7_unanswered, (reason * RS_L7_DIRECTIONS + (direction % RS_L7_DIRECTIONS)) * RS_L7_PROTOCOL_SLOTS +
+				     (protocol % RS_L7_PROTOCOL_SLOTS), n);
+}
+
 static __always_inline void rs_count_unanswered(__u32 reason, __u8 direction, __u8 protocol)
 {
-	rs_inc(&rs_l7_unanswered, (reason * RS_L7_DIRECTIONS + (direction % RS_L7_DIRECTIONS)) * RS_L7_PROTOCOL_SLOTS +
-				     (protocol % RS_L7_PROTOCOL_SLOTS));
+	rs_count_unanswered_n(reason, direction, protocol, 1);
 }
 
 /* Same trick as tcp.bpf.c: no wakeup until much is waiting; user space drains on a 10 ms timer. */
@@ -504,25 +512,27 @@ static __always_inline bool rs_pending_take(struct rs_l7_slot *sl, struct rs_l7_
 	return bpf_map_delete_elem(&rs_l7_pending, pk) == 0;
 }
 
-/* Takes the request pending in the slot, if any, counting it unanswered for `reason`. True if
- * there was one. */
-static __always_inline bool rs_slot_evict(struct rs_l7_slot *sl, __u32 reason)
+/* Takes the request pending in the slot, if any, counting it unanswered for `reason`, with the
+ * requests appended to it. Returns how many requests that was (0: none pending). */
+static __always_inline __u32 rs_slot_evict(struct rs_l7_slot *sl, __u32 reason)
 {
 	__u8 protocol = sl->req.protocol, direction = sl->req.direction;
 	if (!rs_pending_take(sl, NULL))
-		return false;
+		return 0;
+	__u32 n = 1 + (__u32)sl->req.merged; /* appends end when the slot is taken: this is final */
 	rs_count(RS_L7_CNT_REQUEST_EVICTED);
-	rs_count_unanswered(reason, direction, protocol);
-	return true;
+	rs_count_unanswered_n(reason, direction, protocol, n);
+	return n;
 }
 
 /* Drops the connection's pending request without a stream id (c may be NULL: an untracked fd's
- * entry in rs_l7_pending), counting it unanswered for `reason`. True if there was one. */
-static __always_inline bool rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u32 reason)
+ * entry in rs_l7_pending), counting it unanswered for `reason`. Returns how many requests that
+ * was (0: none pending). */
+static __always_inline __u32 rs_evict_pending(struct rs_l7_conn *c, __u64 ck, __u32 reason)
 {
 	struct rs_l7_slot *sl = c ? rs_slot(c) : NULL;
 	if (!sl)
-		return rs_evict_stream(ck, RS_L7_NO_STREAM, reason);
+		return rs_evict_stream(ck, RS_L7_NO_STREAM, reason) ? 1 : 0;
 	return rs_slot_evict(sl, reason);
 }
 
@@ -588,6 +598,7 @@ static __always_inline long rs_slot_put(struct rs_l7_slot *sl, const struct rs_l
 	sl->req.len = req->len;
 	sl->req.protocol = req->protocol;
 	sl->req.direction = req->direction;
+	sl->req.merged = 0;
 	__u64 n = req->len;
 	RS_BARRIER(n);
 	if (n > RS_L7_MAX_REQUEST)
@@ -596,6 +607,48 @@ static __always_inline long rs_slot_put(struct rs_l7_slot *sl, const struct rs_l
 		return -1;
 	/* published last: a reader that sees full = 1 sees the request (the swap is a full barrier) */
 	return __sync_val_compare_and_swap(&sl->full, 0, 1) == 0 ? 0 : -RS_EEXIST;
+}
+
+/* Redis clients that write each command as it is issued (ioredis, and any client sharing one
+ * connection between callers) send the next command while the first still waits for its reply.
+ * Such a command is appended to the pending request, as if both had been written at once: user
+ * space already splits a write of several commands and pairs each with its reply in the response
+ * bytes (splitRedisPipeline). The slot is held in state 2 while the bytes are added, so no reader
+ * claims a request half-appended. Only while every byte so far was kept (the prefix holds whole
+ * commands) and room is left; the request then stands for all its bytes. False when the
+ * request could not be appended: it is counted as before (REQUEST_OVERLAP). */
+static __always_inline bool rs_slot_append(struct rs_l7_slot *sl, const struct rs_l7_req *req)
+{
+	if (__sync_val_compare_and_swap(&sl->full, 1, 2) != 1)
+		return false;
+	bool appended = false;
+	struct rs_l7_ev_scratch *tmp = rs_ev(); /* free until an event is built */
+	__u64 have = sl->req.len;
+	if (tmp && sl->req.conn_start == req->conn_start && sl->req.protocol == req->protocol &&
+	    have == sl->req.size && have > 0 && have < RS_L7_MAX_REQUEST && sl->req.merged < 0xffff) {
+		/* joined in the scratch: the slot's payload has no slack for a bounded copy at an offset */
+		RS_BARRIER(have);
+		have &= RS_L7_MAX_REQUEST - 1;
+		__u64 n = req->len;
+		RS_BARRIER(n);
+		if (n > RS_L7_MAX_REQUEST)
+			n = RS_L7_MAX_REQUEST;
+		if (bpf_probe_read_kernel(tmp->data, have, sl->req.payload) == 0 &&
+		    (n == 0 || bpf_probe_read_kernel(tmp->data + have, n, req->payload) == 0)) {
+			__u64 total = have + n;
+			RS_BARRIER(total);
+			if (total > RS_L7_MAX_REQUEST)
+				total = RS_L7_MAX_REQUEST;
+			if (bpf_probe_read_kernel(sl->req.payload, total, tmp->data) == 0) {
+				sl->req.len = total;
+				sl->req.size += req->size;
+				sl->req.merged++;
+				appended = true;
+			}
+		}
+	}
+	__sync_val_compare_and_swap(&sl->full, 2, 1); /* a full barrier: the bytes before the state */
+	return appended;
 }
 
 /* A request the connection stored (c->awaiting, or a stream slot) is no longer in the pending map:
@@ -1234,6 +1287,8 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 	struct rs_l7_slot *sl = pk.stream == RS_L7_NO_STREAM ? rs_slot(c) : NULL;
 	if (sl) {
 		long put = rs_slot_put(sl, &s->req);
+		if (put == -RS_EEXIST && proto == RS_L7_REDIS && rs_slot_append(sl, &s->req))
+			return 0;
 		if (put == -RS_EEXIST) {
 			rs_count(RS_L7_CNT_REQUEST_OVERLAP);
 			rs_count_unanswered(RS_L7_UNANSWERED_PIPELINED, c->direction, proto);
@@ -1339,7 +1394,7 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 		__u8 stale_protocol = req->protocol, stale_direction = req->direction;
 		if (rs_pending_take(sl, &pk)) {
 			rs_count(RS_L7_CNT_REQUEST_EVICTED);
-			rs_count_unanswered(RS_L7_UNANSWERED_STALE, stale_direction, stale_protocol);
+			rs_count_unanswered_n(RS_L7_UNANSWERED_STALE, stale_direction, stale_protocol, 1 + (__u32)req->merged);
 		}
 		return 0;
 	}
@@ -1354,18 +1409,26 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 	rs_fill_hdr(&ev->hdr, c, ck, RS_L7_EV_REQUEST, now);
 	ev->hdr.protocol = proto;
 	ev->hdr.duration_ns = now - req->ts;
-	ev->hdr.request_size = req->size;
 	ev->hdr.response_size = bytes;
 	ev->hdr.stream_id = pk.stream;
+	/* a command being appended on another thread (rs_slot_append): wait the few hundred ns */
+	for (int i = 0; sl && i < RS_APPEND_WAIT && READ_ONCE(sl->full) == 2; i++)
+		;
+	__u16 merged = req->merged;
 	__u64 qlen = req->len;
 	RS_BARRIER(qlen);
 	if (qlen > RS_L7_MAX_REQUEST)
 		qlen = RS_L7_MAX_REQUEST;
 	if (bpf_probe_read_kernel(ev->data, qlen, req->payload) != 0)
 		return 0;
+	ev->hdr.request_size = req->size;
 	/* copy first, then claim: only the thread whose claim succeeds emits */
 	if (!rs_pending_take(sl, &pk))
 		return 0;
+	/* commands appended after the copy (another thread, between it and the claim) are not in
+	 * this event: counted as never answered */
+	if (sl && req->merged != merged)
+		rs_count_unanswered_n(RS_L7_UNANSWERED_PIPELINED, c->direction, proto, (__u16)(req->merged - merged));
 	if (pk.stream != RS_L7_NO_STREAM)
 		rs_forget_stream(c, pk.stream);
 	else
@@ -1534,8 +1597,9 @@ static __always_inline int rs_new_socket(__u64 id, long fd, __u8 direction)
 static __always_inline void rs_conn_gone(__u64 ck, struct rs_l7_conn *c, __u32 reason)
 {
 	__u32 unanswered = 0;
-	if (rs_evict_pending(c, ck, reason))
-		unanswered++;
+	__u32 dropped = rs_evict_pending(c, ck, reason);
+	if (dropped)
+		unanswered += dropped;
 	else if (c->awaiting)
 		rs_count_evicted(c);
 	rs_release_slot(c);

@@ -6,6 +6,7 @@
 // and the server's own INFO commandstats/errorstats must agree with those counts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import type { Agent } from '../../agent/src/agent.ts';
 import { eventually, StandInNetwork, type StandInContainer } from './stand-in-containers.ts';
 import { containerLabel, read, scrape, settle, startAgent, type Selection } from './request-counters.ts';
@@ -15,6 +16,7 @@ const BENCH_REQUESTS = 300; // per benchmark test: SET and GET
 const FAILING_INCR = 23;
 const UNKNOWN_COMMANDS = 12;
 const OK_GETS_BY_CLI = 9;
+const OVERLAP_ROUNDS = 40; // of 5 commands, each its own write, written before any reply is read
 let net: StandInNetwork;
 let redis: StandInContainer;
 let client: StandInContainer;
@@ -101,4 +103,26 @@ test('Redis queries by status equal redis-benchmark\'s and redis-cli\'s counts, 
   const settled = await settle(agent, sel, base, { 'out ok': ok, 'in ok': ok + 2, 'out failed': failed, 'in failed': failed });
   const hist = settled.find((s) => s.name === 'container_redis_queries_duration_seconds_total_count' && s.labels.container_id === clientId);
   assert.equal(hist?.value, ok + failed, 'one latency observation per query');
+});
+
+test('Redis commands written one by one before their replies are read are each counted, by status, on both sides, and unread ones as unanswered', async () => {
+  const serverId = containerLabel(redis.runtimeId);
+  const clientId = containerLabel(client.runtimeId);
+  const sel: Selection = {
+    'out ok': { name: 'container_redis_queries_total', labels: { container_id: clientId, destination: `${redis.ip}:${PORT}`, status: 'ok' } },
+    'out failed': { name: 'container_redis_queries_total', labels: { container_id: clientId, destination: `${redis.ip}:${PORT}`, status: 'failed' } },
+    'in ok': { name: 'container_redis_inbound_queries_total', labels: { container_id: serverId, status: 'ok' } },
+    'in failed': { name: 'container_redis_inbound_queries_total', labels: { container_id: serverId, status: 'failed' } },
+    pipelined: { name: 'rootsight_agent_l7_unanswered_requests_total', labels: { protocol: 'redis', reason: 'pipelined' } },
+    unread: { name: 'rootsight_agent_l7_unanswered_requests_total', labels: { protocol: 'redis', direction: 'outbound', reason: 'connection_closed' } },
+  };
+  const base = read(await scrape(agent), sel);
+  const truth = JSON.parse(await client.run('node', [join(import.meta.dirname, 'redis-overlapping-client.mjs'), redis.ip, String(PORT), String(OVERLAP_ROUNDS)])) as
+    { sent: number; replies: { ok: number; failed: number }; unread: number };
+  assert.deepEqual(truth, { sent: 5 * (OVERLAP_ROUNDS + 1), replies: { ok: 3 * OVERLAP_ROUNDS, failed: 2 * OVERLAP_ROUNDS }, unread: 5 });
+  // Before rs_slot_append, the second to fifth command of each round found the first still
+  // waiting and were counted as pipelined (never paired): 40 of 200 were seen. The last round's
+  // five commands, closed unread by the client, are five unanswered requests (the server answered
+  // them: 3 ok and 2 failed more on its side).
+  await settle(agent, sel, base, { 'out ok': truth.replies.ok, 'out failed': truth.replies.failed, 'in ok': truth.replies.ok + 3, 'in failed': truth.replies.failed + 2, pipelined: 0, unread: truth.unread });
 });
