@@ -8,8 +8,11 @@
 //
 //   npm run bench:http -- [--rate 10000] [--clients 50] [--seconds 60] [--rounds 1]
 //                         [--agent-cpu-prof <dir>] [--spans] [--bpf-stats] [--agent-args "<flags>"]
+//                         [--stagger]
 // Every flag can also be given as an environment variable (RATE, CLIENTS, SECONDS, ROUNDS,
-// AGENT_CPU_PROF, SPANS=1). --spans gives the agent a collector endpoint (a sink in this process
+// AGENT_CPU_PROF, SPANS=1, STAGGER=1). --stagger starts h2load's clients 1 ms apart instead of all
+// at once, so requests arrive about 10 per millisecond rather than in bursts of --clients (give it
+// an odd client count such as 51; see h2loadArgs in nginx-under-load.ts). --spans gives the agent a collector endpoint (a sink in this process
 // that accepts and discards), so every request also becomes an OTLP span the agent encodes and sends.
 // --bpf-stats (BPF_STATS=1) turns on the kernel's BPF run-time accounting during agent-on runs and
 // prints the time our programs ran: it is charged to the traced processes (nginx, h2load), not to
@@ -37,10 +40,8 @@ const SPANS = process.argv.includes('--spans') || process.env.SPANS === '1';
 const BPF_STATS = process.argv.includes('--bpf-stats') || process.env.BPF_STATS === '1';
 /** Extra agent flags, space-separated (e.g. "--disable-l7-tracing" to see what the rest costs). */
 const AGENT_ARGS = option('agent-args', '').split(' ').filter((a) => a !== '');
-if (RATE % CLIENTS !== 0) {
-  console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS} (h2load's --rps is per client)`);
-  process.exit(2);
-}
+/** h2load's clients started 1 ms apart rather than all at once (see h2loadArgs). */
+const STAGGER = process.argv.includes('--stagger') || process.env.STAGGER === '1';
 for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
   if (!existsSync(tool)) {
     console.error(`bench: ${tool} is missing; run "npm run setup -- --test" (Debian packages nghttp2-client, nginx-light)`);
@@ -51,7 +52,7 @@ for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
 const AGENT_LISTEN = '127.0.0.1:10398';
 const work = mkdtempSync(join(tmpdir(), 'rootsight-bench-http-'));
 
-const runLoad = (rig: NginxRig, tag: string) => runH2load(rig, { clients: CLIENTS, rate: RATE, seconds: SECONDS, work, tag });
+const runLoad = (rig: NginxRig, tag: string) => runH2load(rig, { clients: CLIENTS, rate: RATE, seconds: SECONDS, stagger: STAGGER, work, tag });
 
 /** "name user+sys %" per thread name that used any CPU between the two readings, busiest first. */
 function threadCpuSummary(before: Map<string, ThreadTicks>, after: Map<string, ThreadTicks>, seconds: number): string {
@@ -203,7 +204,7 @@ try {
     collectorUrl = started.url;
   }
   const rig = await startNginxRig(net, work);
-  console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients × ${RATE / CLIENTS} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on${SPANS ? ', sending spans' : ''}; ${ROUNDS} round(s)`);
+  console.log(`bench: h2load --h1, ${CLIENTS} keep-alive clients${STAGGER ? ' started 1 ms apart' : ''} × ${(RATE / CLIENTS).toFixed(2)} req/s = ${RATE} req/s for ${SECONDS} s against nginx; agent off, then on${SPANS ? ', sending spans' : ''}; ${ROUNDS} round(s)`);
   const rounds: Round[] = [];
   for (let n = 1; n <= ROUNDS; n++) {
     const r = await round(n, rig);

@@ -9,7 +9,9 @@
 // pooled on/off ratios, and each on window against the mean of the off windows on either side.
 //
 //   node --import tsx bench/agent-latency-windows.ts [--windows 8] [--window 20] [--settle 4]
-//        [--rate 10000] [--clients 50] [--agent-args "<flags>"]
+//        [--rate 10000] [--clients 50] [--stagger] [--agent-args "<flags>"]
+// --stagger starts h2load's clients 1 ms apart instead of all at once (see h2loadArgs); use an
+// odd client count such as 51 so that their phases spread evenly.
 // Needs root, eBPF, nginx and h2load (npm run setup -- --test).
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { parseH2loadSummary, percentile } from './h2load-output.ts';
 import { option, positiveInt } from './bench-options.ts';
 import { median } from './median.ts';
 import { startAgentProcess, stopAgentProcess } from './agent-process.ts';
-import { startNginxRig } from './nginx-under-load.ts';
+import { h2loadArgs, startNginxRig } from './nginx-under-load.ts';
 
 const WINDOWS = positiveInt('windows', 8); // half off, half on, alternating, off first
 const WINDOW_S = positiveInt('window', 20);
@@ -28,16 +30,13 @@ const SETTLE_S = positiveInt('settle', 4);
 const RATE = positiveInt('rate', 10_000);
 const CLIENTS = positiveInt('clients', 50);
 const AGENT_ARGS = option('agent-args', '').split(' ').filter((a) => a !== '');
+const STAGGER = process.argv.includes('--stagger');
 if (WINDOWS % 2 !== 0 || WINDOWS < 2) {
   console.error('bench: --windows must be even (off and on alternate)');
   process.exit(2);
 }
 if (SETTLE_S * 2 >= WINDOW_S) {
   console.error('bench: --settle must be less than half of --window');
-  process.exit(2);
-}
-if (RATE % CLIENTS !== 0) {
-  console.error(`bench: --rate ${RATE} must be a multiple of --clients ${CLIENTS}`);
   process.exit(2);
 }
 for (const tool of ['/usr/bin/h2load', '/usr/sbin/nginx']) {
@@ -78,9 +77,9 @@ let failed = false;
 try {
   const rig = await startNginxRig(net, work);
   const seconds = WINDOWS * WINDOW_S + 5;
-  console.log(`bench: h2load --h1, ${CLIENTS} clients, ${RATE} req/s for ${seconds} s against nginx; agent off and on in alternating ${WINDOW_S} s windows (${WINDOWS} in all), ${SETTLE_S} s settle margins${AGENT_ARGS.length ? `; agent flags ${AGENT_ARGS.join(' ')}` : ''}`);
+  console.log(`bench: h2load --h1, ${CLIENTS} clients${STAGGER ? ' started 1 ms apart' : ' in lockstep'}, ${RATE} req/s for ${seconds} s against nginx; agent off and on in alternating ${WINDOW_S} s windows (${WINDOWS} in all), ${SETTLE_S} s settle margins${AGENT_ARGS.length ? `; agent flags ${AGENT_ARGS.join(' ')}` : ''}`);
   const logFile = join(work, 'h2load.log');
-  const load = rig.load.run('h2load', ['--h1', '-c', String(CLIENTS), '-t', '1', '--rps', String(RATE / CLIENTS), '-D', String(seconds), '--log-file', logFile, rig.url]);
+  const load = rig.load.run('h2load', h2loadArgs({ clients: CLIENTS, rate: RATE, seconds, stagger: STAGGER }, logFile, rig.url));
   await sleep(2000); // h2load connected and at its rate before the first window
   const windows = await driveWindows();
   const summary = parseH2loadSummary(await load);

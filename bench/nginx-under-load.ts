@@ -27,10 +27,27 @@ export async function startNginxRig(net: StandInNetwork, work: string): Promise<
   return { web, load, url };
 }
 
-/** One h2load run from the load container (--rps is per client); never blocks this event loop. */
-export async function runH2load(rig: NginxRig, o: { clients: number; rate: number; seconds: number; work: string; tag: string }): Promise<LoadRun> {
+/** How h2load's clients send: `rate` requests/s in all for `seconds`, one request in flight per client. */
+export interface H2loadLoad { clients: number; rate: number; seconds: number; stagger?: boolean }
+
+/**
+ * h2load's arguments for a load (--rps is per client, so it may be fractional). Plain h2load
+ * starts every client at once, and their timers stay in lockstep: with 50 clients at 10k req/s
+ * nginx gets 50 requests within ~250 µs every 5 ms, and each request waits for the ones ahead of
+ * it in its burst. `stagger` starts one client per millisecond (h2load's -r, whose period cannot
+ * go below 1 ms; it needs -n instead of -D): with 51 clients, each 5.1 ms apart, the clients'
+ * phases fall 0.1 ms apart, and h2load's event loop (1 ms timer resolution) sends about 10
+ * requests each millisecond.
+ */
+export function h2loadArgs(o: H2loadLoad, logFile: string, url: string): string[] {
+  const timing = o.stagger ? ['-r', '1', '--rate-period', '1ms', '-n', String(o.rate * o.seconds)] : ['-D', String(o.seconds)];
+  return ['--h1', '-c', String(o.clients), '-t', '1', '--rps', String(o.rate / o.clients), ...timing, '--log-file', logFile, url];
+}
+
+/** One h2load run from the load container; never blocks this event loop. */
+export async function runH2load(rig: NginxRig, o: H2loadLoad & { work: string; tag: string }): Promise<LoadRun> {
   const logFile = join(o.work, `h2load-${o.tag}.log`);
-  const out = await rig.load.run('h2load', ['--h1', '-c', String(o.clients), '-t', '1', '--rps', String(o.rate / o.clients), '-D', String(o.seconds), '--log-file', logFile, rig.url]);
+  const out = await rig.load.run('h2load', h2loadArgs(o, logFile, rig.url));
   const summary = parseH2loadSummary(out);
   const lat = readH2loadLatencies(readFileSync(logFile, 'utf8'));
   rmSync(logFile);
