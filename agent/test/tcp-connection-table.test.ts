@@ -74,6 +74,7 @@ test('NAT: one series per actual destination behind a dialled address, failures 
   const failed = t.collect().find((x) => x.name === 'container_net_tcp_failed_connects_total')!.samples;
   assert.deepEqual(failed.map((s) => [s.labels.destination, s.value]), [['10.96.0.10:80', 1]]);
   assert.equal(t.peerOf(101n, 0)?.actualAddress, '10.0.1.2:8080');
+  assert.deepEqual(t.peerOf(101n, 0)?.actual, { ip: '10.0.1.2', port: 8080 }, 'split once, at the connect');
   assert.equal(t.peerOf(101n, 0)?.address, '10.96.0.10:80');
   assert.equal(t.peerOf(200n, 0)?.actualAddress, undefined);
   // Closed at 0 (the server's FIN): a response read half a second later is still this connection's; 2 s later it is not.

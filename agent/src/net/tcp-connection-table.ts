@@ -60,6 +60,8 @@ export interface ConnectionPeer {
   address: string;
   /** Outbound: where NAT really sent the connection (host:port), when that differs from address. */
   actualAddress?: string;
+  /** actualAddress split, once per connection rather than per request. */
+  actual?: { ip: string; port: number };
   /** Which end this host is: connect()ed (outbound) or accept()ed (inbound). */
   direction?: 'outbound' | 'inbound';
 }
@@ -169,10 +171,10 @@ export class TcpConnectionTable {
     return peer;
   }
 
-  private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound', actualAddress?: string): void {
+  private rememberPeer(e: TcpEvent, direction: 'outbound' | 'inbound', actualAddress?: string, actual?: { ip: string; port: number }): void {
     if (this.peers.size >= (this.opts.maxConnections ?? 1_000_000)) return;
     // The handshake finished at e.timestampNs; the connection existed from its duration earlier.
-    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), actualAddress, direction, openedNs: e.timestampNs - e.durationNs });
+    this.peers.set(e.sockId, { ip: e.daddr, port: e.dport, address: joinHostPort(e.daddr, e.dport), actualAddress, actual, direction, openedNs: e.timestampNs - e.durationNs });
   }
 
   get trackedConnections(): number {
@@ -227,9 +229,9 @@ export class TcpConnectionTable {
    * The stats a connect counts in: its destination's, or, in FQDN mode for a public address no
    * answer names yet, detached ones that join their destination's after NAME_WAIT_MS.
    */
-  private connectStats(e: TcpEvent, containerId: string, actual: string | undefined, tracked: boolean): DestinationStats {
+  private connectStats(e: TcpEvent, containerId: string, actual: string | undefined, actualIp: string | undefined, tracked: boolean): DestinationStats {
     const dialled = joinHostPort(e.daddr, e.dport);
-    const ip = actual ? splitHostPort(actual)?.ip ?? e.daddr : e.daddr;
+    const ip = actualIp ?? e.daddr;
     const byName = this.opts.fqdn?.destinationOf(ip, e.dport);
     if (byName !== undefined || !this.opts.fqdn || !isPublicIp(ip)) return this.seriesStats(containerId, byName, dialled, actual);
     const stats = emptyStats(dialled, actual ?? dialled);
@@ -264,15 +266,16 @@ export class TcpConnectionTable {
     }
     // A failed connect carries no actual destination (failed_connects has no such label).
     const actual = ok ? this.opts.nat?.actualDestination(e) : undefined;
+    const actualEndpoint = actual ? splitHostPort(actual) : undefined;
     const tracked = ok && this.open.size < (this.opts.maxConnections ?? 1_000_000);
-    const s = this.connectStats(e, containerId, actual, tracked);
+    const s = this.connectStats(e, containerId, actual, actualEndpoint?.ip, tracked);
     if (!ok) { s.failedConnects++; return; }
     s.successfulConnects++;
     s.connectSeconds += e.durationNs / 1e9;
     if (!tracked) { this.skipped.untracked++; return; }
     s.active++;
     this.open.set(e.sockId, { containerId, stats: s });
-    this.rememberPeer(e, 'outbound', actual);
+    this.rememberPeer(e, 'outbound', actual, actualEndpoint);
   }
 
   private onClose(e: TcpEvent): void {

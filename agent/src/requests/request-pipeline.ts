@@ -170,9 +170,11 @@ export class RequestPipeline {
       return;
     }
     if (!peer && e.direction === 'outbound' && protocol !== 'dns') this.skipped.recordedWithoutPeer++;
-    const actualDestination = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address ? tcpPeer.actualAddress
+    const natFromConnect = tcpPeer?.direction === 'outbound' && tcpPeer.address === peer?.address;
+    const actualDestination = natFromConnect ? tcpPeer.actualAddress
       : peer && e.direction === 'outbound' && !e.opened && e.localPort ? this.deps.existingActualDestination?.(peer.address, e.localPort) : undefined;
-    const actual = actualDestination ? splitHostPort(actualDestination) : undefined;
+    // split once per connection at its connect; only connections older than the agent split here
+    const actual = natFromConnect ? tcpPeer.actual : actualDestination ? splitHostPort(actualDestination) : undefined;
     // FQDN mode: a connection to one of a public pool of addresses behind a name is labelled by the name.
     const byName = peer && e.direction === 'outbound' && this.deps.ipToFqdn ? this.deps.ipToFqdn.destinationOf(actual?.ip ?? peer.ip, peer.port) : undefined;
     this.deps.metrics.observe({
