@@ -1055,6 +1055,40 @@ RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type)
 	return rs_detect(p, len, size, sock_type);
 }
 
+/* HTTP/2 is told by the client preface, which a connection opened before the agent started sent
+ * long ago. Such a connection (found by its I/O) is taken for HTTP/2 at a request-side syscall
+ * that is a chain of frames starting with a client's HEADERS (odd stream, known flags, at most the
+ * default 16 KiB frame size) and whose frame headers, as far as the captured bytes show (up to
+ * RS_H2_FRAMES_CHECKED), are sound and end exactly at the syscall's size, or run past it after the
+ * first frame (a frame split across writes). */
+#define RS_H2_FRAMES_CHECKED 4
+RS_GLOBAL int rs_detect_h2_frames(__u64 len, __u64 size)
+{
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	if (len > RS_L7_MAX_REQUEST)
+		len = RS_L7_MAX_REQUEST;
+	const __u8 *p = s->req.payload;
+	__u64 off = 0;
+	for (int i = 0; i < RS_H2_FRAMES_CHECKED; i++) {
+		if (off >= size)
+			return off == size || i > 1;
+		if (off + 9 > len)
+			return i > 0; /* the rest was not captured */
+		__u64 o = off & (RS_L7_MAX_REQUEST - 1);
+		__u32 flen = ((__u32)p[o] << 16) | ((__u32)p[o + 1] << 8) | p[o + 2];
+		__u8 type = p[o + 3], flags = p[o + 4];
+		__u32 sid = rs_be32(p + o + 5);
+		if ((sid & 0x80000000) || type > 9)
+			return 0;
+		if (i == 0 && (type != 1 || (sid & 1) == 0 || (flags & ~0x2d) != 0 || flen > 16384))
+			return 0;
+		off += 9 + flen;
+	}
+	return 1;
+}
+
 static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l7_conn *c, __u64 ck, __u8 kind,
 					__u64 now)
 {
@@ -1237,6 +1271,9 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 		bytes += carried;
 	}
 	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
+	if (proto == RS_L7_UNKNOWN && !c->opened && c->protocol == RS_L7_UNKNOWN && c->sock_type == RS_SOCK_STREAM &&
+	    rs_detect_h2_frames(len, bytes))
+		proto = RS_L7_HTTP2;
 	if (proto == RS_TLS_RECORD) {
 		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
 		return 0;

@@ -117,3 +117,22 @@ test('decoding errors: index 0, index past the table, truncated strings and inte
     assert.equal(new HpackDecoder().decode(fromHex(h)), undefined, h);
   }
 });
+
+test('joined late: references to entries from before the join skip their field; entries added since resolve', () => {
+  const d = new HpackDecoder();
+  d.joinedLate = true;
+  // 0xbe: dynamic index 1 (unknown); 0x88: :status 200 (static); then a literal with incremental
+  // indexing named by unknown dynamic index 63 ("x" = "1"), and one named by static index 31
+  // (content-type) that is learnt.
+  const fields = d.decode(fromHex('be' + '88' + '7f00' + '0131' + '5f' + '10' + Buffer.from('application/grpc').toString('hex')));
+  assert.deepEqual(fields, [[':status', '200'], ['content-type', 'application/grpc']]);
+  assert.equal(d.unknownFields, 2);
+  // Now dynamic index 1 is content-type (the newest), 2 the entry named by an unknown one, 3+ unknown.
+  assert.deepEqual(d.decode(fromHex('be' + 'bf' + 'c0' + '88')), [['content-type', 'application/grpc'], [':status', '200']]);
+  assert.equal(d.unknownFields, 2);
+  // Malformed input still fails: index 0, truncation.
+  assert.equal(d.decode(fromHex('80')), undefined);
+  assert.equal(d.decode(fromHex('7f')), undefined);
+  // A decoder that saw the connection from its start still treats an unknown index as an error.
+  assert.equal(new HpackDecoder().decode(fromHex('be')), undefined);
+});

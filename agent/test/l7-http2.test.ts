@@ -184,3 +184,28 @@ test('a capped chunk: a missing tail inside a DATA payload is skipped; a missing
   assert.equal(c.isBroken('server'), true);
   assert.equal(c.isBroken('client'), false);
 });
+
+test('joined at every chunk of the gRPC and node:http2 captures: every stream begun after the join is paired, with its status or "unknown", never another', () => {
+  for (const [name, capture] of [['gRPC', GRPC], ['node:http2', HTTP2]] as const) {
+    const full = run(capture).out;
+    const byId = new Map(full.map((e) => [e.streamId, e]));
+    let unknown = 0, known = 0;
+    for (let j = 1; j < capture.length; j++) {
+      if (capture[j]!.dir !== 'c') continue; // the kernel starts shipping at a client write
+      const late = new Http2Connection();
+      const out: Http2Exchange[] = [];
+      for (let i = j; i < capture.length; i++) out.push(...late.feed(capture[i]!.dir === 'c' ? 'client' : 'server', fromHex(capture[i]!.hex), 1000 + 10 * i));
+      const begunAfter = full.filter((e) => e.requestTime >= 1000 + 10 * j).map((e) => e.streamId);
+      assert.deepEqual(out.map((e) => e.streamId), begunAfter, `${name} joined at chunk ${j}`);
+      assert.equal(late.joinedLate, !isHttp2Preface(fromHex(capture[j]!.hex)));
+      for (const e of out) {
+        const truth = byId.get(e.streamId)!;
+        assert.ok(e.status === truth.status || e.status === 'unknown', `${name} @${j} stream ${e.streamId}: ${e.status}, truly ${truth.status}`);
+        assert.ok(e.path === truth.path || e.path === '/unknown', `${name} @${j} stream ${e.streamId}: ${e.path}`);
+        assert.equal(e.duration, truth.duration);
+        if (e.status === 'unknown') unknown++; else known++;
+      }
+    }
+    assert.ok(known > 0, `${name}: some statuses are still read after a late join (${known} known, ${unknown} unknown)`);
+  }
+});

@@ -114,6 +114,9 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
 
 export type HeaderField = [name: string, value: string];
 
+/** Name of a dynamic-table entry added after a late join, named by an entry from before it. */
+const UNKNOWN_NAME = '\u0000';
+
 /** Hard cap on any dynamic table size a peer can ask for (the protocol allows 2^32-1). */
 const TABLE_SIZE_CAP = 1 << 20;
 /** Cap on the decoded size of one header list (name + value + 32 per field). */
@@ -126,6 +129,17 @@ export class HpackDecoder {
   private maxSize: number;
   /** Upper bound for size updates: SETTINGS_HEADER_TABLE_SIZE as advertised by the decoding side. */
   private limit: number;
+  /**
+   * The decoder joined a connection after its start (the agent started later), so the entries
+   * added before are unknown. A reference to one (a dynamic index beyond the entries seen) skips
+   * that field instead of failing the block. The entries added since are still right: both tables
+   * add the same entries in the same order, so the ones this decoder has are the encoder's newest,
+   * at the same indices, whatever either side evicted (sizes of entries named after an unknown
+   * entry are guessed short, so this side evicts no earlier than the encoder).
+   */
+  joinedLate = false;
+  /** Fields of the last decoded block that were skipped as unknown (joinedLate only). */
+  unknownFields = 0;
 
   constructor(maxTableSize = 4096) {
     this.maxSize = Math.min(maxTableSize, TABLE_SIZE_CAP);
@@ -180,6 +194,9 @@ export class HpackDecoder {
     let p = start;
     let listSize = 0;
     let fieldSeen = false;
+    this.unknownFields = 0;
+    /** A dynamic index a late-joined decoder cannot know: the field is skipped, not an error. */
+    const unknownIndex = (idx: number) => this.joinedLate && idx > STATIC_TABLE.length;
     const int = (prefixBits: number): number => {
       // RFC 7541 §5.1; -1 on truncation or a value above 2^28.
       if (p >= end) return -1;
@@ -214,7 +231,8 @@ export class HpackDecoder {
       if (c & 0x80) {
         const idx = int(7);
         field = this.lookup(idx);
-        if (!field) return undefined;
+        if (!field && !unknownIndex(idx)) return undefined;
+        if (!field || field[0] === UNKNOWN_NAME) { this.unknownFields++; fieldSeen = true; continue; }
         field = [field[0], field[1]];
       } else if ((c & 0xe0) === 0x20) {
         // Dynamic table size update: only at the start of a block.
@@ -230,12 +248,13 @@ export class HpackDecoder {
         if (idx < 0) return undefined;
         let name: string | undefined;
         if (idx === 0) name = str();
-        else name = this.lookup(idx)?.[0];
+        else name = this.lookup(idx)?.[0] ?? (unknownIndex(idx) ? UNKNOWN_NAME : undefined);
         if (name === undefined) return undefined;
         const value = str();
         if (value === undefined) return undefined;
         field = [name, value];
         if (incremental) this.add(name, value);
+        if (name === UNKNOWN_NAME) { this.unknownFields++; fieldSeen = true; continue; }
       }
       fieldSeen = true;
       listSize += field[0].length + field[1].length + 32;

@@ -74,6 +74,8 @@ interface Stream {
   requestTime: number;
   httpStatus?: number; grpcStatus?: number; grpcMessage?: string;
   responseTime?: number;
+  /** Joined late: trailers came with fields that could not be read and no grpc-status among them. */
+  statusUnknown?: boolean;
 }
 
 interface Direction {
@@ -111,6 +113,8 @@ export class Http2Connection {
   frames = 0;
   /** Chunks whose uncaptured tail held frame headers: the direction stopped decoding there. */
   gaps = 0;
+  /** The client's first bytes were not the preface: this connection started before we saw it. */
+  joinedLate = false;
 
   constructor(opts: Http2ConnectionOptions = {}) {
     this.maxFramePayload = opts.maxFramePayload ?? 1 << 20;
@@ -172,6 +176,12 @@ export class Http2Connection {
       if (match && n < HTTP2_PREFACE.length) { d.buf = buf.slice(); return out; }
       d.prefacePending = false;
       if (match) off = HTTP2_PREFACE.length;
+      else {
+        // Mid-connection: both sides' HPACK tables hold entries from before that we never saw.
+        this.joinedLate = true;
+        this.dirs.client.hpack.joinedLate = true;
+        this.dirs.server.hpack.joinedLate = true;
+      }
     }
     while (!d.broken) {
       if (buf.length - off < 9) break;
@@ -287,7 +297,7 @@ export class Http2Connection {
     if (!fields) { this.breakDir(d); return; }
     if (blk.push) return; // promised request headers: decoded only to keep the table in step
     if (d.side === 'client') this.onRequestHeaders(blk.streamId, fields, blk.time);
-    else this.onResponseHeaders(blk.streamId, fields, blk.time, blk.endStream, out);
+    else this.onResponseHeaders(blk.streamId, fields, blk.time, blk.endStream, out, d.hpack.unknownFields > 0);
   }
 
   private onRequestHeaders(id: number, fields: HeaderField[], ts: number): void {
@@ -308,9 +318,14 @@ export class Http2Connection {
     this.streams.set(id, st);
   }
 
-  private onResponseHeaders(id: number, fields: HeaderField[], ts: number, endStream: boolean, out: Http2Exchange[]): void {
+  private onResponseHeaders(id: number, fields: HeaderField[], ts: number, endStream: boolean, out: Http2Exchange[], unknownFields: boolean): void {
     const st = this.streams.get(id);
     if (!st) return; // response to a stream we never saw (joined mid-connection)
+    // A block that ends the stream (trailers, or a trailers-only response) is where gRPC puts
+    // grpc-status; after a late join it may be one of the fields that could not be read, and the
+    // HTTP status class would then claim a success the call may not have had.
+    const last = endStream || st.httpStatus !== undefined;
+    let grpcSeen = false;
     for (const [n, v] of fields) {
       if (n === ':status' && st.httpStatus === undefined) {
         const c = parseDecimal(v);
@@ -320,10 +335,12 @@ export class Http2Connection {
           st.httpStatus = c;
         }
       } else if (n === 'grpc-status') {
+        grpcSeen = true;
         const c = parseDecimal(v);
         if (c !== undefined) st.grpcStatus = c;
       } else if (n === 'grpc-message') st.grpcMessage = v;
     }
+    if (last && unknownFields && !grpcSeen && st.grpcStatus === undefined) st.statusUnknown = true;
     if (st.responseTime === undefined && st.httpStatus !== undefined) st.responseTime = ts;
     if (endStream) this.endStream(this.dirs.server, id, ts, out);
   }
@@ -338,7 +355,7 @@ export class Http2Connection {
 
   private exchange(st: Stream, end: number, resetCode?: number): Http2Exchange {
     const responseTime = st.responseTime ?? end;
-    const status = http2Status(st.httpStatus, st.grpcStatus);
+    const status = st.statusUnknown ? 'unknown' : http2Status(st.httpStatus, st.grpcStatus);
     const request: L7RequestInfo = { method: st.method, path: st.path };
     if (st.authority) request.host = st.authority;
     if (st.traceparent !== undefined) request.traceparent = st.traceparent;
