@@ -1039,22 +1039,6 @@ RS_GLOBAL int rs_copy_data(__u64 ptr, __u64 iovcnt, __u64 total, __u64 big, __u6
 	return rs_copy_user(ev->data, RS_L7_MAX_REQUEST, &io, total);
 }
 
-/* protocol of the bytes in the request scratch */
-RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type)
-{
-	struct rs_l7_req_scratch *s = rs_reqbuf();
-	if (!s)
-		return 0;
-	if (len > RS_L7_MAX_REQUEST)
-		len = RS_L7_MAX_REQUEST;
-	const __u8 *p = s->req.payload;
-	/* a TLS record header (content type 20..23, version 3.x): ciphertext of a connection whose
-	 * library does its socket I/O outside SSL_read/SSL_write (memory BIOs, e.g. Node.js) */
-	if (sock_type == RS_SOCK_STREAM && len >= 5 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 3 && p[2] <= 4)
-		return RS_TLS_RECORD;
-	return rs_detect(p, len, size, sock_type);
-}
-
 /* HTTP/2 is told by the client preface, which a connection opened before the agent started sent
  * long ago. Such a connection (found by its I/O) is taken for HTTP/2 at a request-side syscall
  * that is a chain of frames starting with a client's HEADERS (odd stream, known flags, at most the
@@ -1062,14 +1046,9 @@ RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type)
  * RS_H2_FRAMES_CHECKED), are sound and end exactly at the syscall's size, or run past it after the
  * first frame (a frame split across writes). */
 #define RS_H2_FRAMES_CHECKED 4
-RS_GLOBAL int rs_detect_h2_frames(__u64 len, __u64 size)
+/* p: the request scratch's payload (its slack covers a header read at any masked offset) */
+static __always_inline bool rs_is_http2_frames(const __u8 *p, __u64 len, __u64 size)
 {
-	struct rs_l7_req_scratch *s = rs_reqbuf();
-	if (!s)
-		return 0;
-	if (len > RS_L7_MAX_REQUEST)
-		len = RS_L7_MAX_REQUEST;
-	const __u8 *p = s->req.payload;
 	__u64 off = 0;
 	for (int i = 0; i < RS_H2_FRAMES_CHECKED; i++) {
 		if (off >= size)
@@ -1087,6 +1066,25 @@ RS_GLOBAL int rs_detect_h2_frames(__u64 len, __u64 size)
 		off += 9 + flen;
 	}
 	return 1;
+}
+
+/* protocol of the bytes in the request scratch; mid_stream: the connection was found by its I/O */
+RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type, __u64 mid_stream)
+{
+	struct rs_l7_req_scratch *s = rs_reqbuf();
+	if (!s)
+		return 0;
+	if (len > RS_L7_MAX_REQUEST)
+		len = RS_L7_MAX_REQUEST;
+	const __u8 *p = s->req.payload;
+	/* a TLS record header (content type 20..23, version 3.x): ciphertext of a connection whose
+	 * library does its socket I/O outside SSL_read/SSL_write (memory BIOs, e.g. Node.js) */
+	if (sock_type == RS_SOCK_STREAM && len >= 5 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 3 && p[2] <= 4)
+		return RS_TLS_RECORD;
+	__u8 proto = rs_detect(p, len, size, sock_type);
+	if (proto == RS_L7_UNKNOWN && mid_stream && sock_type == RS_SOCK_STREAM && rs_is_http2_frames(p, len, size))
+		return RS_L7_HTTP2;
+	return proto;
 }
 
 static __always_inline void rs_fill_hdr(struct rs_l7_event *h, const struct rs_l7_conn *c, __u64 ck, __u8 kind,
@@ -1270,10 +1268,7 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 		len = n + carried;
 		bytes += carried;
 	}
-	__u8 proto = rs_detect_req(len, bytes, c->sock_type);
-	if (proto == RS_L7_UNKNOWN && !c->opened && c->protocol == RS_L7_UNKNOWN && c->sock_type == RS_SOCK_STREAM &&
-	    rs_detect_h2_frames(len, bytes))
-		proto = RS_L7_HTTP2;
+	__u8 proto = rs_detect_req(len, bytes, c->sock_type, !c->opened && c->protocol == RS_L7_UNKNOWN);
 	if (proto == RS_TLS_RECORD) {
 		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
 		return 0;

@@ -6,26 +6,14 @@
 // carries a 9000-byte field (echoed back when it succeeds), so some writes span several of the
 // agent's 4 KiB capture pieces.
 import * as grpc from '@grpc/grpc-js';
+import { outcomeClient, statusNames as names } from './outcome-service.mjs';
 
 const [host, port, ...plan] = process.argv.slice(2);
 if (!host || !port || plan.length === 0) {
   console.error('usage: grpc-client.mjs <host> <port> <code>:<count>...');
   process.exit(2);
 }
-const json = {
-  serialize: (value) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes) => JSON.parse(bytes.toString()),
-};
-const Outcome = grpc.makeGenericClientConstructor({
-  Answer: {
-    path: '/rootsight.e2e.Outcome/Answer', requestStream: false, responseStream: false,
-    requestSerialize: json.serialize, requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize, responseDeserialize: json.deserialize,
-  },
-}, 'Outcome');
-const client = new Outcome(`${host}:${port}`, grpc.credentials.createInsecure());
-
-const names = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
+const client = outcomeClient(host, port);
 // Round-robin over the requested codes, so that consecutive streams answer differently.
 const remaining = plan.map((item) => item.split(':').map(Number));
 const calls = [];

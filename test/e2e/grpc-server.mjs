@@ -3,24 +3,13 @@
 // {"code": 0} is answered OK (echoing its pad field), any other code fails the call with that gRPC status. Messages are
 // JSON, so no .proto file or code generation is needed. Prints "listening <port>" when ready.
 import * as grpc from '@grpc/grpc-js';
+import { outcomeService } from './outcome-service.mjs';
 
 const [host, port] = process.argv.slice(2);
 if (!host || !port) {
   console.error('usage: grpc-server.mjs <host> <port>');
   process.exit(2);
 }
-
-const json = {
-  serialize: (value) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes) => JSON.parse(bytes.toString()),
-};
-export const outcomeService = {
-  Answer: {
-    path: '/rootsight.e2e.Outcome/Answer', requestStream: false, responseStream: false,
-    requestSerialize: json.serialize, requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize, responseDeserialize: json.deserialize,
-  },
-};
 
 const server = new grpc.Server();
 server.addService(outcomeService, {

@@ -5,6 +5,7 @@
 // prints how many ended with each status, by name, as JSON.
 //   node paced-grpc-client.mjs <host> <port> <code>:<count>...
 import * as grpc from '@grpc/grpc-js';
+import { outcomeClient, statusNames as names } from './outcome-service.mjs';
 import { createInterface } from 'node:readline';
 
 const [host, port, ...plan] = process.argv.slice(2);
@@ -12,16 +13,7 @@ if (!host || !port || plan.length === 0) {
   console.error('usage: paced-grpc-client.mjs <host> <port> <code>:<count>...');
   process.exit(2);
 }
-const json = { serialize: (value) => Buffer.from(JSON.stringify(value)), deserialize: (bytes) => JSON.parse(bytes.toString()) };
-const Outcome = grpc.makeGenericClientConstructor({
-  Answer: {
-    path: '/rootsight.e2e.Outcome/Answer', requestStream: false, responseStream: false,
-    requestSerialize: json.serialize, requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize, responseDeserialize: json.deserialize,
-  },
-}, 'Outcome');
-const client = new Outcome(`${host}:${port}`, grpc.credentials.createInsecure());
-const names = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
+const client = outcomeClient(host, port);
 const calls = plan.map((item) => item.split(':').map(Number));
 
 const answer = (code, seq) => new Promise((resolve) => {
