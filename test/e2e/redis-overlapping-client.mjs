@@ -2,16 +2,17 @@
 // each round writes its commands one write() each, all before reading any reply (what ioredis and
 // other clients that share a connection do when callers issue commands at once), then reads the
 // replies. It waits 20 ms after its writes so that every reply of the round is in one read, as
-// a client's event loop that was busy would find them. A last round is written and the
+// a client's event loop that was busy would find them (with `nowait` it reads at once, so the
+// replies of a round may come in several reads). A last round is written and the
 // connection closed without reading its replies. Prints the commands sent, the replies read by
 // kind and the commands whose replies were left unread, as JSON.
-//   node redis-overlapping-client.mjs HOST PORT ROUNDS
+//   node redis-overlapping-client.mjs HOST PORT ROUNDS [nowait]
 import { connect } from 'node:net';
 
-const [host, port, roundsArg] = process.argv.slice(2);
+const [host, port, roundsArg, mode] = process.argv.slice(2);
 const rounds = Number(roundsArg);
-if (!host || !Number.isInteger(rounds) || rounds < 1) {
-  console.error('usage: redis-overlapping-client.mjs HOST PORT ROUNDS (ROUNDS a positive integer)');
+if (!host || !Number.isInteger(rounds) || rounds < 1 || (mode !== undefined && mode !== 'nowait')) {
+  console.error('usage: redis-overlapping-client.mjs HOST PORT ROUNDS [nowait] (ROUNDS a positive integer)');
   process.exit(2);
 }
 
@@ -55,7 +56,7 @@ let sent = 0;
 for (let r = 0; r < rounds; r++) {
   for (const c of ROUND) socket.write(c);
   sent += ROUND.length;
-  Atomics.wait(pause, 0, 0, 20); // the event loop stays blocked: no read before every reply is in
+  if (mode !== 'nowait') Atomics.wait(pause, 0, 0, 20); // the event loop stays blocked: no read before every reply is in
   let got = 0;
   while (got < ROUND.length) {
     const kinds = takeReplies();
