@@ -948,6 +948,14 @@ static __always_inline bool rs_is_dns_query(const __u8 *p, __u64 len)
 	return (p[2] & 0x80) == 0 && ((p[2] >> 3) & 0xF) == 0 && rs_be16(p + 4) == 1 && rs_be16(p + 6) == 0;
 }
 
+/* Where a DNS message's id is: after the 2-byte length that starts every message over TCP when
+ * the bytes hold it (a client's write, a read of the whole message), else at 0 (UDP, or a server
+ * that read the length on its own first). */
+static __always_inline __u64 rs_dns_id_at(const __u8 *p, __u64 len, __u64 size, __u8 sock_type)
+{
+	return sock_type == RS_SOCK_STREAM && len >= 14 && rs_be16(p) == size - 2 ? 2 : 0;
+}
+
 static __always_inline __u8 rs_detect(const __u8 *p, __u64 len, __u64 size, __u8 sock_type)
 {
 	if (sock_type == RS_SOCK_DGRAM)
@@ -1068,8 +1076,12 @@ static __always_inline bool rs_is_http2_frames(const __u8 *p, __u64 len, __u64 s
 	return 1;
 }
 
-/* protocol of the bytes in the request scratch; mid_stream: the connection was found by its I/O */
-RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type, __u64 mid_stream)
+/* what rs_detect_req may look for beyond rs_detect(), from the connection */
+#define RS_HINT_MID_STREAM 1 /* found by its I/O: HTTP/2 without its preface */
+#define RS_HINT_DNS_PORT 2   /* a TCP connection to or on port 53: DNS over TCP */
+
+/* protocol of the bytes in the request scratch */
+RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type, __u64 hints)
 {
 	struct rs_l7_req_scratch *s = rs_reqbuf();
 	if (!s)
@@ -1082,7 +1094,11 @@ RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type, __u64 mid_st
 	if (sock_type == RS_SOCK_STREAM && len >= 5 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 3 && p[2] <= 4)
 		return RS_TLS_RECORD;
 	__u8 proto = rs_detect(p, len, size, sock_type);
-	if (proto == RS_L7_UNKNOWN && mid_stream && sock_type == RS_SOCK_STREAM && rs_is_http2_frames(p, len, size))
+	if (proto != RS_L7_UNKNOWN || sock_type != RS_SOCK_STREAM)
+		return proto;
+	if ((hints & RS_HINT_DNS_PORT) && rs_is_dns_query(p + rs_dns_id_at(p, len, size, sock_type), len - rs_dns_id_at(p, len, size, sock_type)))
+		return RS_L7_DNS;
+	if ((hints & RS_HINT_MID_STREAM) && rs_is_http2_frames(p, len, size))
 		return RS_L7_HTTP2;
 	return proto;
 }
@@ -1268,7 +1284,9 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 		len = n + carried;
 		bytes += carried;
 	}
-	__u8 proto = rs_detect_req(len, bytes, c->sock_type, !c->opened && c->protocol == RS_L7_UNKNOWN);
+	__u64 hints = (!c->opened && c->protocol == RS_L7_UNKNOWN ? RS_HINT_MID_STREAM : 0) |
+		      ((c->direction == RS_L7_DIR_OUTBOUND ? c->peer_port : c->local_port) == 53 ? RS_HINT_DNS_PORT : 0);
+	__u8 proto = rs_detect_req(len, bytes, c->sock_type, hints);
 	if (proto == RS_TLS_RECORD) {
 		c->tls = 1; /* from now on only the SSL_* probes look at this connection */
 		return 0;
@@ -1304,7 +1322,7 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 	}
 	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
 	if (proto == RS_L7_DNS)
-		pk.stream = rs_be16(s->req.payload);
+		pk.stream = rs_be16(s->req.payload + rs_dns_id_at(s->req.payload, len, bytes, c->sock_type));
 	else if (proto == RS_L7_CASSANDRA)
 		pk.stream = rs_be16(s->req.payload + 2);
 	s->req.ts = bpf_ktime_get_ns();
@@ -1365,7 +1383,7 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 	__u64 ck = c->key;
 	bool is_write = flags & RS_F_WRITE;
 	struct rs_l7_pkey pk = { .conn = ck, .stream = RS_L7_NO_STREAM };
-	bool by_stream = c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_CASSANDRA;
+	bool by_stream = c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_CASSANDRA || c->protocol == RS_L7_DNS;
 	bool maybe_message = !is_write && c->direction == RS_L7_DIR_OUTBOUND;
 	struct rs_l7_req *req = NULL;
 	struct rs_l7_slot *sl = by_stream ? NULL : rs_slot(c);
@@ -1407,10 +1425,12 @@ RS_GLOBAL int rs_on_response(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u6
 	if (by_stream) {
 		if (rlen < 4)
 			return 0;
-		if (c->sock_type == RS_SOCK_DGRAM) {
-			if (rlen < 12 || (resp[2] & 0x80) == 0) /* DNS: QR must be set */
+		if (c->sock_type == RS_SOCK_DGRAM || c->protocol == RS_L7_DNS) {
+			/* over TCP, a client that reads the 2-byte length first pairs at the read after */
+			__u64 at = rs_dns_id_at(resp, rlen, bytes, c->sock_type);
+			if (rlen < 12 + at || (resp[at + 2] & 0x80) == 0) /* DNS: QR must be set */
 				return 0;
-			pk.stream = rs_be16(resp);
+			pk.stream = rs_be16(resp + at);
 		} else {
 			if ((resp[0] & 0x80) == 0) /* Cassandra response frame */
 				return 0;

@@ -139,10 +139,14 @@ test('DNS requests by type, domain and status equal the client\'s outcomes, on b
   assert.deepEqual(pairs, [`${SUBNET}.50 web.${DOMAIN} 1`, `${SUBNET}.51 db.${DOMAIN} 1`, `fd00::52 v6.${DOMAIN} 1`]);
 });
 
-test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exactly on both sides', async () => {
+/**
+ * dig asks a batch, one try per question so that its output has one header per query (names in
+ * the test domain starting "no" do not exist, names outside it are refused); each answer's status as dig
+ * prints it must be counted exactly on both sides. `args`: dig's transport options.
+ */
+async function digBatch(asked: Array<[string, number]>, args: string[]): Promise<void> {
   const clientId = containerLabel(client.runtimeId);
   const dnsId = containerLabel(dns.runtimeId);
-  const asked: Array<[string, number]> = [[`db.${DOMAIN}`, 4], [`nothing.${DOMAIN}`, 3], ['outside.example', 2]];
   const batch = join(work, 'dig-batch');
   writeFileSync(batch, asked.flatMap(([name, n]) => Array.from({ length: n }, () => `${name} A\n`)).join(''));
   chmodSync(batch, 0o644);
@@ -155,10 +159,10 @@ test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exa
   }
   const start = await scrape(agent);
   const baseline = Object.fromEntries(Object.entries(sel).map(([k, v]) => [k, total(start, v.name, v.labels)]));
-  // One try per question, so dig's output has exactly one header per query.
-  const out = await client.run('dig', [`@${dns.ip}`, '-f', batch, '+tries=1', '+time=5', '+noall', '+comments']).catch((e: Error) => e.message);
+  const out = await client.run('dig', [`@${dns.ip}`, '-f', batch, '+tries=1', '+time=5', '+noall', '+comments', ...args]).catch((e: Error) => e.message);
   const statuses = [...out.matchAll(/status: (\w+),/g)].map((m) => m[1]!);
-  assert.deepEqual(statuses, ['NOERROR', 'NOERROR', 'NOERROR', 'NOERROR', 'NXDOMAIN', 'NXDOMAIN', 'NXDOMAIN', 'REFUSED', 'REFUSED'], out);
+  const expected = asked.flatMap(([name, n]) => Array.from({ length: n }, () => name.endsWith(DOMAIN) ? (name.startsWith('no') ? 'NXDOMAIN' : 'NOERROR') : 'REFUSED'));
+  assert.deepEqual(statuses, expected, out);
   const label: Record<string, string> = { NOERROR: 'ok', NXDOMAIN: 'nxdomain', REFUSED: 'refused' };
   const want: Record<string, number> = Object.fromEntries(Object.keys(sel).map((k) => [k, 0]));
   let i = 0;
@@ -170,4 +174,12 @@ test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exa
     }
   }
   await settle(agent, sel, baseline, want);
+}
+
+test('dig (bind9-dnsutils): each answer\'s status, as dig prints it, counted exactly on both sides', async () => {
+  await digBatch([[`db.${DOMAIN}`, 4], [`nothing.${DOMAIN}`, 3], ['outside.example', 2]], []);
+});
+
+test('DNS over TCP (dig +tcp, a connection per question; dnsmasq answers each in a child process that reads the length first): counted exactly on both sides', async () => {
+  await digBatch([[`web.${DOMAIN}`, 5], [`nowhere.${DOMAIN}`, 3], ['tcp.example', 2]], ['+tcp']);
 });
