@@ -61,3 +61,34 @@ test('a query cut at the 1 KiB cap is still detected and parsed with "..."', () 
   assert.equal(postgresParser.detectRequest(p.subarray(0, 1024)), true);
   assert.ok(parsePostgresRequest(p.subarray(0, 1024))!.statement!.endsWith('...'));
 });
+
+test('a pipeline (several Executes, Sync groups, simple Queries) is one request per statement, each with its own outcome', () => {
+  const z = new Uint8Array([0]);
+  const parse = (q: string) => msg('P', cat(z, enc(q), z, new Uint8Array([0, 0])));
+  const bind = msg('B', cat(z, z, new Uint8Array([0, 0, 0, 0, 0, 0])));
+  const exec = msg('E', cat(z, new Uint8Array(4)));
+  const sync = msg('S', new Uint8Array(0));
+  const query = (q: string) => msg('Q', cat(enc(q), z));
+  const ok = (tag: string) => msg('C', cat(enc(tag), z));
+  const err = msg('E', cat(enc('SERROR'), z, enc('C22012'), z, z));
+  const ready = msg('Z', enc('I'));
+  const [parsed, bound] = [msg('1', new Uint8Array(0)), msg('2', new Uint8Array(0))];
+  const split = postgresParser.splitPipelined!;
+  // one statement: the usual single-request path
+  assert.equal(split(cat(parse('SELECT 1'), bind, exec, sync), cat(parsed, bound, ok('SELECT 1'), ready)), undefined);
+  // group 1: three Executes, the second fails, so the server skips the third; group 2: one more; then a simple Query
+  const req = cat(parse('SELECT 1'), bind, exec, parse('SELECT 1/0'), bind, exec, parse('SELECT 2'), bind, exec, sync,
+    parse('UPDATE t SET x = 1'), bind, exec, sync, query('SELECT 3; SELECT 4'));
+  const resp = cat(parsed, bound, ok('SELECT 1'), parsed, bound, err, ready, parsed, bound, ok('UPDATE 1'), ready, ok('SELECT 1'), ok('SELECT 1'), ready);
+  assert.deepEqual(split(req, resp)!.map((x) => [x.request.method, x.request.statement, x.response.status]), [
+    ['E', 'SELECT 1', 'ok'], ['E', 'SELECT 1/0', 'failed'], ['E', 'SELECT 2', 'failed'], ['E', 'UPDATE t SET x = 1', 'ok'], ['Q', 'SELECT 3; SELECT 4', 'ok'],
+  ]);
+  // responses cut short: the outcomes not captured are unknown; a request message cut short is not counted
+  assert.deepEqual(split(req, resp.subarray(0, 30))!.map((x) => x.response.status), ['ok', 'unknown', 'unknown', 'unknown', 'unknown']);
+  assert.equal(split(req.subarray(0, req.length - 3), resp)!.length, 4);
+  // hostile bytes never throw
+  for (let i = 0; i < 2000; i++) {
+    const junk = Uint8Array.from({ length: (i * 7) % 300 }, (_, k) => (k * 31 + i) & 0xff);
+    split(cat(req.subarray(0, i % req.length), junk), cat(junk, resp.subarray(i % resp.length)));
+  }
+});

@@ -120,6 +120,21 @@ for (const { mode, reconnect } of RUNS) {
   });
 }
 
+test('pgbench in pipeline mode (\\startpipeline: three statements in one write, their results in one read): each statement counted, on both sides', async () => {
+  writeFileSync(join(work, 'pipeline.sql'), SCRIPT.replace('\n', '\n\\startpipeline\n') + '\\endpipeline\n');
+  const sel = selection();
+  const baseline = read(await scrape(agent), sel);
+  const logFrom = pg.serverLog().length;
+  const out = await pgbench('extended', join(work, 'pipeline.sql'), CLIENTS, TRANSACTIONS);
+  const processed = /number of transactions actually processed: (\d+)\/(\d+)/.exec(out);
+  assert.ok(processed, out);
+  assert.equal(Number(processed[1]), CLIENTS * TRANSACTIONS, out);
+  const statements = Number(processed[1]) * STATEMENTS_PER_TRANSACTION;
+  assert.equal(logged(logFrom).executes, statements, 'the server executed what pgbench says it sent');
+  // Before splitPostgresPipeline, each pipeline was one request: a third of these.
+  await settle(agent, sel, baseline, expectCounts(statements, 0));
+});
+
 test('failing statements (ErrorResponse) are counted as failed, simple and extended protocol', async () => {
   const sel = selection();
   const baseline = read(await scrape(agent), sel);

@@ -118,11 +118,71 @@ export function parsePostgresResponse(b: Uint8Array): L7ResponseInfo | undefined
   return { status: 'unknown' };
 }
 
+/**
+ * A write of several statements (pipeline mode: libpq's PQpipelineSync, pgx batches, pgbench's
+ * \startpipeline), paired with the first chunk of the responses: one request per Execute or simple
+ * Query whose message is whole in the captured bytes, each with the status of its own outcome in
+ * order (CommandComplete or EmptyQueryResponse ok, ErrorResponse failed). After an error the
+ * server skips the rest of the Sync group: those statements failed too (ReadyForQuery ends the
+ * group). A simple Query is its own group and takes the first outcome before its ReadyForQuery
+ * (a string of several statements is one request, as when written alone). Outcomes beyond the
+ * captured response bytes are unknown. undefined for one statement.
+ */
+export function splitPostgresPipeline(req: Uint8Array, resp: Uint8Array): Array<{ request: L7RequestInfo; response: L7ResponseInfo }> | undefined {
+  const statements: Array<{ request: L7RequestInfo; group: number; simple: boolean }> = [];
+  let group = 0;
+  let parsed: string | undefined; // the text of the last Parse: what the Executes after it run
+  for (let off = 0, guard = 0; off + 5 <= req.length && guard++ < 1000;) {
+    const t = req[off]!;
+    const len = u32be(req, off + 1);
+    if (len < 4 || off + 1 + len > req.length) break; // cut by the capture cap: not whole
+    const body = off + 5, end = off + 1 + len;
+    if (t === 0x51) { // Query
+      group++;
+      statements.push({ request: { method: 'Q', statement: truncate(cstr(req, body, end).s.trim()) }, group, simple: true });
+      group++;
+    } else if (t === 0x50) { // Parse
+      parsed = truncate(cstr(req, cstr(req, body, end).next, end).s.trim());
+    } else if (t === 0x45) { // Execute
+      const request: L7RequestInfo = { method: 'E' };
+      if (parsed !== undefined) request.statement = parsed;
+      statements.push({ request, group, simple: false });
+    } else if (t === 0x53) { // Sync
+      group++;
+    } else if (!isFrontendType(t)) break;
+    off = end;
+  }
+  if (statements.length < 2) return undefined;
+  const statuses: string[] = [];
+  let failedGroup: number | undefined;
+  let simpleAnswered = false; // a simple Query has its outcome: the rest until ReadyForQuery is its own
+  for (let off = 0, guard = 0; off + 5 <= resp.length && statuses.length < statements.length && guard++ < 10_000;) {
+    const t = resp[off]!;
+    const len = u32be(resp, off + 1);
+    if (len < 4 || !BACKEND_TYPES.has(t)) break;
+    const outcome = t === 0x43 || t === 0x49 ? 'ok' : t === 0x45 ? 'failed' : undefined; // CommandComplete, EmptyQueryResponse, ErrorResponse
+    if (outcome && !simpleAnswered) {
+      const st = statements[statuses.length]!;
+      statuses.push(outcome);
+      if (st.simple) simpleAnswered = true;
+      else if (outcome === 'failed') failedGroup = st.group;
+    } else if (t === 0x5a) { // ReadyForQuery: a group ends; after an error, its skipped statements failed
+      while (failedGroup !== undefined && statuses.length < statements.length && statements[statuses.length]!.group === failedGroup) statuses.push('failed');
+      failedGroup = undefined;
+      simpleAnswered = false;
+    }
+    if (off + 1 + len > resp.length) break; // the message runs past the captured bytes
+    off += 1 + len;
+  }
+  return statements.map((s, i) => ({ request: s.request, response: { status: statuses[i] ?? 'unknown' } }));
+}
+
 export const postgresParser: L7Parser = {
   protocol: 'postgres',
   detectRequest: detectPostgresRequest,
   parseRequest: (b) => parsePostgresRequest(b),
   parseResponse: (b) => parsePostgresResponse(b),
+  splitPipelined: splitPostgresPipeline,
 };
 
 /**
