@@ -1096,7 +1096,8 @@ RS_GLOBAL int rs_detect_req(__u64 len, __u64 size, __u64 sock_type, __u64 hints)
 	__u8 proto = rs_detect(p, len, size, sock_type);
 	if (proto != RS_L7_UNKNOWN || sock_type != RS_SOCK_STREAM)
 		return proto;
-	if ((hints & RS_HINT_DNS_PORT) && rs_is_dns_query(p + rs_dns_id_at(p, len, size, sock_type), len - rs_dns_id_at(p, len, size, sock_type)))
+	__u64 dns_at = rs_dns_id_at(p, len, size, sock_type);
+	if ((hints & RS_HINT_DNS_PORT) && rs_is_dns_query(p + dns_at, len - dns_at))
 		return RS_L7_DNS;
 	if ((hints & RS_HINT_MID_STREAM) && rs_is_http2_frames(p, len, size))
 		return RS_L7_HTTP2;
