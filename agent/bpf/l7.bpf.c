@@ -609,6 +609,28 @@ static __always_inline long rs_slot_put(struct rs_l7_slot *sl, const struct rs_l
 	return __sync_val_compare_and_swap(&sl->full, 0, 1) == 0 ? 0 : -RS_EEXIST;
 }
 
+/* dst = head[0, head_len) followed by tail[0, tail_len), cut at RS_L7_MAX_REQUEST; joined in tmp
+ * (the event scratch, free until an event is built), as dst may be head or tail itself. Returns
+ * the joined length; 0 when a copy failed. */
+static __always_inline __u64 rs_join(__u8 *dst, const void *head, __u64 head_len, const void *tail, __u64 tail_len, __u8 *tmp)
+{
+	RS_BARRIER(head_len);
+	head_len &= RS_L7_MAX_REQUEST - 1;
+	RS_BARRIER(tail_len);
+	if (tail_len > RS_L7_MAX_REQUEST)
+		tail_len = RS_L7_MAX_REQUEST;
+	if (bpf_probe_read_kernel(tmp, head_len, head) != 0 ||
+	    (tail_len > 0 && bpf_probe_read_kernel(tmp + head_len, tail_len, tail) != 0))
+		return 0;
+	__u64 total = head_len + tail_len;
+	RS_BARRIER(total);
+	if (total > RS_L7_MAX_REQUEST)
+		total = RS_L7_MAX_REQUEST;
+	if (bpf_probe_read_kernel(dst, total, tmp) != 0)
+		return 0;
+	return total;
+}
+
 /* Redis clients that write each command as it is issued (ioredis, and any client sharing one
  * connection between callers) send the next command while the first still waits for its reply.
  * Such a command is appended to the pending request, as if both had been written at once: user
@@ -626,25 +648,12 @@ static __always_inline bool rs_slot_append(struct rs_l7_slot *sl, const struct r
 	__u64 have = sl->req.len;
 	if (tmp && sl->req.conn_start == req->conn_start && sl->req.protocol == req->protocol &&
 	    have == sl->req.size && have > 0 && have < RS_L7_MAX_REQUEST && sl->req.merged < 0xffff) {
-		/* joined in the scratch: the slot's payload has no slack for a bounded copy at an offset */
-		RS_BARRIER(have);
-		have &= RS_L7_MAX_REQUEST - 1;
-		__u64 n = req->len;
-		RS_BARRIER(n);
-		if (n > RS_L7_MAX_REQUEST)
-			n = RS_L7_MAX_REQUEST;
-		if (bpf_probe_read_kernel(tmp->data, have, sl->req.payload) == 0 &&
-		    (n == 0 || bpf_probe_read_kernel(tmp->data + have, n, req->payload) == 0)) {
-			__u64 total = have + n;
-			RS_BARRIER(total);
-			if (total > RS_L7_MAX_REQUEST)
-				total = RS_L7_MAX_REQUEST;
-			if (bpf_probe_read_kernel(sl->req.payload, total, tmp->data) == 0) {
-				sl->req.len = total;
-				sl->req.size += req->size;
-				sl->req.merged++;
-				appended = true;
-			}
+		__u64 total = rs_join(sl->req.payload, sl->req.payload, have, req->payload, req->len, tmp->data);
+		if (total > 0) {
+			sl->req.len = total;
+			sl->req.size += req->size;
+			sl->req.merged++;
+			appended = true;
 		}
 	}
 	__sync_val_compare_and_swap(&sl->full, 2, 1); /* a full barrier: the bytes before the state */
@@ -1214,20 +1223,9 @@ RS_GLOBAL int rs_mysql_split_read(struct rs_l7_conn *c, __u64 len, __u64 bytes)
 		__u8 cmd = s->req.payload[0];
 		if (cmd != 0x03 && cmd != 0x16 && cmd != 0x17 && cmd != RS_MYSQL_COM_STMT_CLOSE)
 			return 0;
-		/* shift the body behind the header, through the (idle) event scratch */
-		__u64 n = len;
-		RS_BARRIER(n);
-		if (n > RS_L7_MAX_REQUEST - 4)
-			n = RS_L7_MAX_REQUEST - 4;
-		if (bpf_probe_read_kernel(ev->data + 4, n, s->req.payload) != 0)
-			return 0;
-		ev->data[0] = h0;
-		ev->data[1] = h1;
-		ev->data[2] = h2;
-		ev->data[3] = 0;
-		if (bpf_probe_read_kernel(s->req.payload, n + 4, ev->data) != 0)
-			return 0;
-		return n + 4;
+		/* the header, then the body */
+		__u8 header[4] = { h0, h1, h2, 0 };
+		return rs_join(s->req.payload, header, 4, s->req.payload, len > RS_L7_MAX_REQUEST - 4 ? RS_L7_MAX_REQUEST - 4 : len, ev->data);
 	}
 	if (old || bytes != 4 || len != 4 || s->req.payload[3] != 0 ||
 	    (s->req.payload[0] | s->req.payload[1] | s->req.payload[2]) == 0)
@@ -1271,18 +1269,11 @@ RS_GLOBAL int rs_on_request(struct rs_l7_conn *c, __u64 ptr, __u64 iovcnt, __u64
 			return 0;
 		if (carried > RS_CARRY_MAX)
 			carried = RS_CARRY_MAX;
-		__u64 n = len;
-		RS_BARRIER(n);
-		if (n > RS_L7_MAX_REQUEST - RS_CARRY_MAX)
-			n = RS_L7_MAX_REQUEST - RS_CARRY_MAX;
-		if (n > 0 && bpf_probe_read_kernel(tmp->data, n, s->req.payload) != 0)
+		/* the carried bytes, then this read's */
+		len = rs_join(s->req.payload, c->carry, carried, s->req.payload,
+			      len > RS_L7_MAX_REQUEST - RS_CARRY_MAX ? RS_L7_MAX_REQUEST - RS_CARRY_MAX : len, tmp->data);
+		if (len == 0)
 			return 0;
-		for (int i = 0; i < RS_CARRY_MAX; i++)
-			if (i < carried)
-				s->req.payload[i] = c->carry[i];
-		if (n > 0 && bpf_probe_read_kernel(s->req.payload + carried, n, tmp->data) != 0)
-			return 0;
-		len = n + carried;
 		bytes += carried;
 	}
 	__u64 hints = (!c->opened && c->protocol == RS_L7_UNKNOWN ? RS_HINT_MID_STREAM : 0) |
